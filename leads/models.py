@@ -1,0 +1,255 @@
+"""The core domain: leads, their touchpoints (events), campaigns and stage history."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Stage(models.TextChoices):
+    """Lifecycle stages, in DESIGN.md's order (recycled and disqualified stand aside)."""
+
+    SUBSCRIBER = "subscriber", "Subscriber"
+    LEAD = "lead", "Lead"
+    MQL = "mql", "MQL"
+    SQL = "sql", "SQL"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    CUSTOMER = "customer", "Customer"
+    EVANGELIST = "evangelist", "Evangelist"
+    RECYCLED = "recycled", "Recycled"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+# The forward path; automatic qualification only ever moves a lead further along it.
+FUNNEL = [
+    Stage.SUBSCRIBER,
+    Stage.LEAD,
+    Stage.MQL,
+    Stage.SQL,
+    Stage.OPPORTUNITY,
+    Stage.CUSTOMER,
+    Stage.EVANGELIST,
+]
+
+
+class Channel(models.TextChoices):
+    SEO = "seo", "SEO"
+    PAID_SEARCH = "paid_search", "Paid search"
+    PAID_SOCIAL = "paid_social", "Paid social"
+    SOCIAL = "social", "Organic social"
+    EMAIL = "email", "Email"
+    WEBINAR = "webinar", "Webinar"
+    EVENT = "event", "Event"
+    REFERRAL = "referral", "Referral"
+    CONTENT = "content", "Content"
+    PARTNER = "partner", "Partner"
+    DIRECT = "direct", "Direct"
+    OTHER = "other", "Other"
+
+
+class Campaign(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices, db_index=True)
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(
+        max_length=100, blank=True, db_index=True, help_text="Events carrying this utm_campaign are credited here."
+    )
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignCost(models.Model):
+    """Money spent on a campaign on a day (one row per invoice, ad-spend day, sponsorship …)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="costs")
+    incurred_on = models.DateField(db_index=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-incurred_on"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="campaign_cost_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} {self.incurred_on}: {self.amount}"
+
+
+def normalize_email(email: str) -> str:
+    """One lead per address: trimmed and case-folded."""
+    return email.strip().casefold()
+
+
+class Lead(models.Model):
+    email = models.EmailField(max_length=254, unique=True, help_text="Stored normalized: trimmed, lower case.")
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    industry = models.CharField(max_length=100, blank=True, db_index=True)
+    company_size = models.PositiveIntegerField(null=True, blank=True, help_text="Employees.")
+    country = models.CharField(max_length=2, blank=True, db_index=True, help_text="ISO 3166 alpha-2 code.")
+    website = models.CharField(max_length=200, blank=True)
+
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.LEAD)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+    )
+    # Scores are narrow integers: hot columns read by every list and rescored in bulk.
+    fit_score = models.SmallIntegerField(default=0)
+    engagement_score = models.IntegerField(default=0)
+    score = models.IntegerField(default=0)
+    score_breakdown = models.JSONField(default=dict, blank=True, help_text="Each rule's contribution to the score.")
+
+    consent = models.BooleanField(default=False, help_text="Agreed to receive marketing email.")
+    consent_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    # First and last touch: the channel or utm_source, the campaign, and the raw UTM/referrer.
+    source = models.CharField(max_length=100, blank=True, help_text="First-touch source.")
+    first_campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="first_touch_leads"
+    )
+    first_touch = models.JSONField(default=dict, blank=True)
+    last_source = models.CharField(max_length=100, blank=True)
+    last_campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="last_touch_leads"
+    )
+    last_touch = models.JSONField(default=dict, blank=True)
+    last_touch_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    stage_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # One per list filter, each ending in the default order so a filtered first page
+            # is an index range scan.
+            models.Index(fields=["stage", "-created_at"], name="lead_stage_created"),
+            models.Index(fields=["owner", "-created_at"], name="lead_owner_created"),
+            models.Index(fields=["-created_at", "-id"], name="lead_created"),
+            models.Index(fields=["score"], name="lead_score"),
+            models.Index(fields=["source", "-created_at"], name="lead_source_created"),
+            models.Index(fields=["first_campaign", "-created_at"], name="lead_campaign_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_unsubscribed(self) -> bool:
+        return self.unsubscribed_at is not None
+
+
+class Event(models.Model):
+    """A touchpoint. Append-only; the client's idempotency key makes a resend a no-op."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    properties = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [
+            models.Index(fields=["lead", "type", "occurred_at"], name="event_lead_type_time"),
+            models.Index(fields=["type", "occurred_at"], name="event_type_time"),
+            models.Index(fields=["campaign", "occurred_at"], name="event_campaign_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ChangeSource(models.TextChoices):
+    USER = "user", "A person"
+    RULE = "rule", "Qualification rule"
+    PLAYBOOK = "playbook", "Playbook"
+    IMPORT = "import", "Import"
+    SYSTEM = "system", "System"
+
+
+class StageChange(models.Model):
+    """One row per stage move. Append-only: reports are built from this history."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=20, choices=ChangeSource.choices, default=ChangeSource.USER)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    playbook_id = models.BigIntegerField(null=True, blank=True, help_text="The playbook that moved it, if any.")
+    definition_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The qualification definition version that qualified the lead."
+    )
+    matched_rules = models.JSONField(default=list, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["lead", "-changed_at"], name="stagechange_lead_time"),
+            models.Index(fields=["to_stage", "changed_at"], name="stagechange_to_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_stage or '∅'} → {self.to_stage}"
+
+
+class Job(models.Model):
+    """A long background job (import, rescore, bulk change) whose progress a page can show."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=50)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(self.done * 100 / self.total) if self.total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -1,0 +1,127 @@
+"""Writes on leads: every change of state goes through one of these functions."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from leads.models import ChangeSource, Job, Lead, Stage, StageChange, normalize_email
+
+LEAD_FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "title",
+    "industry",
+    "company_size",
+    "country",
+    "website",
+)
+
+
+def lead_upsert(*, email: str, data: dict[str, Any], stage: str = Stage.LEAD) -> tuple[Lead, bool]:
+    """Create the lead for `email`, or fill in its blank fields; returns (lead, created).
+
+    Known values are never overwritten by blanks, so a thin second form keeps what a
+    richer first one told us.
+    """
+    fields = {key: value for key, value in data.items() if key in LEAD_FIELDS and value not in (None, "")}
+    with transaction.atomic():
+        lead, created = Lead.objects.get_or_create(
+            email=normalize_email(email), defaults={**fields, "stage": stage}
+        )
+        if created:
+            StageChange.objects.create(lead=lead, from_stage="", to_stage=stage, source=ChangeSource.SYSTEM)
+            return lead, True
+        changed = [key for key, value in fields.items() if getattr(lead, key) != value]
+        for key in changed:
+            setattr(lead, key, fields[key])
+        if changed:
+            lead.save(update_fields=[*changed, "updated_at"])
+    return lead, False
+
+
+def lead_change_stage(
+    *,
+    lead: Lead,
+    to_stage: str,
+    by: AbstractBaseUser | None = None,
+    source: str = ChangeSource.USER,
+    reason: str = "",
+    note: str = "",
+) -> StageChange | None:
+    """Move a lead to another stage and record it; a move to the current stage does nothing."""
+    if lead.stage == to_stage:
+        return None
+    with transaction.atomic():
+        now = timezone.now()
+        change = StageChange.objects.create(
+            lead=lead,
+            from_stage=lead.stage,
+            to_stage=to_stage,
+            changed_at=now,
+            changed_by=by,
+            source=source,
+            reason=reason,
+            note=note,
+        )
+        lead.stage = to_stage
+        lead.stage_changed_at = now
+        lead.save(update_fields=["stage", "stage_changed_at", "updated_at"])
+    return change
+
+
+def job_start(*, kind: str, params: dict[str, Any], total: int, by: AbstractBaseUser | None) -> Job:
+    return Job.objects.create(kind=kind, params=params, total=total, created_by=by)
+
+
+def leads_set_owner_enqueue(*, lead_ids: Iterable[int], owner_id: int | None, by: AbstractBaseUser) -> Job:
+    """Queue a bulk change of owner as a job the page can follow."""
+    from leads.tasks import leads_set_owner_task
+
+    ids = sorted(set(lead_ids))
+    job = job_start(kind="set_owner", params={"lead_ids": ids, "owner_id": owner_id}, total=len(ids), by=by)
+    transaction.on_commit(lambda: leads_set_owner_task.delay(job.pk))
+    return job
+
+
+BULK_BATCH = 2_000
+
+
+def leads_set_owner_run(*, job: Job) -> Job:
+    """Give every lead in the job's list its new owner, a batch at a time, reporting progress.
+
+    Safe to run twice: the first run claims the job with a conditional update; a second
+    run finds it no longer queued and returns it as it is.
+    """
+    claimed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started_at=timezone.now()
+    )
+    job.refresh_from_db()
+    if not claimed:
+        return job
+    ids = job.params["lead_ids"]
+    owner_id = job.params["owner_id"]
+    changed = 0
+    for start in range(0, len(ids), BULK_BATCH):
+        batch = ids[start : start + BULK_BATCH]
+        changed += Lead.objects.filter(pk__in=batch).exclude(owner_id=owner_id).update(
+            owner_id=owner_id, updated_at=timezone.now()
+        )
+        Job.objects.filter(pk=job.pk).update(done=start + len(batch))
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.DONE, done=len(ids), result={"changed": changed}, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job
+
+
+def jobs_fail_stale(*, older_than_hours: int = 6) -> int:
+    """Mark jobs that have been running for hours (their worker died) as failed."""
+    cutoff = timezone.now() - timezone.timedelta(hours=older_than_hours)
+    return Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=cutoff).update(
+        status=Job.Status.FAILED, error="The worker stopped before finishing.", finished_at=timezone.now()
+    )

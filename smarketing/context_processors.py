@@ -1,0 +1,28 @@
+"""Navigation per role, for the base layout."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from smarketing.roles import Role, primary_role
+
+# What each role's left navigation holds: (label, url name).
+NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
+    Role.MARKETING: [("Home", "home"), ("Leads", "leads:list"), ("Campaigns", "leads:campaigns")],
+    Role.SALES: [("Home", "home"), ("My leads", "leads:list")],
+    Role.MANAGER: [("Dashboard", "home"), ("Leads", "leads:list"), ("Campaigns", "leads:campaigns")],
+}
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    role = primary_role(user)
+    items = []
+    for label, name in NAV_BY_ROLE.get(role, []):
+        url = reverse(name)
+        active = request.path == url if url == "/" else request.path.startswith(url)
+        items.append({"label": label, "url": url, "active": active})
+    return {"nav_items": items, "user_role": role.value if role else "No role"}
