@@ -83,7 +83,7 @@ TEMPLATES = [
 # SQLite by default, tuned so concurrent writers (web, worker, beat) wait for the lock
 # instead of failing: WAL lets readers run beside a writer, IMMEDIATE takes the write lock
 # at BEGIN so a transaction never has to upgrade (and deadlock), the timeout is the wait.
-SQLITE_PATH = VAR_DIR / "smarketing.sqlite3"
+SQLITE_PATH = Path(env_str("SQLITE_PATH", str(VAR_DIR / "smarketing.sqlite3")))  # tests point a worker at theirs
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
@@ -95,9 +95,7 @@ else:
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
-                "init_command": (
-                    "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=20000;"
-                ),
+                "init_command": ("PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=20000;"),
             },
             # A file, not memory, so a real Celery worker process can share the test database.
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
@@ -196,6 +194,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
         "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),  # kombu's default is ./control
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True  # progress and outcomes live in the database (leads.Job)

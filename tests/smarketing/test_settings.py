@@ -1,0 +1,113 @@
+"""Settings come from environment variables: each test loads them in a fresh process."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+REPO = Path(settings.BASE_DIR)
+
+# Django settings read in the child, returned as JSON (paths and other objects as strings).
+PRINT_SETTINGS = """
+import json, sys
+from django.conf import settings
+print(json.dumps({name: getattr(settings, name, None) for name in sys.argv[1:]}, default=str))
+"""
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    """Only what a process needs to run, plus `values`: nothing leaks in from this shell or CI."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
+    return {**env, "DJANGO_SETTINGS_MODULE": "smarketing.settings", "PYTHONPATH": str(REPO), **values}
+
+
+def run_python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def settings_with(names: list[str], **values: str) -> dict[str, object]:
+    result = run_python(["-c", PRINT_SETTINGS, *names], clean_env(**values))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_debug_off_with_the_default_secret_key_refuses_to_start() -> None:
+    result = run_python(["manage.py", "check"], clean_env(DEBUG="0"))
+    assert result.returncode != 0
+    assert "DEBUG is off: set SECRET_KEY to a long random value." in result.stderr
+
+
+def test_debug_off_refuses_the_default_key_even_when_set_explicitly() -> None:
+    result = run_python(["manage.py", "check"], clean_env(DEBUG="false", SECRET_KEY=settings.DEFAULT_SECRET_KEY))
+    assert result.returncode != 0
+    assert "set SECRET_KEY" in result.stderr
+
+
+def test_no_environment_means_the_embedded_defaults(tmp_path: Path) -> None:
+    values = settings_with(
+        ["DEBUG", "DATABASES", "CELERY_BROKER_URL", "CELERY_BROKER_TRANSPORT_OPTIONS", "CACHES"],
+        SMARKETING_VAR_DIR=str(tmp_path),
+    )
+    assert values["DEBUG"] is True
+    db = values["DATABASES"]["default"]
+    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["NAME"] == str(tmp_path / "smarketing.sqlite3")
+    assert values["CELERY_BROKER_URL"] == "filesystem://"
+    folders = values["CELERY_BROKER_TRANSPORT_OPTIONS"]
+    assert {key: value for key, value in folders.items() if "folder" in key} == {
+        "data_folder_in": str(tmp_path / "broker" / "queue"),
+        "data_folder_out": str(tmp_path / "broker" / "queue"),
+        "processed_folder": str(tmp_path / "broker" / "processed"),
+        "control_folder": str(tmp_path / "broker" / "control"),
+    }
+    assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_sqlite_path_moves_the_database_file(tmp_path: Path) -> None:
+    path = tmp_path / "elsewhere.sqlite3"
+    values = settings_with(["DATABASES"], SQLITE_PATH=str(path))
+    assert values["DATABASES"]["default"]["NAME"] == str(path)
+
+
+def test_database_broker_and_cache_urls_are_read_from_the_environment() -> None:
+    values = settings_with(
+        ["DATABASES", "CELERY_BROKER_URL", "CELERY_BROKER_TRANSPORT_OPTIONS", "CACHES"],
+        DATABASE_URL="postgres://smk:s3cret@db.internal:6543/smarketing",
+        CELERY_BROKER_URL="redis://queue.internal:6379/0",
+        REDIS_URL="redis://cache.internal:6379/1",
+    )
+    db = values["DATABASES"]["default"]
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
+        "smarketing",
+        "smk",
+        "s3cret",
+        "db.internal",
+        6543,
+    )
+    assert db["CONN_MAX_AGE"] == 60
+    assert values["CELERY_BROKER_URL"] == "redis://queue.internal:6379/0"
+    assert values["CELERY_BROKER_TRANSPORT_OPTIONS"] is None  # the filesystem folders are for the embedded broker
+    cache = values["CACHES"]["default"]
+    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["LOCATION"] == "redis://cache.internal:6379/1"
+
+
+def test_production_variables_turn_on_the_secure_defaults() -> None:
+    values = settings_with(
+        ["DEBUG", "ALLOWED_HOSTS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_SSL_REDIRECT", "STORAGES"],
+        DEBUG="0",
+        SECRET_KEY="x" * 60,
+        ALLOWED_HOSTS="example.com, www.example.com",
+    )
+    assert values["DEBUG"] is False
+    assert values["ALLOWED_HOSTS"] == ["example.com", "www.example.com"]
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["STORAGES"]["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
