@@ -30,9 +30,7 @@ def lead_upsert(*, email: str, data: dict[str, Any], stage: str = Stage.LEAD) ->
     """
     fields = {key: value for key, value in data.items() if key in LEAD_FIELDS and value not in (None, "")}
     with transaction.atomic():
-        lead, created = Lead.objects.get_or_create(
-            email=normalize_email(email), defaults={**fields, "stage": stage}
-        )
+        lead, created = Lead.objects.get_or_create(email=normalize_email(email), defaults={**fields, "stage": stage})
         if created:
             StageChange.objects.create(lead=lead, from_stage="", to_stage=stage, source=ChangeSource.SYSTEM)
             return lead, True
@@ -108,8 +106,10 @@ def leads_set_owner_run(*, job: Job) -> Job:
     changed = 0
     for start in range(0, len(ids), BULK_BATCH):
         batch = ids[start : start + BULK_BATCH]
-        changed += Lead.objects.filter(pk__in=batch).exclude(owner_id=owner_id).update(
-            owner_id=owner_id, updated_at=timezone.now()
+        changed += (
+            Lead.objects.filter(pk__in=batch)
+            .exclude(owner_id=owner_id)
+            .update(owner_id=owner_id, updated_at=timezone.now())
         )
         Job.objects.filter(pk=job.pk).update(done=start + len(batch))
     Job.objects.filter(pk=job.pk).update(

@@ -1,16 +1,44 @@
 """Celery tasks: thin wrappers that load rows by id and call one service."""
 
+from typing import Any
+
 from celery import shared_task
 
-from leads import services
+from leads import qualification, scoring, services
 from leads.models import Job
+
+
+def _job(job_id: int) -> Job | None:
+    return Job.objects.filter(pk=job_id).first()
 
 
 @shared_task
 def leads_set_owner_task(job_id: int) -> None:
-    job = Job.objects.filter(pk=job_id).first()
-    if job is not None:
+    if job := _job(job_id):
         services.leads_set_owner_run(job=job)
+
+
+@shared_task
+def rescore_task(job_id: int) -> None:
+    if job := _job(job_id):
+        scoring.rescore_run(job=job)
+
+
+@shared_task
+def requalify_task(job_id: int) -> None:
+    if job := _job(job_id):
+        qualification.requalify_run(job=job)
+
+
+@shared_task
+def backtest_task(job_id: int) -> None:
+    if job := _job(job_id):
+        qualification.backtest_run(job=job)
+
+
+@shared_task
+def scores_decay_nightly() -> dict[str, Any]:
+    return scoring.scores_decay_nightly()
 
 
 @shared_task

@@ -1,0 +1,260 @@
+"""Capture: leads and events arriving from forms, the API and imports.
+
+Every path ends in the same steps, in one transaction:
+1. make sure each email has its lead (INSERT … ON CONFLICT DO NOTHING: identical submits
+   arriving at once make one lead, whoever wins);
+2. store the events, skipping idempotency keys already seen (ON CONFLICT DO NOTHING
+   RETURNING tells which rows are new, so a resend adds no points);
+3. record first and last touch from UTM, referrer and campaign;
+4. add the new events' points to the score rollups, rescore and requalify the touched leads.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from leads.models import Campaign, ChangeSource, Event, Lead, Stage, StageChange, normalize_email
+from smarketing.lib import sql
+
+TOUCH_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "referral_code")
+LEAD_TEXT_FIELDS = ("first_name", "last_name", "phone", "company", "title", "industry", "country", "website")
+INSERT_CHUNK = 500
+
+
+@dataclass
+class EventIn:
+    """One validated event (serializers and forms build these)."""
+
+    email: str
+    type: str
+    occurred_at: datetime
+    idempotency_key: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    lead: dict[str, Any] = field(default_factory=dict)  # attributes to fill on the lead
+
+
+@dataclass
+class IngestResult:
+    created: int = 0
+    duplicates: int = 0
+    leads_created: int = 0
+    lead_ids: dict[str, int] = field(default_factory=dict)
+    event_ids: dict[str, int] = field(default_factory=dict)
+
+
+def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResult:
+    """Store a batch of events all or nothing, creating leads for unknown emails."""
+    from leads import qualification, scoring
+
+    result = IngestResult()
+    if not events:
+        return result
+    with transaction.atomic():
+        lead_data: dict[str, dict[str, Any]] = {}
+        for event in events:
+            lead_data.setdefault(normalize_email(event.email), {}).update(
+                {k: v for k, v in event.lead.items() if v not in (None, "")}
+            )
+        result.lead_ids, created_emails = leads_ensure(lead_data)
+        result.leads_created = len(created_emails)
+        campaigns = _campaigns_by_utm(events)
+        rows = [_event_row(event, result.lead_ids, campaigns) for event in events]
+        stored = _events_insert(rows)
+        result.event_ids = stored
+        result.created = len(stored)
+        result.duplicates = len(events) - len(stored)
+        new_rows = [row for row in rows if row["idempotency_key"] in stored]
+        _touches_record(new_rows, campaigns)
+        scored = scoring.rollups_add_events(
+            events=[(r["lead_id"], r["type"], r["occurred_at"], r["properties"]) for r in new_rows]
+        )
+        created_ids = {result.lead_ids[email] for email in created_emails}
+        if scored | created_ids:
+            scoring.leads_rescore(lead_ids=scored | created_ids)
+        with_news = {row["lead_id"] for row in new_rows} | created_ids
+        if qualify and with_news:
+            qualification.leads_qualify(lead_ids=with_news)
+    return result
+
+
+def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], set[str]]:
+    """Ids for these (normalized) emails, creating the missing leads; returns (ids, created emails).
+
+    Known leads get their blank fields filled, never overwritten.
+    """
+    now = timezone.now()
+    rows = []
+    for email, data in lead_data.items():
+        attributes = {k: str(v)[:200] for k, v in data.items() if k in LEAD_TEXT_FIELDS}
+        if "company_size" in data:
+            attributes["company_size"] = data["company_size"]
+        rows.append(
+            {"email": email, "stage": Stage.LEAD, "created_at": now, "updated_at": now, "stage_changed_at": now, **attributes}
+        )
+    created = {row["email"]: row["id"] for row in insert_returning(Lead, rows, conflict="email", returning="email")}
+    if created:
+        StageChange.objects.bulk_create(
+            StageChange(lead_id=lead_id, from_stage="", to_stage=Stage.LEAD, changed_at=now, source=ChangeSource.SYSTEM)
+            for lead_id in created.values()
+        )
+    ids = dict(created)
+    missing = [email for email in lead_data if email not in ids]
+    for chunk in sql.chunked(missing, INSERT_CHUNK):
+        ids.update(Lead.objects.filter(email__in=chunk).values_list("email", "id"))
+        _fill_blanks(chunk, lead_data)
+    return ids, set(created)
+
+
+def _fill_blanks(emails: list[str], lead_data: dict[str, dict[str, Any]]) -> None:
+    """Known leads: fill each blank field the new data knows (one UPDATE per lead and field set)."""
+    for email in emails:
+        data = lead_data[email]
+        fields = [k for k in (*LEAD_TEXT_FIELDS, "company_size") if data.get(k) not in (None, "")]
+        for name in fields:
+            blank = {f"{name}__isnull": True} if name == "company_size" else {name: ""}
+            value = data[name] if name == "company_size" else str(data[name])[:200]
+            Lead.objects.filter(email=email, **blank).update(**{name: value, "updated_at": timezone.now()})
+
+
+def insert_returning(model: type[Model], rows: list[dict[str, Any]], *, conflict: str, returning: str) -> list[dict]:
+    """INSERT rows, skipping those that clash on `conflict`; returns id and `returning` of new rows.
+
+    Unlike bulk_create(ignore_conflicts=True) this says which rows were inserted, on
+    PostgreSQL and on SQLite alike.
+    """
+    if not rows:
+        return []
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    out = []
+    with connection.cursor() as cursor:
+        for chunk in sql.chunked(rows, INSERT_CHUNK):
+            values, params = [], []
+            for row in chunk:
+                values.append("(" + ", ".join(["%s"] * len(fields)) + ")")
+                for f in fields:
+                    value = row[f.attname] if f.attname in row else f.get_default()
+                    params.append(f.get_db_prep_save(value, connection))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join(values)} "
+                f"ON CONFLICT ({conflict}) DO NOTHING RETURNING id, {returning}",
+                params,
+            )
+            out.extend({"id": row_id, returning: key} for row_id, key in cursor.fetchall())
+    return out
+
+
+def _campaigns_by_utm(events: list[EventIn]) -> dict[str, int]:
+    names = {str(e.properties.get("utm_campaign")) for e in events if e.properties.get("utm_campaign")}
+    if not names:
+        return {}
+    return dict(Campaign.objects.filter(utm_campaign__in=names).values_list("utm_campaign", "id"))
+
+
+def _event_row(event: EventIn, lead_ids: dict[str, int], campaigns: dict[str, int]) -> dict[str, Any]:
+    return {
+        "lead_id": lead_ids[normalize_email(event.email)],
+        "type": event.type,
+        "occurred_at": event.occurred_at,
+        "received_at": timezone.now(),
+        "campaign_id": campaigns.get(str(event.properties.get("utm_campaign", ""))),
+        "properties": event.properties,
+        "idempotency_key": event.idempotency_key,
+    }
+
+
+def _events_insert(rows: list[dict[str, Any]]) -> dict[str, int]:
+    # The same key twice inside one batch is stored once, like a resend.
+    unique = list({row["idempotency_key"]: row for row in rows}.values())
+    stored = insert_returning(Event, unique, conflict="idempotency_key", returning="idempotency_key")
+    return {row["idempotency_key"]: row["id"] for row in stored}
+
+
+# --- Touches ----------------------------------------------------------------------------
+
+
+def touch_from(properties: dict[str, Any], campaign: Campaign | None = None) -> dict[str, Any]:
+    """The attribution facts an event carries (UTM, referrer, referral code), or {}."""
+    touch = {key: str(properties[key])[:200] for key in TOUCH_KEYS if properties.get(key)}
+    if campaign is not None:
+        touch["campaign"] = campaign.name
+    return touch
+
+
+def touch_source(touch: dict[str, Any], campaign_channel: str = "") -> str:
+    if touch.get("utm_source"):
+        return touch["utm_source"][:100]
+    if campaign_channel:
+        return campaign_channel
+    if touch.get("referral_code"):
+        return "referral"
+    if touch.get("referrer"):
+        return "referral"
+    return "direct"
+
+
+def _touches_record(rows: list[dict[str, Any]], campaigns: dict[str, int]) -> None:
+    """First touch fills an empty source; last touch moves forward in time only."""
+    channels = dict(Campaign.objects.filter(pk__in=set(campaigns.values())).values_list("id", "channel"))
+    latest: dict[int, dict[str, Any]] = {}
+    earliest: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        touch = {key: str(row["properties"][key])[:200] for key in TOUCH_KEYS if row["properties"].get(key)}
+        if not touch and not row["campaign_id"]:
+            continue
+        entry = {**row, "touch": {**touch, "at": row["occurred_at"].isoformat()}}
+        lead_id = row["lead_id"]
+        if lead_id not in latest or row["occurred_at"] > latest[lead_id]["occurred_at"]:
+            latest[lead_id] = entry
+        if lead_id not in earliest or row["occurred_at"] < earliest[lead_id]["occurred_at"]:
+            earliest[lead_id] = entry
+    now = timezone.now()
+    for lead_id, entry in earliest.items():
+        source = touch_source(entry["touch"], channels.get(entry["campaign_id"], ""))
+        Lead.objects.filter(pk=lead_id, source="").update(
+            source=source, first_campaign_id=entry["campaign_id"], first_touch=entry["touch"], updated_at=now
+        )
+    for lead_id, entry in latest.items():
+        source = touch_source(entry["touch"], channels.get(entry["campaign_id"], ""))
+        newer = Lead.objects.filter(pk=lead_id).exclude(last_touch_at__gte=entry["occurred_at"])
+        newer.update(
+            last_source=source,
+            last_campaign_id=entry["campaign_id"],
+            last_touch=entry["touch"],
+            last_touch_at=entry["occurred_at"],
+            updated_at=now,
+        )
+
+
+# --- Capture forms ----------------------------------------------------------------------
+
+
+def lead_capture(*, form: Any, data: dict[str, Any], touch: dict[str, Any], consent: bool) -> tuple[Lead, bool]:
+    """A form submission: the lead (created or filled in), consent, and a form_submitted event."""
+    properties = {"form": form.key, **{k: v for k, v in touch.items() if v}}
+    if form.campaign_id and not properties.get("utm_campaign") and form.campaign.utm_campaign:
+        properties["utm_campaign"] = form.campaign.utm_campaign
+    event = EventIn(
+        email=data["email"],
+        type="form_submitted",
+        occurred_at=timezone.now(),
+        idempotency_key=f"form-{form.key}-{uuid.uuid4().hex}",
+        properties=properties,
+        lead=data,
+    )
+    with transaction.atomic():
+        result = events_ingest(events=[event])
+        lead = Lead.objects.get(pk=result.lead_ids[normalize_email(data["email"])])
+        if form.campaign_id and lead.first_campaign_id is None and lead.source in ("", "direct"):
+            Lead.objects.filter(pk=lead.pk).update(first_campaign_id=form.campaign_id)
+        if consent and not lead.consent:
+            lead.consent, lead.consent_at = True, timezone.now()
+            lead.save(update_fields=["consent", "consent_at", "updated_at"])
+    lead.refresh_from_db()
+    return lead, result.leads_created > 0

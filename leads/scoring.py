@@ -1,0 +1,368 @@
+"""Scoring: persona fit, engagement with caps and decay, negative rules, and the breakdown.
+
+Semantics (DESIGN.md): fit for a persona = matched weights ÷ all weights × 100, and a lead's
+fit is its best persona's. Engagement = Σ over rules of min(cap, Σ points × 0.5^(age ÷
+half-life)); negative rules subtract. Score = fit + engagement, and the breakdown lists
+each contribution (rounded per rule) so that it sums to the score exactly.
+
+How it stays fast:
+1. Per (lead, engagement rule) an EngagementRollup holds the decayed sum as of one shared
+   moment, ScoringState.decayed_at. New events add to it; nothing rereads old events.
+2. The nightly decay multiplies each rule's rollups by one factor and moves the moment on.
+3. Editing a rule rebuilds only that rule's rollups, from its event type, in one statement.
+4. A rescore is one UPDATE … FROM over leads, personas and rollups that writes only the
+   rows whose figures changed.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Max, Min
+from django.utils import timezone
+
+from leads.conditions import condition_matches, condition_sql
+from leads.models import EngagementRollup, Job, Lead, Persona, ScoringRule, ScoringState
+from smarketing.lib import sql
+
+FIT_KEY = "fit"
+ROLLUP_FLOOR = 0.005  # decayed below this a rollup no longer changes any rounded score
+SCOPE_CHUNK = 500
+
+
+# --- Fit --------------------------------------------------------------------------------
+
+
+def persona_fit(persona: Persona, lead: Lead) -> int:
+    total = sum(c.get("weight", 0) for c in persona.conditions)
+    if not total:
+        return 0
+    matched = sum(c.get("weight", 0) for c in persona.conditions if condition_matches(c, lead))
+    return round(matched * 100 / total)
+
+
+def _persona_fit_sql(persona: Persona) -> tuple[str, list[Any]]:
+    total = sum(c.get("weight", 0) for c in persona.conditions)
+    if not total:
+        return "0", []
+    parts, params = [], []
+    for condition in persona.conditions:
+        text, values = condition_sql(condition, vendor=sql.vendor())
+        parts.append(f"CASE WHEN {text} THEN {int(condition.get('weight', 0))} ELSE 0 END")
+        params.extend(values)
+    return f"CAST(ROUND(({' + '.join(parts)}) * 100.0 / {int(total)}) AS INTEGER)", params
+
+
+# --- Engagement rollups -----------------------------------------------------------------
+
+
+def event_rule_matches(rule: ScoringRule, event_type: str, properties: dict[str, Any]) -> bool:
+    if rule.event_type != event_type:
+        return False
+    return all(properties.get(key) == value for key, value in (rule.property_filter or {}).items())
+
+
+def decay_factor(rule: ScoringRule, age_days: float) -> float:
+    if not rule.half_life_days:
+        return 1.0
+    return math.pow(0.5, age_days / rule.half_life_days)
+
+
+def decayed_at_for_update() -> datetime:
+    """The shared decay moment, read so that a concurrent decay run waits for us (and we for it)."""
+    state = ScoringState.current()
+    if sql.is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM leads_scoringstate WHERE id = %s FOR SHARE", [state.pk])
+        state.refresh_from_db(fields=["decayed_at"])
+    return state.decayed_at
+
+
+def rollups_add_events(*, events: Iterable[tuple[int, str, datetime, dict[str, Any]]]) -> set[int]:
+    """Add new events' points to their (lead, rule) rollups; returns the leads touched.
+
+    `events` are (lead_id, type, occurred_at, properties) of events just stored (never a
+    repeat: the caller passes only rows its insert created). Must run inside the caller's
+    transaction.
+    """
+    rules = [r for r in active_rules() if r.kind == ScoringRule.Kind.ENGAGEMENT]
+    if not rules:
+        return set()
+    decayed_at = decayed_at_for_update()
+    sums: dict[tuple[int, int], float] = defaultdict(float)
+    for lead_id, event_type, occurred_at, properties in events:
+        for rule in rules:
+            if event_rule_matches(rule, event_type, properties or {}):
+                age = (decayed_at - occurred_at).total_seconds() / 86400
+                sums[(lead_id, rule.pk)] += rule.points * decay_factor(rule, age)
+    if not sums:
+        return set()
+    rows = [(lead_id, rule_id, value) for (lead_id, rule_id), value in sums.items()]
+    with connection.cursor() as cursor:
+        for chunk in sql.chunked(rows, SCOPE_CHUNK):
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                "INSERT INTO leads_engagementrollup (lead_id, rule_id, value) VALUES "
+                f"{values} ON CONFLICT (lead_id, rule_id) DO UPDATE "
+                "SET value = leads_engagementrollup.value + excluded.value",
+                [x for row in chunk for x in row],
+            )
+    return {lead_id for lead_id, _ in sums}
+
+
+def rollups_rebuild(*, rule: ScoringRule) -> None:
+    """Recompute one engagement rule's rollups from its events, in one INSERT … SELECT."""
+    EngagementRollup.objects.filter(rule=rule).delete()
+    if not rule.is_active or rule.kind != ScoringRule.Kind.ENGAGEMENT:
+        return
+    decayed_at = ScoringState.current().decayed_at
+    where, params = sql.json_has("e.properties", rule.property_filter or {})
+    if rule.half_life_days:
+        age = sql.days_between("%s", "e.occurred_at")
+        points = f"%s * POWER(0.5, {age} / %s)"
+        point_params = [rule.points, sql.db_datetime(decayed_at), rule.half_life_days]
+    else:
+        points, point_params = "%s", [rule.points]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO leads_engagementrollup (lead_id, rule_id, value) "
+            f"SELECT e.lead_id, %s, SUM({points}) FROM leads_event e "
+            f"WHERE e.type = %s AND {where} GROUP BY e.lead_id",
+            [rule.pk, *point_params, rule.event_type, *params],
+        )
+
+
+def rollups_decay(*, now: datetime | None = None) -> dict[str, Any]:
+    """Nightly: age every decaying rollup to `now` by one multiplication per rule."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        state = ScoringState.objects.select_for_update().get(pk=ScoringState.current().pk)
+        days = max((now - state.decayed_at).total_seconds() / 86400, 0.0)
+        for rule in ScoringRule.objects.filter(kind=ScoringRule.Kind.ENGAGEMENT, half_life_days__isnull=False):
+            factor = math.pow(0.5, days / rule.half_life_days)
+            EngagementRollup.objects.filter(rule=rule).update(value=F("value") * factor)
+            EngagementRollup.objects.filter(rule=rule, value__gt=-ROLLUP_FLOOR, value__lt=ROLLUP_FLOOR).delete()
+        state.decayed_at = now
+        state.save(update_fields=["decayed_at"])
+    return {"days": days}
+
+
+# --- Rescore ----------------------------------------------------------------------------
+
+
+def active_rules() -> list[ScoringRule]:
+    return list(ScoringRule.objects.filter(is_active=True).order_by("pk"))
+
+
+def _negative_sql(rule: ScoringRule) -> tuple[str, list[Any]]:
+    values = [str(v).lower() for v in rule.values or [] if str(v).strip()]
+    if rule.kind == ScoringRule.Kind.UNSUBSCRIBED:
+        return "l.unsubscribed_at IS NOT NULL", []
+    if not values:
+        return "1=0", []
+    domain, domain_params = condition_sql({"field": "email_domain", "op": "in", "value": values}, vendor=sql.vendor())
+    if rule.kind == ScoringRule.Kind.FREE_MAIL:
+        return domain, domain_params
+    company, company_params = condition_sql({"field": "company", "op": "in", "value": values}, vendor=sql.vendor())
+    return f"({domain} OR {company})", [*domain_params, *company_params]
+
+
+def _breakdown_sql(parts: list[tuple[str, str, list[Any]]]) -> tuple[str, list[Any]]:
+    """A JSON object {name: points} from (name, points SQL, params), dropping null points."""
+    params: list[Any] = []
+    pieces = []
+    for name, points_sql, values in parts:
+        pieces.append(f"%s, {points_sql}")
+        params.extend([name, *values])
+    if sql.is_postgres():
+        return f"jsonb_strip_nulls(jsonb_build_object({', '.join(pieces)}))", params
+    # json_patch drops the keys whose value is null (RFC 7396 merge patch).
+    return f"json_patch('{{}}', json_object({', '.join(pieces)}))", params
+
+
+def leads_rescore(*, lead_ids: Iterable[int] | None = None) -> int:
+    """Recompute fit, persona, engagement, score and breakdown; returns the rows changed.
+
+    One statement over every lead (or the given ones): personas' fits as CASE sums, the
+    best persona by comparison, engagement from the rollups, negative rules as CASEs,
+    and the breakdown built as JSON in the database. Rows whose figures are unchanged are
+    not written.
+    """
+    if lead_ids is None:
+        return _rescore_scope("", [])
+    changed = 0
+    for chunk in sql.chunked(sorted(set(lead_ids)), SCOPE_CHUNK):
+        changed += _rescore_scope(f"AND l.id IN ({sql.in_list(chunk)})", chunk)
+    return changed
+
+
+def _rescore_scope(scope_sql: str, scope_params: list[Any]) -> int:
+    statement, params = _rescore_statement(scope_sql, scope_params)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def _rescore_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, list[Any]]:
+    personas = list(Persona.objects.filter(is_active=True).order_by("pk"))
+    rules = active_rules()
+    engagement = [r for r in rules if r.kind == ScoringRule.Kind.ENGAGEMENT]
+    negatives = [r for r in rules if r.is_negative]
+
+    fit_columns, fit_params = [], []
+    for index, persona in enumerate(personas):
+        text, values = _persona_fit_sql(persona)
+        fit_columns.append(f"{text} AS fit{index}")
+        fit_params.extend(values)
+    fit_names = [f"s.fit{index}" for index in range(len(personas))]
+    fit_expr = sql.greatest(fit_names) if personas else "0"
+    persona_expr = _best_persona_sql(personas, fit_names, fit_expr)
+
+    # Each rule's contribution, rounded, from a pivot of the lead's rollups.
+    rule_columns, rule_parts = [], []
+    for rule in engagement:
+        capped = sql.least("r.value", str(int(rule.cap))) if rule.cap is not None else "r.value"
+        rule_columns.append(
+            f"CAST(COALESCE(ROUND(SUM(CASE WHEN r.rule_id = {int(rule.pk)} THEN {capped} END)), 0) AS INTEGER)"
+            f" AS rule{rule.pk}"
+        )
+        rule_parts.append((rule.name, f"NULLIF(s.rule{rule.pk}, 0)", []))
+    negative_columns, negative_params = [], []
+    for rule in negatives:
+        text, values = _negative_sql(rule)
+        negative_columns.append(f"CASE WHEN {text} THEN {-abs(int(rule.points))} ELSE 0 END AS neg{rule.pk}")
+        negative_params.extend(values)
+        rule_parts.append((rule.name, f"NULLIF(s.neg{rule.pk}, 0)", []))
+    engagement_terms = [f"s.rule{r.pk}" for r in engagement] + [f"s.neg{r.pk}" for r in negatives]
+    engagement_expr = " + ".join(engagement_terms) if engagement_terms else "0"
+    breakdown_expr, breakdown_params = _breakdown_sql([(FIT_KEY, f"NULLIF({fit_expr}, 0)", []), *rule_parts])
+
+    pivot = (
+        f"SELECT r.lead_id, {', '.join(rule_columns)} FROM leads_engagementrollup r "
+        f"WHERE r.rule_id IN ({', '.join(str(int(r.pk)) for r in engagement)}) GROUP BY r.lead_id"
+        if engagement
+        else "SELECT CAST(NULL AS BIGINT) AS lead_id"
+    )
+    rollup_columns = [f"COALESCE(p.rule{r.pk}, 0) AS rule{r.pk}" for r in engagement]
+    inner_columns = ", ".join(["l.id", *fit_columns, *negative_columns, *rollup_columns])
+    computed = (
+        f"SELECT s.id, CAST({fit_expr} AS INTEGER) AS fit, {persona_expr} AS persona_id, "
+        f"CAST({engagement_expr} AS INTEGER) AS engagement, {breakdown_expr} AS breakdown "
+        f"FROM (SELECT {inner_columns} FROM leads_lead l LEFT JOIN ({pivot}) p ON p.lead_id = l.id "
+        f"WHERE 1=1 {scope_sql}) s"
+    )
+    changed = " OR ".join(
+        [
+            sql.distinct("leads_lead.fit_score", "n.fit"),
+            sql.distinct("leads_lead.persona_id", "n.persona_id"),
+            sql.distinct("leads_lead.engagement_score", "n.engagement"),
+            sql.distinct("leads_lead.score", "n.fit + n.engagement"),
+            sql.distinct("leads_lead.score_breakdown", "n.breakdown"),
+        ]
+    )
+    statement = (
+        "UPDATE leads_lead SET fit_score = n.fit, persona_id = n.persona_id, "
+        "engagement_score = n.engagement, score = n.fit + n.engagement, score_breakdown = n.breakdown "
+        f"FROM ({computed}) n WHERE leads_lead.id = n.id AND ({changed})"
+    )
+    # Placeholders appear in this order: the breakdown's names (outer select), then fits and
+    # negatives (inner select), then the scope.
+    params = [*breakdown_params, *fit_params, *negative_params, *scope_params]
+    return statement, params
+
+
+def _best_persona_sql(personas: list[Persona], fit_names: list[str], fit_expr: str) -> str:
+    if not personas:
+        return "CAST(NULL AS BIGINT)"
+    whens = " ".join(f"WHEN {name} = {fit_expr} THEN {int(p.pk)}" for p, name in zip(personas, fit_names, strict=True))
+    return f"CASE WHEN {fit_expr} <= 0 THEN NULL {whens} END"
+
+
+def rules_changed(*, rules: Iterable[ScoringRule] = ()) -> int:
+    """After personas or rules change: rebuild the edited rules' rollups, then rescore all."""
+    with transaction.atomic():
+        for rule in rules:
+            rollups_rebuild(rule=rule)
+        return leads_rescore()
+
+
+RESCORE_RANGE = 50_000
+
+
+def leads_rescore_all(*, progress: Any = None) -> int:
+    """Rescore every lead in id ranges: set-based within each range, progress between them."""
+    bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
+    if bounds["low"] is None:
+        return 0
+    changed = 0
+    for start in range(bounds["low"], bounds["high"] + 1, RESCORE_RANGE):
+        end = start + RESCORE_RANGE - 1
+        changed += _rescore_scope("AND l.id BETWEEN %s AND %s", [start, end])
+        if progress:
+            progress(Lead.objects.filter(id__gte=start, id__lte=end).count())
+    return changed
+
+
+def rescore_enqueue(*, rule_ids: Iterable[int] = (), by: Any = None) -> Job:
+    """Queue the background rescore that follows an edit of personas or rules."""
+    from leads.tasks import rescore_task
+
+    job = Job.objects.create(
+        kind="rescore", params={"rule_ids": sorted(set(rule_ids))}, total=Lead.objects.count(), created_by=by
+    )
+    transaction.on_commit(lambda: rescore_task.delay(job.pk))
+    return job
+
+
+def rescore_run(*, job: Job) -> Job:
+    """Rebuild the edited rules' rollups, rescore every lead, then requalify; with progress."""
+    from leads.qualification import leads_qualify
+
+    claimed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started_at=timezone.now()
+    )
+    job.refresh_from_db()
+    if not claimed:
+        return job
+    done = [0]
+
+    def advance(count: int) -> None:
+        done[0] += count
+        Job.objects.filter(pk=job.pk).update(done=min(done[0], job.total))
+
+    try:
+        for rule in ScoringRule.objects.filter(pk__in=job.params.get("rule_ids", [])):
+            with transaction.atomic():
+                rollups_rebuild(rule=rule)
+        changed = leads_rescore_all(progress=advance)
+        promoted = leads_qualify()
+    except Exception as error:
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error=str(error), finished_at=timezone.now())
+        raise
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.DONE,
+        done=job.total,
+        result={"changed": changed, "promoted": promoted},
+        finished_at=timezone.now(),
+    )
+    job.refresh_from_db()
+    return job
+
+
+def scores_decay_nightly() -> dict[str, Any]:
+    """Beat: decay the rollups to now, then rescore (only changed rows are written)."""
+    outcome = rollups_decay()
+    outcome["changed"] = leads_rescore_all()
+    return outcome
+
+
+def score_explained(lead: Lead) -> list[dict[str, Any]]:
+    """The breakdown as rows for the lead page, biggest first; they sum to the score."""
+    rows = [{"rule": name, "points": int(points)} for name, points in (lead.score_breakdown or {}).items()]
+    for row in rows:
+        if row["rule"] == FIT_KEY:
+            row["rule"] = f"Fit ({lead.persona.name})" if lead.persona_id else "Fit"
+    return sorted(rows, key=lambda row: -abs(row["points"]))

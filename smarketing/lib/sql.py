@@ -1,0 +1,72 @@
+"""The few SQL spellings that differ between SQLite and PostgreSQL, in one place.
+
+Scoring and qualification are set-based SQL over the whole lead table; everything they
+need that the two databases spell differently is here, so the rest reads the same on both.
+"""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+
+def vendor() -> str:
+    return connection.vendor
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def greatest(expressions: list[str]) -> str:
+    if len(expressions) == 1:
+        return expressions[0]
+    name = "GREATEST" if is_postgres() else "MAX"  # SQLite's MAX() with 2+ args is scalar
+    return f"{name}({', '.join(expressions)})"
+
+
+def least(first: str, second: str) -> str:
+    return f"{'LEAST' if is_postgres() else 'MIN'}({first}, {second})"
+
+
+def distinct(first: str, second: str) -> str:
+    """Null-safe "differs"."""
+    return f"{first} IS DISTINCT FROM {second}" if is_postgres() else f"{first} IS NOT {second}"
+
+
+def db_datetime(moment: datetime) -> Any:
+    """A datetime as the backend stores it, for use as a raw SQL parameter."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def days_between(later_sql: str, earlier_sql: str) -> str:
+    """Fractional days from earlier to later (both SQL datetime expressions)."""
+    if is_postgres():
+        return f"(EXTRACT(EPOCH FROM ({later_sql}::timestamptz - {earlier_sql})) / 86400.0)"
+    return f"(julianday({later_sql}) - julianday({earlier_sql}))"
+
+
+def json_has(column: str, wanted: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The JSON column holds every key of `wanted` with that value."""
+    if not wanted:
+        return "1=1", []
+    if is_postgres():
+        return f"{column} @> %s::jsonb", [json.dumps(wanted)]
+    parts, params = [], []
+    for key, value in wanted.items():
+        parts.append(f"json_extract({column}, %s) = %s")
+        params.extend([json_path(key), value])
+    return " AND ".join(parts), params
+
+
+def json_path(key: str) -> str:
+    return '$."' + key.replace('"', "") + '"'
+
+
+def in_list(values: list[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def chunked(values: list[Any], size: int) -> list[list[Any]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]

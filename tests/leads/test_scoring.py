@@ -1,0 +1,118 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from leads import scoring
+from leads.ingest import EventIn, events_ingest
+from leads.models import EngagementRollup, Lead, Persona, ScoringRule, ScoringState
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def ingest(email: str, event_type: str, key: str, *, when=None, **properties):
+    return events_ingest(
+        events=[
+            EventIn(
+                email=email,
+                type=event_type,
+                occurred_at=when or timezone.now(),
+                idempotency_key=key,
+                properties=properties,
+            )
+        ]
+    )
+
+
+@pytest.fixture
+def ops_persona():
+    return Persona.objects.create(
+        name="Ops lead",
+        conditions=[
+            {"field": "industry", "op": "in", "value": ["SaaS", "Fintech"], "weight": 3},
+            {"field": "company_size", "op": "gte", "value": 50, "weight": 1},
+        ],
+    )
+
+
+def test_fit_is_weighted_share_of_best_persona(ops_persona):
+    Persona.objects.create(name="Founder", conditions=[{"field": "title", "op": "contains", "value": "founder", "weight": 1}])
+    saas = LeadFactory(industry="saas", company_size=10, title="CTO")
+    founder = LeadFactory(industry="Retail", title="Co-Founder")
+    nobody = LeadFactory(industry="Retail", title="Intern")
+    scoring.leads_rescore()
+    for lead in (saas, founder, nobody):
+        lead.refresh_from_db()
+    assert (saas.fit_score, saas.persona.name) == (75, "Ops lead")
+    assert (founder.fit_score, founder.persona.name) == (100, "Founder")
+    assert (nobody.fit_score, nobody.persona) == (0, None)
+    assert saas.score_breakdown == {"fit": 75}
+
+
+def test_engagement_caps_and_breakdown_sums_to_score(ops_persona):
+    ScoringRule.objects.create(name="Page views", event_type="page_viewed", points=5, cap=12)
+    ScoringRule.objects.create(name="Pro trial", event_type="trial_started", property_filter={"plan": "pro"}, points=30)
+    for n in range(4):
+        ingest("ana@acme.io", "page_viewed", f"pv-{n}")
+    ingest("ana@acme.io", "trial_started", "t-basic", plan="basic")
+    ingest("ana@acme.io", "trial_started", "t-pro", plan="pro")
+    lead = Lead.objects.get(email="ana@acme.io")
+    assert lead.score_breakdown == {"Page views": 12, "Pro trial": 30}
+    assert lead.engagement_score == 42
+    assert lead.score == sum(lead.score_breakdown.values())
+
+
+def test_a_repeated_idempotency_key_adds_no_points():
+    ScoringRule.objects.create(name="Views", event_type="page_viewed", points=5)
+    first = ingest("bo@acme.io", "page_viewed", "same")
+    second = ingest("bo@acme.io", "page_viewed", "same")
+    assert (first.created, second.created, second.duplicates) == (1, 0, 1)
+    assert Lead.objects.get(email="bo@acme.io").score == 5
+
+
+def test_points_halve_every_half_life():
+    ScoringRule.objects.create(name="Opens", event_type="email_opened", points=40, half_life_days=10)
+    ingest("cy@acme.io", "email_opened", "old", when=ScoringState.current().decayed_at - timedelta(days=20))
+    assert Lead.objects.get(email="cy@acme.io").score == 10  # 40 × 0.5²
+
+
+def test_nightly_decay_multiplies_rollups_and_rescores():
+    ScoringRule.objects.create(name="Opens", event_type="email_opened", points=40, half_life_days=10)
+    ingest("di@acme.io", "email_opened", "e1", when=ScoringState.current().decayed_at)
+    assert Lead.objects.get(email="di@acme.io").score == 40
+    scoring.rollups_decay(now=ScoringState.current().decayed_at + timedelta(days=10))
+    scoring.leads_rescore_all()
+    assert Lead.objects.get(email="di@acme.io").score == 20
+    assert EngagementRollup.objects.get().value == pytest.approx(20)
+
+
+def test_negative_rules_subtract_and_show_in_breakdown():
+    ScoringRule.objects.create(name="Free mail", kind=ScoringRule.Kind.FREE_MAIL, points=15, values=["gmail.com"])
+    ScoringRule.objects.create(name="Competitor", kind=ScoringRule.Kind.COMPETITOR, points=50, values=["Rival Inc"])
+    ScoringRule.objects.create(name="Unsubscribed", kind=ScoringRule.Kind.UNSUBSCRIBED, points=20)
+    gmail = LeadFactory(email="x@GMAIL.com".lower(), company="Fine")
+    rival = LeadFactory(email="y@rival.io", company="rival inc", unsubscribed_at=timezone.now())
+    clean = LeadFactory(email="z@fine.io", company="Fine")
+    scoring.leads_rescore()
+    for lead in (gmail, rival, clean):
+        lead.refresh_from_db()
+    assert gmail.score == -15 and gmail.score_breakdown == {"Free mail": -15}
+    assert rival.score == -70 and rival.score_breakdown == {"Competitor": -50, "Unsubscribed": -20}
+    assert clean.score == 0 and clean.score_breakdown == {}
+
+
+def test_rule_edit_rebuilds_its_rollups_from_events():
+    rule = ScoringRule.objects.create(name="Views", event_type="page_viewed", points=5)
+    for n in range(3):
+        ingest("ed@acme.io", "page_viewed", f"v{n}")
+    rule.points = 10
+    rule.save()
+    scoring.rules_changed(rules=[rule])
+    assert Lead.objects.get(email="ed@acme.io").score == 30
+
+
+def test_rescore_writes_only_changed_rows(ops_persona):
+    LeadFactory.create_batch(5, industry="SaaS")
+    assert scoring.leads_rescore() == 5
+    assert scoring.leads_rescore() == 0
