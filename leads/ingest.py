@@ -94,7 +94,14 @@ def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], 
         if "company_size" in data:
             attributes["company_size"] = data["company_size"]
         rows.append(
-            {"email": email, "stage": Stage.LEAD, "created_at": now, "updated_at": now, "stage_changed_at": now, **attributes}
+            {
+                "email": email,
+                "stage": Stage.LEAD,
+                "created_at": now,
+                "updated_at": now,
+                "stage_changed_at": now,
+                **attributes,
+            }
         )
     created = {row["email"]: row["id"] for row in insert_returning(Lead, rows, conflict="email", returning="email")}
     if created:

@@ -15,7 +15,15 @@ pytestmark = pytest.mark.django_db
 
 def send(email, event_type, when, key=None, **properties):
     events_ingest(
-        events=[EventIn(email=email, type=event_type, occurred_at=when, idempotency_key=key or f"{email}-{event_type}-{when}", properties=properties)]
+        events=[
+            EventIn(
+                email=email,
+                type=event_type,
+                occurred_at=when,
+                idempotency_key=key or f"{email}-{event_type}-{when}",
+                properties=properties,
+            )
+        ]
     )
 
 
@@ -143,7 +151,9 @@ def test_stages_never_move_back(active):
     assert customer.stage == Stage.CUSTOMER
 
 
-def test_approval_needs_both_sides_and_then_activation_requalifies(marketer, rep, manager, django_capture_on_commit_callbacks):
+def test_approval_needs_both_sides_and_then_activation_requalifies(
+    marketer, rep, manager, django_capture_on_commit_callbacks
+):
     lead = LeadFactory()
     EventFactory(lead=lead, type="webinar_registered", occurred_at=timezone.now() - timedelta(days=2))
     EventFactory(lead=lead, type="webinar_attended", occurred_at=timezone.now() - timedelta(days=1))
@@ -186,9 +196,9 @@ def test_editing_an_approved_version_starts_a_new_draft(active, marketer):
     new = qualification.definition_edit(definition=active, by=marketer, name="Stricter")
     assert new.pk != active.pk and new.status == DefinitionStatus.DRAFT
     assert new.version == active.version + 1 and new.based_on_id == active.pk
-    diff = qualification.definitions_diff(active, qualification.definition_edit(
-        definition=new, by=marketer, mql_rule={"op": "fit_gte", "value": 70}
-    ))
+    diff = qualification.definitions_diff(
+        active, qualification.definition_edit(definition=new, by=marketer, mql_rule={"op": "fit_gte", "value": 70})
+    )
     assert {"part": "MQL", "change": "added", "text": "fit is at least 70"} in diff
 
 

@@ -37,7 +37,9 @@ def ops_persona():
 
 
 def test_fit_is_weighted_share_of_best_persona(ops_persona):
-    Persona.objects.create(name="Founder", conditions=[{"field": "title", "op": "contains", "value": "founder", "weight": 1}])
+    Persona.objects.create(
+        name="Founder", conditions=[{"field": "title", "op": "contains", "value": "founder", "weight": 1}]
+    )
     saas = LeadFactory(industry="saas", company_size=10, title="CTO")
     founder = LeadFactory(industry="Retail", title="Co-Founder")
     nobody = LeadFactory(industry="Retail", title="Intern")
