@@ -5,6 +5,7 @@ kombu's filesystem transport (no server needed). Production sets ``DATABASE_URL`
 ``CELERY_BROKER_URL``, ``REDIS_URL``, ``SECRET_KEY`` and ``DEBUG=0``.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -97,8 +98,9 @@ else:
                 "timeout": 20,
                 "init_command": ("PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=20000;"),
             },
-            # A file, not memory, so a real Celery worker process can share the test database.
-            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+            # A file, not memory, so a real Celery worker process can share the test database;
+            # one per test run, so two runs side by side never share it.
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
