@@ -195,7 +195,7 @@ def leads_rescore(*, lead_ids: Iterable[int] | None = None) -> int:
         return _rescore_scope("", [])
     changed = 0
     for chunk in sql.chunked(sorted(set(lead_ids)), SCOPE_CHUNK):
-        changed += _rescore_scope(f"AND l.id IN ({sql.in_list(chunk)})", chunk)
+        changed += _rescore_scope(f"AND {{id}} IN ({sql.in_list(chunk)})", chunk)
     return changed
 
 
@@ -207,6 +207,8 @@ def _rescore_scope(scope_sql: str, scope_params: list[Any]) -> int:
 
 
 def _rescore_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, list[Any]]:
+    """The UPDATE for leads in scope; `scope_sql` names the id column as {id}, so the same
+    bound narrows both the leads and their rollups (the pivot never reads other leads)."""
     personas = list(Persona.objects.filter(is_active=True).order_by("pk"))
     rules = active_rules()
     engagement = [r for r in rules if r.kind == ScoringRule.Kind.ENGAGEMENT]
@@ -242,7 +244,8 @@ def _rescore_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, li
 
     pivot = (
         f"SELECT r.lead_id, {', '.join(rule_columns)} FROM leads_engagementrollup r "
-        f"WHERE r.rule_id IN ({', '.join(str(int(r.pk)) for r in engagement)}) GROUP BY r.lead_id"
+        f"WHERE r.rule_id IN ({', '.join(str(int(r.pk)) for r in engagement)}) "
+        f"{scope_sql.format(id='r.lead_id')} GROUP BY r.lead_id"
         if engagement
         else "SELECT CAST(NULL AS BIGINT) AS lead_id"
     )
@@ -252,7 +255,7 @@ def _rescore_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, li
         f"SELECT s.id, CAST({fit_expr} AS INTEGER) AS fit, {persona_expr} AS persona_id, "
         f"CAST({engagement_expr} AS INTEGER) AS engagement, {breakdown_expr} AS breakdown "
         f"FROM (SELECT {inner_columns} FROM leads_lead l LEFT JOIN ({pivot}) p ON p.lead_id = l.id "
-        f"WHERE 1=1 {scope_sql}) s"
+        f"WHERE 1=1 {scope_sql.format(id='l.id')}) s"
     )
     changed = " OR ".join(
         [
@@ -269,8 +272,9 @@ def _rescore_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, li
         f"FROM ({computed}) n WHERE leads_lead.id = n.id AND ({changed})"
     )
     # Placeholders appear in this order: the breakdown's names (outer select), then fits and
-    # negatives (inner select), then the scope.
-    params = [*breakdown_params, *fit_params, *negative_params, *scope_params]
+    # negatives (inner select), the pivot's scope, then the leads' scope.
+    pivot_scope = scope_params if engagement else []
+    params = [*breakdown_params, *fit_params, *negative_params, *pivot_scope, *scope_params]
     return statement, params
 
 
@@ -300,7 +304,7 @@ def leads_rescore_all(*, progress: Any = None) -> int:
     changed = 0
     for start in range(bounds["low"], bounds["high"] + 1, RESCORE_RANGE):
         end = start + RESCORE_RANGE - 1
-        changed += _rescore_scope("AND l.id BETWEEN %s AND %s", [start, end])
+        changed += _rescore_scope("AND {id} BETWEEN %s AND %s", [start, end])
         if progress:
             progress(Lead.objects.filter(id__gte=start, id__lte=end).count())
     return changed
