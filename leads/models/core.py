@@ -1,4 +1,4 @@
-"""The core domain: leads, their touchpoints (events), campaigns and stage history."""
+"""Leads, their touchpoints (events), campaigns, stage history and background jobs."""
 
 from django.conf import settings
 from django.db import models
@@ -20,6 +20,8 @@ class Stage(models.TextChoices):
 
 
 # The forward path; automatic qualification only ever moves a lead further along it.
+
+
 FUNNEL = [
     Stage.SUBSCRIBER,
     Stage.LEAD,
@@ -263,6 +265,8 @@ class Job(models.Model):
 
 
 # Fields a persona, a qualification rule or an import may read or write.
+
+
 LEAD_ATTRIBUTE_FIELDS = {
     "first_name": "First name",
     "last_name": "Last name",
@@ -274,224 +278,3 @@ LEAD_ATTRIBUTE_FIELDS = {
     "source": "Source",
     "email_domain": "Email domain",
 }
-
-
-class Persona(models.Model):
-    """A buyer archetype: attribute conditions with weights; fit is the weighted share matched."""
-
-    name = models.CharField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
-    conditions = models.JSONField(
-        default=list, help_text='A list of {"field", "op", "value", "weight"}; see leads/conditions.py.'
-    )
-    is_active = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class ScoringRule(models.Model):
-    """An engagement rule (event → points, capped, decaying) or a negative rule (attribute → minus points)."""
-
-    class Kind(models.TextChoices):
-        ENGAGEMENT = "engagement", "Engagement"
-        FREE_MAIL = "free_mail", "Free-mail domain"
-        COMPETITOR = "competitor", "Competitor"
-        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
-
-    name = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ENGAGEMENT)
-    event_type = models.CharField(max_length=64, blank=True, help_text="Engagement rules: the event that earns points.")
-    property_filter = models.JSONField(
-        default=dict, blank=True, help_text='Optional: {"property": "value"} the event must carry.'
-    )
-    points = models.IntegerField(help_text="Points per event (engagement) or points taken off (negative rules).")
-    cap = models.PositiveIntegerField(null=True, blank=True, help_text="Most points this rule can give a lead.")
-    half_life_days = models.FloatField(
-        null=True, blank=True, help_text="An event's points halve every this many days. Empty: no decay."
-    )
-    values = models.JSONField(
-        default=list, blank=True, help_text="Negative rules: the free-mail domains or competitor names/domains."
-    )
-    is_active = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["kind", "name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(half_life_days__isnull=True) | models.Q(half_life_days__gt=0),
-                name="scoring_rule_half_life_positive",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def is_negative(self) -> bool:
-        return self.kind != self.Kind.ENGAGEMENT
-
-
-class EngagementRollup(models.Model):
-    """Per lead and engagement rule: the decayed sum of points as of ScoringState.decayed_at.
-
-    Kept current as events arrive and decayed multiplicatively each night, so a rescore reads
-    these small rows instead of every event.
-    """
-
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
-    rule = models.ForeignKey(ScoringRule, on_delete=models.CASCADE, related_name="+")
-    value = models.FloatField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["lead", "rule"], name="engagement_rollup_unique")]
-        indexes = [models.Index(fields=["rule"], name="engagement_rollup_rule")]
-
-    def __str__(self) -> str:
-        return f"lead {self.lead_id} · rule {self.rule_id}: {self.value:.2f}"
-
-
-class ScoringState(models.Model):
-    """One row: the moment every rollup's value is decayed to."""
-
-    decayed_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"scores decayed to {self.decayed_at:%Y-%m-%d %H:%M}"
-
-    @classmethod
-    def current(cls) -> "ScoringState":
-        state, _ = cls.objects.get_or_create(pk=1)
-        return state
-
-
-class DefinitionStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PROPOSED = "proposed", "Proposed"
-    APPROVED = "approved", "Approved"
-    ACTIVE = "active", "Active"
-    RETIRED = "retired", "Retired"
-
-
-class QualificationDefinition(models.Model):
-    """A version of the MQL and SQL criteria that marketing and sales agreed on.
-
-    draft → proposed → approved (one Marketing and one Sales signature) → active → retired;
-    exactly one version is active. The rule trees are described in leads/rules.py.
-    """
-
-    version = models.PositiveIntegerField(unique=True)
-    name = models.CharField(max_length=200, blank=True)
-    notes = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=DefinitionStatus.choices, default=DefinitionStatus.DRAFT)
-    mql_rule = models.JSONField(default=dict)
-    sql_rule = models.JSONField(default=dict)
-    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    proposed_at = models.DateTimeField(null=True, blank=True)
-    marketing_signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    marketing_signed_at = models.DateTimeField(null=True, blank=True)
-    sales_signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    sales_signed_at = models.DateTimeField(null=True, blank=True)
-    approved_at = models.DateTimeField(null=True, blank=True)
-    activated_at = models.DateTimeField(null=True, blank=True)
-    retired_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-version"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["status"], condition=models.Q(status="active"), name="one_active_definition"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"v{self.version}" + (f" · {self.name}" if self.name else "")
-
-    @property
-    def is_editable(self) -> bool:
-        return self.status == DefinitionStatus.DRAFT
-
-
-class CaptureForm(models.Model):
-    """A hosted form and its embeddable snippet; submissions post to /api/v1/capture/<key>/."""
-
-    FIELD_CHOICES = [
-        ("email", "Email"),
-        ("first_name", "First name"),
-        ("last_name", "Last name"),
-        ("phone", "Phone"),
-        ("company", "Company"),
-        ("title", "Title"),
-        ("industry", "Industry"),
-        ("company_size", "Company size"),
-        ("country", "Country"),
-        ("website", "Website"),
-    ]
-
-    name = models.CharField(max_length=200)
-    key = models.SlugField(max_length=40, unique=True)
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="forms")
-    fields = models.JSONField(default=list, help_text="Field names shown on the form; email is always included.")
-    required_fields = models.JSONField(default=list, blank=True)
-    thank_you_url = models.URLField(blank=True, help_text="Where a browser goes after submitting. Empty: our page.")
-    consent_text = models.TextField(blank=True, help_text="Shown beside the consent checkbox. Empty: no checkbox.")
-    is_active = models.BooleanField(default=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class LeadMerge(models.Model):
-    """Record of two leads merged by hand: what the absorbed lead was, and into which survivor."""
-
-    survivor = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges")
-    merged_lead_id = models.BigIntegerField()
-    merged_email = models.EmailField(max_length=254)
-    snapshot = models.JSONField(default=dict)
-    merged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    merged_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-merged_at"]
-
-    def __str__(self) -> str:
-        return f"{self.merged_email} → {self.survivor_id}"
-
-
-class SavedView(models.Model):
-    """A named lead-list filter, kept per user (or shared with everyone)."""
-
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
-    name = models.CharField(max_length=100)
-    query = models.CharField(max_length=1000, help_text="The list's query string.")
-    shared = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="saved_view_unique_name")]
-
-    def __str__(self) -> str:
-        return self.name

@@ -1,0 +1,100 @@
+"""The scoring model: personas, engagement and negative rules, and the rollups that keep scoring fast."""
+
+from django.db import models
+from django.utils import timezone
+
+from leads.models.core import Lead
+
+
+class Persona(models.Model):
+    """A buyer archetype: attribute conditions with weights; fit is the weighted share matched."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    conditions = models.JSONField(
+        default=list, help_text='A list of {"field", "op", "value", "weight"}; see leads/conditions.py.'
+    )
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScoringRule(models.Model):
+    """An engagement rule (event → points, capped, decaying) or a negative rule (attribute → minus points)."""
+
+    class Kind(models.TextChoices):
+        ENGAGEMENT = "engagement", "Engagement"
+        FREE_MAIL = "free_mail", "Free-mail domain"
+        COMPETITOR = "competitor", "Competitor"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ENGAGEMENT)
+    event_type = models.CharField(max_length=64, blank=True, help_text="Engagement rules: the event that earns points.")
+    property_filter = models.JSONField(
+        default=dict, blank=True, help_text='Optional: {"property": "value"} the event must carry.'
+    )
+    points = models.IntegerField(help_text="Points per event (engagement) or points taken off (negative rules).")
+    cap = models.PositiveIntegerField(null=True, blank=True, help_text="Most points this rule can give a lead.")
+    half_life_days = models.FloatField(
+        null=True, blank=True, help_text="An event's points halve every this many days. Empty: no decay."
+    )
+    values = models.JSONField(
+        default=list, blank=True, help_text="Negative rules: the free-mail domains or competitor names/domains."
+    )
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(half_life_days__isnull=True) | models.Q(half_life_days__gt=0),
+                name="scoring_rule_half_life_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_negative(self) -> bool:
+        return self.kind != self.Kind.ENGAGEMENT
+
+
+class EngagementRollup(models.Model):
+    """Per lead and engagement rule: the decayed sum of points as of ScoringState.decayed_at.
+
+    Kept current as events arrive and decayed multiplicatively each night, so a rescore reads
+    these small rows instead of every event.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(ScoringRule, on_delete=models.CASCADE, related_name="+")
+    value = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["lead", "rule"], name="engagement_rollup_unique")]
+        indexes = [models.Index(fields=["rule"], name="engagement_rollup_rule")]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id} · rule {self.rule_id}: {self.value:.2f}"
+
+
+class ScoringState(models.Model):
+    """One row: the moment every rollup's value is decayed to."""
+
+    decayed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"scores decayed to {self.decayed_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def current(cls) -> "ScoringState":
+        state, _ = cls.objects.get_or_create(pk=1)
+        return state
