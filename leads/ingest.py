@@ -9,6 +9,7 @@ Every path ends in the same steps, in one transaction:
 4. add the new events' points to the score rollups, rescore and requalify the touched leads.
 """
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,47 +86,77 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
 def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], set[str]]:
     """Ids for these (normalized) emails, creating the missing leads; returns (ids, created emails).
 
-    Known leads get their blank fields filled, never overwritten.
+    Known leads get their blank fields filled, never overwritten. Most emails are usually
+    known, so they are looked up first and only the rest are inserted (ON CONFLICT covers a
+    lead created by someone else meanwhile).
     """
     now = timezone.now()
-    rows = []
-    for email, data in lead_data.items():
-        attributes = {k: str(v)[:200] for k, v in data.items() if k in LEAD_TEXT_FIELDS}
-        if "company_size" in data:
-            attributes["company_size"] = data["company_size"]
-        rows.append(
-            {
-                "email": email,
-                "stage": Stage.LEAD,
-                "created_at": now,
-                "updated_at": now,
-                "stage_changed_at": now,
-                **attributes,
-            }
-        )
-    created = {row["email"]: row["id"] for row in insert_returning(Lead, rows, conflict="email", returning="email")}
+    ids: dict[str, int] = {}
+    for chunk in sql.chunked(list(lead_data), INSERT_CHUNK):
+        ids.update(Lead.objects.filter(email__in=chunk).values_list("email", "id"))
+    rows = [_new_lead_row(email, data, now) for email, data in lead_data.items() if email not in ids]
+    inserted = insert_returning(Lead, rows, conflict="email", returning="email")
+    created = {row["email"]: row["id"] for row in inserted}
     if created:
         StageChange.objects.bulk_create(
             StageChange(lead_id=lead_id, from_stage="", to_stage=Stage.LEAD, changed_at=now, source=ChangeSource.SYSTEM)
             for lead_id in created.values()
         )
-    ids = dict(created)
-    missing = [email for email in lead_data if email not in ids]
-    for chunk in sql.chunked(missing, INSERT_CHUNK):
+    raced = [row["email"] for row in rows if row["email"] not in created]
+    for chunk in sql.chunked(raced, INSERT_CHUNK):
         ids.update(Lead.objects.filter(email__in=chunk).values_list("email", "id"))
-        _fill_blanks(chunk, lead_data)
+    known = {email: lead_id for email, lead_id in ids.items() if email not in created}
+    _fill_blanks({lead_id: lead_data[email] for email, lead_id in known.items()}, now)
+    ids.update(created)
     return ids, set(created)
 
 
-def _fill_blanks(emails: list[str], lead_data: dict[str, dict[str, Any]]) -> None:
-    """Known leads: fill each blank field the new data knows (one UPDATE per lead and field set)."""
-    for email in emails:
-        data = lead_data[email]
-        fields = [k for k in (*LEAD_TEXT_FIELDS, "company_size") if data.get(k) not in (None, "")]
-        for name in fields:
-            blank = {f"{name}__isnull": True} if name == "company_size" else {name: ""}
-            value = data[name] if name == "company_size" else str(data[name])[:200]
-            Lead.objects.filter(email=email, **blank).update(**{name: value, "updated_at": timezone.now()})
+def _lead_attributes(data: dict[str, Any]) -> dict[str, Any]:
+    attributes: dict[str, Any] = {k: str(v)[:200] for k, v in data.items() if k in LEAD_TEXT_FIELDS and v != ""}
+    if data.get("country"):
+        attributes["country"] = str(data["country"])[:2].upper()
+    if data.get("company_size") not in (None, ""):
+        attributes["company_size"] = int(data["company_size"])
+    return attributes
+
+
+def _new_lead_row(email: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "email": email,
+        "stage": Stage.LEAD,
+        "created_at": now,
+        "updated_at": now,
+        "stage_changed_at": now,
+        **_lead_attributes(data),
+    }
+
+
+FILL_COLUMNS = [(name, "text") for name in LEAD_TEXT_FIELDS] + [("company_size", "integer")]
+
+
+def _fill_blanks(data_by_id: dict[int, dict[str, Any]], now: datetime) -> int:
+    """Fill known leads' blank fields from new data, one UPDATE per chunk of leads."""
+    rows = []
+    for lead_id, data in data_by_id.items():
+        attributes = _lead_attributes(data)
+        if attributes:
+            rows.append((lead_id, *[attributes.get(name) for name, _ in FILL_COLUMNS]))
+    changed = 0
+    for chunk in sql.chunked(rows, INSERT_CHUNK):
+        cte, params = sql.values_cte("v", [("id", "bigint"), *FILL_COLUMNS], chunk)
+        sets, blanks = [], []
+        for name, _ in FILL_COLUMNS:
+            blank = f"leads_lead.{name} IS NULL" if name == "company_size" else f"leads_lead.{name} = ''"
+            sets.append(f"{name} = CASE WHEN {blank} AND v.{name} IS NOT NULL THEN v.{name} ELSE leads_lead.{name} END")
+            blanks.append(f"({blank} AND v.{name} IS NOT NULL)")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"{cte} UPDATE leads_lead SET {', '.join(sets)}, updated_at = %s FROM v "
+                f"WHERE leads_lead.id = v.id AND ({' OR '.join(blanks)})",
+                [*params, sql.db_datetime(now)],
+            )
+            changed += cursor.rowcount
+    return changed
 
 
 def insert_returning(model: type[Model], rows: list[dict[str, Any]], *, conflict: str, returning: str) -> list[dict]:
@@ -207,7 +238,7 @@ def touch_source(touch: dict[str, Any], campaign_channel: str = "") -> str:
 
 
 def _touches_record(rows: list[dict[str, Any]], campaigns: dict[str, int]) -> None:
-    """First touch fills an empty source; last touch moves forward in time only."""
+    """First touch fills an empty source; last touch moves forward in time only. Set-based."""
     channels = dict(Campaign.objects.filter(pk__in=set(campaigns.values())).values_list("id", "channel"))
     latest: dict[int, dict[str, Any]] = {}
     earliest: dict[int, dict[str, Any]] = {}
@@ -221,22 +252,48 @@ def _touches_record(rows: list[dict[str, Any]], campaigns: dict[str, int]) -> No
             latest[lead_id] = entry
         if lead_id not in earliest or row["occurred_at"] < earliest[lead_id]["occurred_at"]:
             earliest[lead_id] = entry
-    now = timezone.now()
-    for lead_id, entry in earliest.items():
-        source = touch_source(entry["touch"], channels.get(entry["campaign_id"], ""))
-        Lead.objects.filter(pk=lead_id, source="").update(
-            source=source, first_campaign_id=entry["campaign_id"], first_touch=entry["touch"], updated_at=now
-        )
-    for lead_id, entry in latest.items():
-        source = touch_source(entry["touch"], channels.get(entry["campaign_id"], ""))
-        newer = Lead.objects.filter(pk=lead_id).exclude(last_touch_at__gte=entry["occurred_at"])
-        newer.update(
-            last_source=source,
-            last_campaign_id=entry["campaign_id"],
-            last_touch=entry["touch"],
-            last_touch_at=entry["occurred_at"],
-            updated_at=now,
-        )
+    now = sql.db_datetime(timezone.now())
+
+    def touch_rows(entries: dict[int, dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [
+            (
+                lead_id,
+                touch_source(entry["touch"], channels.get(entry["campaign_id"], "")),
+                entry["campaign_id"],
+                json.dumps(entry["touch"]),
+                sql.db_datetime(entry["occurred_at"]),
+            )
+            for lead_id, entry in entries.items()
+        ]
+
+    columns = [
+        ("id", "bigint"),
+        ("source", "text"),
+        ("campaign_id", "bigint"),
+        ("touch", "jsonb"),
+        ("at", "timestamptz"),
+    ]
+    statements = (
+        (
+            earliest,
+            "source = v.source, first_campaign_id = v.campaign_id, first_touch = v.touch",
+            "leads_lead.source = ''",
+        ),
+        (
+            latest,
+            "last_source = v.source, last_campaign_id = v.campaign_id, last_touch = v.touch, last_touch_at = v.at",
+            "(leads_lead.last_touch_at IS NULL OR leads_lead.last_touch_at < v.at)",
+        ),
+    )
+    with connection.cursor() as cursor:
+        for entries, sets, condition in statements:
+            for chunk in sql.chunked(touch_rows(entries), INSERT_CHUNK):
+                cte, params = sql.values_cte("v", columns, chunk)
+                cursor.execute(
+                    f"{cte} UPDATE leads_lead SET {sets}, updated_at = %s FROM v "
+                    f"WHERE leads_lead.id = v.id AND {condition}",
+                    [*params, now],
+                )
 
 
 # --- Capture forms ----------------------------------------------------------------------

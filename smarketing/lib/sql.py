@@ -70,3 +70,24 @@ def in_list(values: list[Any]) -> str:
 
 def chunked(values: list[Any], size: int) -> list[list[Any]]:
     return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+# PostgreSQL type → SQLite type for typed VALUES lists (SQLite would turn an unknown type
+# name like JSONB into NUMERIC affinity and mangle the text).
+SQLITE_TYPES = {"bigint": "INTEGER", "integer": "INTEGER", "text": "TEXT", "jsonb": "TEXT", "timestamptz": "TEXT"}
+
+
+def values_cte(name: str, columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
+    """`WITH name(col, …) AS (VALUES …)` with each value cast to its column's type.
+
+    Lets one UPDATE … FROM name apply a different value to each of many rows, on both
+    databases (typed, since PostgreSQL cannot infer parameter types inside VALUES).
+    """
+    casts = []
+    for _, pg_type in columns:
+        db_type = pg_type if is_postgres() else SQLITE_TYPES[pg_type]
+        casts.append(f"CAST(%s AS {db_type})")
+    row_sql = "(" + ", ".join(casts) + ")"
+    names = ", ".join(column for column, _ in columns)
+    text = f"WITH {name}({names}) AS (VALUES {', '.join([row_sql] * len(rows))})"
+    return text, [value for row in rows for value in row]

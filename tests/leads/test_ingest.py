@@ -1,0 +1,68 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from leads.ingest import EventIn, events_ingest, leads_ensure
+from leads.models import Event, Lead, Stage, StageChange
+from tests.factories import CampaignFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def event(email, key, *, when=None, event_type="page_viewed", lead=None, **properties):
+    return EventIn(
+        email=email,
+        type=event_type,
+        occurred_at=when or timezone.now(),
+        idempotency_key=key,
+        properties=properties,
+        lead=lead or {},
+    )
+
+
+def test_unknown_email_creates_one_lead_normalized_with_its_history():
+    result = events_ingest(events=[event("  Ana@Acme.IO ", "k1"), event("ana@acme.io", "k2")])
+    assert (result.created, result.leads_created) == (2, 1)
+    lead = Lead.objects.get()
+    assert lead.email == "ana@acme.io" and lead.stage == Stage.LEAD
+    assert list(StageChange.objects.values_list("from_stage", "to_stage")) == [("", "lead")]
+
+
+def test_same_key_twice_in_one_batch_is_stored_once():
+    result = events_ingest(events=[event("a@x.io", "dup"), event("a@x.io", "dup")])
+    assert (result.created, result.duplicates, Event.objects.count()) == (1, 1, 1)
+
+
+def test_known_fields_are_never_overwritten_but_blanks_are_filled():
+    LeadFactory(email="bo@x.io", company="Acme", title="", company_size=None)
+    ids, created = leads_ensure(
+        {"bo@x.io": {"company": "Other", "title": "CTO", "company_size": "250", "country": "es"}}
+    )
+    assert created == set()
+    lead = Lead.objects.get(email="bo@x.io")
+    assert (lead.company, lead.title, lead.company_size, lead.country) == ("Acme", "CTO", 250, "ES")
+    assert ids == {"bo@x.io": lead.pk}
+
+
+def test_first_touch_is_kept_and_last_touch_moves_forward_only():
+    campaign = CampaignFactory(utm_campaign="spring-webinar", channel="webinar")
+    now = timezone.now()
+    events_ingest(events=[event("cy@x.io", "a", when=now - timedelta(days=3), utm_source="google", utm_medium="cpc")])
+    events_ingest(events=[event("cy@x.io", "b", when=now - timedelta(days=1), utm_campaign="spring-webinar")])
+    events_ingest(events=[event("cy@x.io", "c", when=now - timedelta(days=2), utm_source="linkedin")])
+    lead = Lead.objects.get(email="cy@x.io")
+    assert lead.source == "google" and lead.first_touch["utm_medium"] == "cpc"
+    assert lead.last_campaign == campaign and lead.last_source == "webinar"
+    assert lead.last_touch["utm_campaign"] == "spring-webinar"
+    assert Event.objects.get(idempotency_key="b").campaign == campaign
+
+
+def test_events_without_touch_data_leave_source_empty():
+    events_ingest(events=[event("di@x.io", "a")])
+    assert Lead.objects.get(email="di@x.io").source == ""
+
+
+def test_html_in_lead_fields_is_stored_as_given():
+    events_ingest(events=[event("ed@x.io", "a", lead={"company": "<script>alert(1)</script>"})])
+    assert Lead.objects.get(email="ed@x.io").company == "<script>alert(1)</script>"
