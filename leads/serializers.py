@@ -1,0 +1,327 @@
+"""API serializers: what comes in (`…In`, validation only) and what goes out (`…Out`), kept apart.
+
+Input serializers only check shapes and bounds and hand plain data to a service; output
+serializers only describe rows. Text is stored and returned exactly as sent (never
+stripped of markup): pages escape it when they render it.
+"""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from leads import qualification, scoring
+from leads.ingest import TOUCH_KEYS, EventIn
+from leads.models import CaptureForm, Lead, StageChange
+
+EVENTS_BATCH_MAX = 1_000
+PROPERTIES_MAX_BYTES = 8_192
+PROPERTIES_MAX_DEPTH = 5
+FUTURE_TOLERANCE = timedelta(days=1)
+# Earlier than this is a client bug, and year-1 times overflow when shifted to UTC.
+EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
+EVENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+COUNTRY_PATTERN = re.compile(r"^[A-Za-z]{2}$")
+COMPANY_SIZE_MAX = 10_000_000
+
+
+# --- Input ------------------------------------------------------------------------------
+
+
+def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(max_length=max_length, required=False, allow_blank=True, **kwargs)
+
+
+class LeadAttributesIn(serializers.Serializer):
+    """Contact and company facts. On a known lead they fill blank fields and never overwrite."""
+
+    first_name = _text(100)
+    last_name = _text(100)
+    phone = _text(50)
+    company = _text(200)
+    title = _text(200)
+    industry = _text(100)
+    company_size = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=COMPANY_SIZE_MAX, help_text="Employees."
+    )
+    country = _text(2, help_text="ISO 3166 alpha-2 code, e.g. ES.")
+    website = _text(200)
+
+    def validate_country(self, value: str) -> str:
+        if value and not COUNTRY_PATTERN.match(value):
+            raise serializers.ValidationError("Use the two-letter ISO code, e.g. ES or MX.")
+        return value.upper()
+
+
+class TouchIn(serializers.Serializer):
+    """Where the lead came from: UTM values, the referring page and a referral code."""
+
+    utm_source = _text(200)
+    utm_medium = _text(200)
+    utm_campaign = _text(200)
+    utm_term = _text(200)
+    utm_content = _text(200)
+    referrer = _text(200)
+    referral_code = _text(200)
+
+
+class LeadUpsertIn(LeadAttributesIn, TouchIn):
+    email = serializers.EmailField(max_length=254, help_text="Matched trimmed and case-folded.")
+    consent = serializers.BooleanField(
+        required=False, default=False, help_text="True records marketing consent; false never withdraws it."
+    )
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time that must carry its zone (a naive time is refused, not guessed)."""
+
+    default_error_messages = {
+        "naive": "Give the time zone, e.g. 2026-03-01T10:00:00Z or +01:00.",
+        "invalid": "Use ISO 8601 with a time zone, e.g. 2026-03-01T10:00:00Z.",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if not isinstance(value, str):
+            self.fail("invalid")
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            self.fail("invalid")
+        if timezone.is_naive(parsed):
+            self.fail("naive")
+        return parsed
+
+
+def _json_problem(value: Any, depth: int = 0) -> str | None:
+    """Why a JSON value cannot be stored as event properties, or None."""
+    if depth > PROPERTIES_MAX_DEPTH:
+        return f"Nest properties at most {PROPERTIES_MAX_DEPTH} levels deep."
+    if isinstance(value, str):
+        # PostgreSQL cannot store NUL in text or jsonb.
+        return "Text may not contain NUL characters." if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        problem = _json_problem(key, depth) if isinstance(key, str) else None
+        problem = problem or _json_problem(item, depth + 1)
+        if problem:
+            return problem
+    return None
+
+
+class EventItemIn(serializers.Serializer):
+    idempotency_key = serializers.CharField(
+        max_length=200, help_text="Your unique id for this event: the same key sent again is stored once."
+    )
+    email = serializers.EmailField(max_length=254, help_text="The lead's email; an unknown one creates the lead.")
+    type = serializers.RegexField(
+        EVENT_TYPE_PATTERN,
+        max_length=64,
+        help_text="e.g. page_viewed, webinar_attended, trial_started: lower case, digits, _ . -",
+        error_messages={"invalid": "Use lower-case letters, digits, _ . or - (at most 64), e.g. page_viewed."},
+    )
+    occurred_at = StrictDateTimeField(help_text="When it happened, ISO 8601 with a time zone.")
+    properties = serializers.JSONField(
+        required=False, default=dict, help_text=f"An object, at most {PROPERTIES_MAX_BYTES} bytes as JSON."
+    )
+    lead = LeadAttributesIn(required=False, help_text="Facts to fill on the lead's blank fields.")
+
+    def validate_occurred_at(self, value: datetime) -> datetime:
+        if value > timezone.now() + FUTURE_TOLERANCE:
+            raise serializers.ValidationError("This is more than a day in the future; send the real time.")
+        if value < EARLIEST_EVENT:
+            raise serializers.ValidationError("This is before the year 2000; send the real time.")
+        return value
+
+    def validate_properties(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError('Properties must be a JSON object, e.g. {"page": "/pricing"}.')
+        if len(json.dumps(value)) > PROPERTIES_MAX_BYTES:
+            raise serializers.ValidationError(f"Properties are larger than {PROPERTIES_MAX_BYTES} bytes.")
+        problem = _json_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def to_event(self) -> EventIn:
+        data = self.validated_data
+        return EventIn(
+            email=data["email"],
+            type=data["type"],
+            occurred_at=data["occurred_at"],
+            idempotency_key=data["idempotency_key"],
+            properties=data.get("properties") or {},
+            lead=dict(data.get("lead") or {}),
+        )
+
+
+class CaptureSubmissionIn(LeadAttributesIn, TouchIn):
+    """One form submission. Only the form's own fields are read; everything else is ignored.
+
+    Pass the form as `context={"form": capture_form}`: fields the form does not show are
+    dropped, and its required fields become required.
+    """
+
+    email = serializers.EmailField(max_length=254)
+    consent = serializers.BooleanField(required=False, default=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        form: CaptureForm | None = self.context.get("form")
+        if form is None:
+            return
+        shown = {"email", *form.fields, *TOUCH_KEYS}
+        if form.consent_text:
+            shown.add("consent")
+        for name in list(self.fields):
+            if name not in shown:
+                del self.fields[name]
+        for name in form.required_fields:
+            if name in self.fields:
+                self.fields[name].required = True
+                self.fields[name].allow_blank = False
+
+
+# --- Output -----------------------------------------------------------------------------
+
+
+class UserRefOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class NamedRefOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class LeadOut(serializers.ModelSerializer):
+    """A lead in a list."""
+
+    owner = UserRefOut(allow_null=True)
+    persona = NamedRefOut(allow_null=True)
+    campaign = NamedRefOut(source="first_campaign", allow_null=True, help_text="First-touch campaign.")
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "company",
+            "title",
+            "industry",
+            "company_size",
+            "country",
+            "stage",
+            "owner",
+            "score",
+            "fit_score",
+            "engagement_score",
+            "persona",
+            "source",
+            "campaign",
+            "consent",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ScoreRowOut(serializers.Serializer):
+    rule = serializers.CharField()
+    points = serializers.IntegerField()
+
+
+class StageChangeOut(serializers.ModelSerializer):
+    # Plain strings: the stage values are those of Lead.stage (one enum in the schema, not three).
+    from_stage = serializers.CharField(help_text="Empty for the lead's first stage.")
+    to_stage = serializers.CharField()
+    changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = StageChange
+        fields = [
+            "from_stage",
+            "to_stage",
+            "changed_at",
+            "source",
+            "changed_by",
+            "definition_version",
+            "matched_rules",
+            "reason",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class WhyQualifiedOut(serializers.Serializer):
+    to = serializers.CharField(help_text="The stage the rules moved the lead to.")
+    version = serializers.IntegerField(allow_null=True, help_text="Qualification definition version.")
+    at = serializers.DateTimeField()
+    rules = serializers.ListField(child=serializers.CharField(), help_text="The rules that held.")
+
+
+class LeadDetailOut(LeadOut):
+    """A lead with the reasons behind its score and stage."""
+
+    last_campaign = NamedRefOut(allow_null=True)
+    score_breakdown = serializers.SerializerMethodField(help_text="Each rule's points; they sum to the score.")
+    stage_history = serializers.SerializerMethodField(help_text="Newest first.")
+    why_qualified = serializers.SerializerMethodField()
+
+    class Meta(LeadOut.Meta):
+        fields = [
+            *LeadOut.Meta.fields,
+            "phone",
+            "website",
+            "qualified_version",
+            "consent_at",
+            "unsubscribed_at",
+            "first_touch",
+            "last_source",
+            "last_campaign",
+            "last_touch",
+            "last_touch_at",
+            "stage_changed_at",
+            "score_breakdown",
+            "stage_history",
+            "why_qualified",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ScoreRowOut(many=True))
+    def get_score_breakdown(self, lead: Lead) -> list[dict[str, Any]]:
+        return scoring.score_explained(lead)
+
+    @extend_schema_field(StageChangeOut(many=True))
+    def get_stage_history(self, lead: Lead) -> list[dict[str, Any]]:
+        changes = lead.stage_changes.select_related("changed_by").order_by("-changed_at", "-id")
+        return StageChangeOut(changes, many=True).data
+
+    @extend_schema_field(WhyQualifiedOut(many=True))
+    def get_why_qualified(self, lead: Lead) -> list[dict[str, Any]]:
+        return WhyQualifiedOut(qualification.why_qualified(lead), many=True).data
+
+
+class EventsResultOut(serializers.Serializer):
+    created = serializers.IntegerField(help_text="Events stored now.")
+    duplicates = serializers.IntegerField(help_text="Events whose idempotency key was already stored.")
+    leads_created = serializers.IntegerField(help_text="Leads created for unknown emails.")
+
+
+class CaptureResultOut(serializers.Serializer):
+    status = serializers.CharField(
+        help_text="Always 'received': a public reply never says whether the address was already known."
+    )
+
+
+class ErrorOut(serializers.Serializer):
+    detail = serializers.CharField()
