@@ -9,9 +9,19 @@ from smarketing.roles import Role, primary_role
 
 # What each role's left navigation holds: (label, url name).
 NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
-    Role.MARKETING: [("Home", "home"), ("Leads", "leads:list"), ("Campaigns", "leads:campaigns")],
+    Role.MARKETING: [
+        ("Home", "home"),
+        ("Leads", "leads:list"),
+        ("Campaigns", "leads:campaigns"),
+        ("Forms", "leads:forms"),
+    ],
     Role.SALES: [("Home", "home"), ("My leads", "leads:list")],
-    Role.MANAGER: [("Dashboard", "home"), ("Leads", "leads:list"), ("Campaigns", "leads:campaigns")],
+    Role.MANAGER: [
+        ("Dashboard", "home"),
+        ("Leads", "leads:list"),
+        ("Campaigns", "leads:campaigns"),
+        ("Forms", "leads:forms"),
+    ],
 }
 
 
