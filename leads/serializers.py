@@ -184,8 +184,9 @@ class CaptureSubmissionIn(LeadAttributesIn, TouchIn):
                 del self.fields[name]
         for name in form.required_fields:
             if name in self.fields:
-                self.fields[name].required = True
-                self.fields[name].allow_blank = False
+                field = self.fields[name]
+                field.required, field.allow_blank = True, False
+                field.error_messages["blank"] = field.error_messages["required"]
 
 
 # --- Output -----------------------------------------------------------------------------

@@ -79,6 +79,7 @@ def test_json_errors_come_back_per_field(client, form):
     response = post_json(client, form, {"email": "not-an-email", "first_name": ""})
     assert response.status_code == 400
     assert set(response.json()) == {"email", "first_name"}
+    assert response.json()["first_name"] == ["This field is required."]
     assert Lead.objects.count() == 0
 
 
