@@ -1,7 +1,9 @@
 from django.urls import path
 
+from leads.views import definitions as definition_views
 from leads.views import forms as form_views
 from leads.views import leads as views
+from leads.views import scoring as scoring_views
 
 app_name = "leads"
 urlpatterns = [
@@ -9,6 +11,27 @@ urlpatterns = [
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("campaigns/", views.campaign_list, name="campaigns"),
     path("jobs/<int:pk>/", views.job_progress, name="job"),
+    # Scoring: personas and rules (marketing, managers).
+    path("personas/", scoring_views.persona_list, name="personas"),
+    path("personas/new/", scoring_views.persona_create, name="persona_create"),
+    path("personas/<int:pk>/", scoring_views.persona_edit, name="persona_edit"),
+    path("personas/<int:pk>/active/", scoring_views.persona_active, name="persona_active"),
+    path("scoring/", scoring_views.rule_list, name="scoring"),
+    path("scoring/new/", scoring_views.rule_create, name="rule_create"),
+    path("scoring/<int:pk>/", scoring_views.rule_edit, name="rule_edit"),
+    path("scoring/<int:pk>/active/", scoring_views.rule_active, name="rule_active"),
+    # Qualification definitions: versions, builder, sign-off, backtest.
+    path("definitions/", definition_views.definition_list, name="definitions"),
+    path("definitions/new/", definition_views.definition_new, name="definition_new"),
+    path("definitions/<int:pk>/", definition_views.definition_detail, name="definition"),
+    path("definitions/<int:pk>/edit/", definition_views.definition_edit, name="definition_edit"),
+    path("definitions/<int:pk>/propose/", definition_views.definition_propose, name="definition_propose"),
+    path("definitions/<int:pk>/sign/", definition_views.definition_sign, name="definition_sign"),
+    path("definitions/<int:pk>/activate/", definition_views.definition_activate, name="definition_activate"),
+    path("definitions/<int:pk>/retire/", definition_views.definition_retire, name="definition_retire"),
+    path("definitions/<int:pk>/backtest/", definition_views.definition_backtest, name="definition_backtest"),
+    path("definitions/<int:pk>/review/", definition_views.definition_review, name="definition_review"),
+    path("definitions/<int:pk>/jobs/<int:job_pk>/", definition_views.definition_job, name="definition_job"),
     path("forms/", form_views.form_list, name="forms"),
     path("forms/new/", form_views.form_create, name="form_new"),
     path("forms/<int:pk>/", form_views.form_detail, name="form_detail"),

@@ -14,13 +14,19 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("Leads", "leads:list"),
         ("Campaigns", "leads:campaigns"),
         ("Forms", "leads:forms"),
+        ("Personas", "leads:personas"),
+        ("Scoring", "leads:scoring"),
+        ("Definitions", "leads:definitions"),
     ],
-    Role.SALES: [("Home", "home"), ("My leads", "leads:list")],
+    Role.SALES: [("Home", "home"), ("My leads", "leads:list"), ("Definitions", "leads:definitions")],
     Role.MANAGER: [
         ("Dashboard", "home"),
         ("Leads", "leads:list"),
         ("Campaigns", "leads:campaigns"),
         ("Forms", "leads:forms"),
+        ("Personas", "leads:personas"),
+        ("Scoring", "leads:scoring"),
+        ("Definitions", "leads:definitions"),
     ],
 }
 
