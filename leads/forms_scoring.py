@@ -191,7 +191,7 @@ class RuleForm(forms.Form):
     event_type = forms.CharField(
         required=False, max_length=64, help_text="The event that earns points, e.g. webinar_attended."
     )
-    property_key = forms.CharField(required=False, max_length=100, label="Property (optional)")
+    property_key = forms.CharField(required=False, max_length=100, label="Property")
     property_value = forms.CharField(
         required=False, max_length=200, label="Property value", help_text="Compared as text."
     )
@@ -380,6 +380,7 @@ class TreeBuilder:
     trees: dict[str, dict[str, Any]]
     problems: dict[str, list[str]] = field(default_factory=dict)
     json_text: dict[str, str] = field(default_factory=dict)
+    json_applied: set[str] = field(default_factory=set)
     focus: str = ""
 
     @classmethod
@@ -391,7 +392,20 @@ class TreeBuilder:
         builder = cls(trees={})
         for prefix in TREES:
             builder.trees[prefix] = builder._node_from_post(data, prefix, 0) if data.get(f"{prefix}-op") else {}
+            if builder._json_edited(data, prefix):
+                # The advanced box was edited and not applied yet: it wins over the rows above it.
+                builder._apply_json(prefix, data.get(f"{prefix}-json", ""))
         return builder
+
+    @staticmethod
+    def _json_edited(data: QueryDict, prefix: str) -> bool:
+        typed, shown = data.get(f"{prefix}-json"), data.get(f"{prefix}-json-shown")
+        if typed is None or shown is None:
+            return False
+        try:
+            return json.loads(typed or "{}") != json.loads(shown or "{}")
+        except (ValueError, RecursionError):
+            return True
 
     # Reading the POST ---------------------------------------------------------------
 
@@ -439,7 +453,7 @@ class TreeBuilder:
     def apply(self, action: str, data: QueryDict) -> None:
         """``add:<path>`` (kind from ``add-<path>``), ``remove:<path>``, ``json:<mql|sql>``; else nothing."""
         kind, _, path = action.partition(":")
-        if kind == "json" and path in TREES:
+        if kind == "json" and path in TREES and path not in self.json_applied:
             self._apply_json(path, data.get(f"{path}-json", ""))
         elif kind in ("add", "remove") and PATH_RE.match(path):
             prefix, *indices = path.split("-")
@@ -489,6 +503,7 @@ class TreeBuilder:
             self.focus = "add-" + "-".join([prefix, *map(str, indices[:-1])])
 
     def _apply_json(self, prefix: str, text: str) -> None:
+        self.json_applied.add(prefix)
         text = text.strip()
         if len(text) > MAX_JSON:
             self._json_problem(prefix, text, f"Keep the JSON under {MAX_JSON:,} characters.")
@@ -554,6 +569,7 @@ class TreeBuilder:
                 "label": label,
                 "root": self._node_view(self.trees[prefix], prefix, 0) if self.trees[prefix] else None,
                 "json": self.json_text.get(prefix) or json.dumps(self.trees[prefix], indent=2, ensure_ascii=False),
+                "json_shown": json.dumps(self.trees[prefix], ensure_ascii=False),
                 "json_errors": self.problems.get(f"{prefix}-json", []),
                 "json_focus": self.focus == f"{prefix}-json",
                 "add_focus": self.focus == f"add-{prefix}",

@@ -48,7 +48,7 @@ def _go(request: HttpRequest, url: str) -> HttpResponse:
 
 def _saved(request: HttpRequest, what: str, job: Job | None, list_name: str) -> HttpResponse:
     if job is None:
-        messages.success(request, f"Saved {what}. Nothing that scores depend on changed, so no rescore is needed.")
+        messages.success(request, f"Saved {what}. Scores do not change, so no rescore was needed.")
         return _go(request, reverse(list_name))
     messages.success(
         request,

@@ -431,3 +431,23 @@ def test_a_job_of_another_version_is_not_found(marketer_client, marketer, active
     draft = qualification.definition_create(by=marketer, mql_rule={}, sql_rule={})
     job = Job.objects.create(kind="backtest", params={"definition_id": active.pk}, created_by=marketer)
     assert marketer_client.get(reverse("leads:definition_job", args=[draft.pk, job.pk])).status_code == 404
+
+
+def test_saving_with_an_edited_json_box_uses_the_json(marketer_client, active):
+    url = reverse("leads:definition_edit", args=[active.pk])
+    fields = form_fields(marketer_client.get(url).content.decode())
+    fields["sql-json"] = '{"op": "score_gte", "value": 80}'
+    response = builder_post(marketer_client, url, fields, "save")
+    assert response.status_code == 302
+    new = QualificationDefinition.objects.exclude(pk=active.pk).get()
+    assert (new.mql_rule, new.sql_rule) == (ARTICLE_MQL, {"op": "score_gte", "value": 80})
+
+
+def test_saving_with_broken_json_in_the_box_saves_nothing(marketer_client, active):
+    url = reverse("leads:definition_edit", args=[active.pk])
+    fields = form_fields(marketer_client.get(url).content.decode())
+    fields["mql-json"] = '{"op": '
+    response = builder_post(marketer_client, url, fields, "save")
+    assert response.status_code == 400
+    assert response.content.decode().count("That is not valid JSON") == 2  # the summary and the box
+    assert QualificationDefinition.objects.count() == 1
