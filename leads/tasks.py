@@ -5,6 +5,7 @@ from typing import Any
 from celery import shared_task
 
 from leads import qualification, scoring, services
+from leads.csv_io import import_task  # noqa: F401  (defined beside the import service; registered here)
 from leads.models import Job
 
 

@@ -2,6 +2,7 @@ from django.urls import path
 
 from leads.views import definitions as definition_views
 from leads.views import forms as form_views
+from leads.views import imports as import_views
 from leads.views import leads as views
 from leads.views import scoring as scoring_views
 
@@ -9,6 +10,19 @@ app_name = "leads"
 urlpatterns = [
     path("", views.lead_list, name="list"),
     path("<int:pk>/", views.lead_detail, name="detail"),
+    path("export.csv", views.lead_export, name="export"),
+    path("bulk/owner/", views.lead_bulk_owner, name="bulk_owner"),
+    path("views/", views.saved_view_save, name="view_save"),
+    path("views/<int:pk>/delete/", views.saved_view_remove, name="view_delete"),
+    path("<int:pk>/edit/", views.lead_edit_view, name="edit"),
+    path("<int:pk>/merge/", views.lead_merge_pick, name="merge"),
+    path("<int:pk>/merge/<int:other_pk>/", views.lead_merge_confirm, name="merge_confirm"),
+    path("imports/", import_views.import_list, name="imports"),
+    path("imports/new/", import_views.import_new, name="import_new"),
+    path("imports/<uuid:token>/map/", import_views.import_map, name="import_map"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/status/", import_views.import_status, name="import_status"),
+    path("imports/<int:pk>/errors.csv", import_views.import_errors, name="import_errors"),
     path("campaigns/", views.campaign_list, name="campaigns"),
     path("jobs/<int:pk>/", views.job_progress, name="job"),
     # Scoring: personas and rules (marketing, managers).

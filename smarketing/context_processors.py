@@ -12,6 +12,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.MARKETING: [
         ("Home", "home"),
         ("Leads", "leads:list"),
+        ("Imports", "leads:imports"),
         ("Campaigns", "leads:campaigns"),
         ("Forms", "leads:forms"),
         ("Personas", "leads:personas"),
@@ -22,6 +23,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.MANAGER: [
         ("Dashboard", "home"),
         ("Leads", "leads:list"),
+        ("Imports", "leads:imports"),
         ("Campaigns", "leads:campaigns"),
         ("Forms", "leads:forms"),
         ("Personas", "leads:personas"),

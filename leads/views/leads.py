@@ -1,46 +1,388 @@
-"""Lead pages: thin views over selectors and services."""
+"""Lead pages: the list (filters, saved views, bulk owner change, export), the lead page, edit and merge.
 
+Thin views: parse and check permission here, filter and write through leads.forms_leads,
+leads.merge and leads.services.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.db.models import Count, QuerySet, Sum
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
-from leads.models import Campaign, Job, Stage
+from leads.conditions import condition_errors, condition_matches, describe_condition
+from leads.csv_io import leads_export_lines
+from leads.filters import ORDERING_FIELDS
+from leads.forms_leads import (
+    DEFAULT_ORDERING,
+    TIMELINE_KINDS,
+    BulkOwnerForm,
+    LeadEditForm,
+    ListPageForm,
+    MergeSearchForm,
+    SavedViewForm,
+    TimelineForm,
+    default_views,
+    lead_filter,
+    lead_timeline,
+    leads_page,
+    list_query,
+    saved_view_create,
+    saved_view_delete,
+    saved_views_for,
+)
+from leads.merge import MergeError, lead_edit, lead_merge
+from leads.models import Campaign, Job, Lead, Persona, SavedView, Stage
+from leads.qualification import why_qualified
+from leads.scoring import score_explained
 from leads.selectors import lead_for_user, leads_visible_to
+from leads.services import leads_set_owner_enqueue
 from smarketing.roles import Role, has_role, role_required
 
-LEADS_PER_PAGE = 50
+ANY_ROLE = (Role.MARKETING, Role.SALES, Role.MANAGER)
+EDITORS = (Role.MARKETING, Role.MANAGER)
+# Text columns sort A→Z first; numbers and dates biggest/newest first.
+DESCENDING_FIRST = {"score", "created_at", "last_touch_at"}
 
 
-@login_required
+# --- The list ---------------------------------------------------------------------------
+
+
+@role_required(*ANY_ROLE)
 def lead_list(request: HttpRequest) -> HttpResponse:
-    leads = leads_visible_to(request.user).select_related("owner", "first_campaign")
-    stage = request.GET.get("stage", "")
-    if stage in Stage.values:
-        leads = leads.filter(stage=stage)
-    query = request.GET.get("q", "").strip()
-    if query:
-        leads = leads.filter(
-            Q(email__icontains=query)
-            | Q(first_name__icontains=query)
-            | Q(last_name__icontains=query)
-            | Q(company__icontains=query)
-        )
-    page = Paginator(leads.order_by("-created_at", "-id"), LEADS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"page": page, "stages": Stage.choices, "stage": stage, "q": query}
-    return render(request, "leads/lead_list.html", context)
+    return _list_response(request, request.GET)
 
 
-@login_required
+def _list_response(
+    request: HttpRequest, params: QueryDict, *, save_form: SavedViewForm | None = None, status: int = 200
+) -> HttpResponse:
+    filterset = lead_filter(params, leads_visible_to(request.user))
+    page_form = ListPageForm(params)
+    context = _list_context(request, params, save_form)
+    if not (filterset.is_valid() & page_form.is_valid()):  # both run, so every message shows
+        context["errors"] = _errors(filterset.form, page_form)
+        return render(request, "leads/lead_list.html", context, status=400)
+    context["page"] = leads_page(filterset.qs, number=page_form.cleaned_data.get("page") or 1)
+    context["columns"] = _columns(params.get("ordering") or DEFAULT_ORDERING)
+    return render(request, "leads/lead_list.html", context, status=status)
+
+
+def _errors(*forms: Form) -> list[str]:
+    """'Label: message' for every invalid field of the forms."""
+    return [
+        f"{form.fields[name].label or name}: {error}"
+        for form in forms
+        for name, errors in form.errors.items()
+        for error in errors
+    ]
+
+
+def _list_context(request: HttpRequest, params: QueryDict, save_form: SavedViewForm | None) -> dict[str, Any]:
+    editor = has_role(request.user, *EDITORS)
+    query = list_query(params)
+    return {
+        "params": params,
+        "query": query,
+        "q": params.get("q", ""),
+        "stages": Stage.choices,
+        "chosen_stages": params.getlist("stage"),
+        "personas": list(Persona.objects.order_by("name").values_list("pk", "name")),
+        "campaigns": list(Campaign.objects.order_by("name").values_list("pk", "name")),
+        "owners": list(_owner_choices()) if editor else [],
+        "can_bulk": editor,
+        "can_share": editor,
+        "tabs": _tabs(request.user, query),
+        "chips": _chips(params),
+        "save_form": save_form or SavedViewForm(initial={"query": query}, user=request.user),
+        "jobs": _running_jobs(request.user) if editor else [],
+        "back": request.get_full_path(),
+    }
+
+
+def _owner_choices() -> QuerySet:
+    """Who may own leads: active sales reps."""
+    return (
+        get_user_model()
+        .objects.filter(groups__name=Role.SALES.value, is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def _tabs(user: Any, query: str) -> list[dict[str, Any]]:
+    """'All leads', the default views, then the user's own and shared saved views."""
+    tabs = [{"name": "All leads", "query": ""}, *default_views()]
+    for view in saved_views_for(user):
+        tabs.append({"name": view.name, "query": view.query, "view": view, "own": view.owner_id == user.pk})
+    for tab in tabs:
+        tab["active"] = tab["query"] == query
+    return tabs
+
+
+def _chips(params: QueryDict) -> list[dict[str, str]]:
+    """One removable chip per active filter: its label and the list without it."""
+    labels = {"q": "Search", "owner": "Owner", "score_min": "Score from", "score_max": "Score to"}
+    labels |= {"persona": "Persona", "source": "Source", "campaign": "Campaign", "stage": "Stage"}
+    labels |= {"created_after": "Created from", "created_before": "Created until"}
+    chips = []
+    for key, label in labels.items():
+        values = [value for value in params.getlist(key) if value.strip()]
+        if not values:
+            continue
+        rest = params.copy()
+        rest.pop(key, None)
+        rest.pop("page", None)
+        chips.append({"label": label, "value": ", ".join(values), "url": "?" + rest.urlencode()})
+    return chips
+
+
+# The table's columns and the ordering each sorts by (sortable when LeadFilter allows it).
+COLUMNS = [
+    ("Name", "last_name"),
+    ("Email", "email"),
+    ("Company", "company"),
+    ("Stage", "stage"),
+    ("Owner", ""),
+    ("Source", "source"),
+    ("Persona", ""),
+    ("Score", "score"),
+    ("Created", "created_at"),
+    ("Last touch", "last_touch_at"),
+]
+
+
+def _columns(ordering: str) -> list[dict[str, Any]]:
+    """Headers: the ordering each sortable one links to and how it is sorted now (aria-sort)."""
+    columns = []
+    for label, key in COLUMNS:
+        column = {"label": label, "key": key, "sort": "", "ordering": ""}
+        if key in ORDERING_FIELDS:
+            if ordering == key:
+                column["sort"], column["ordering"] = "ascending", f"-{key}"
+            elif ordering == f"-{key}":
+                column["sort"], column["ordering"] = "descending", key
+            else:
+                column["ordering"] = f"-{key}" if key in DESCENDING_FIRST else key
+        columns.append(column)
+    return columns
+
+
+def _running_jobs(user: Any) -> list[Job]:
+    running = (Job.Status.QUEUED, Job.Status.RUNNING)
+    return list(Job.objects.filter(created_by=user, kind="set_owner", status__in=running).order_by("-created_at")[:3])
+
+
+@role_required(*ANY_ROLE)
+def lead_export(request: HttpRequest) -> HttpResponse:
+    """Every lead the list's filters match (not only the page), as CSV, streamed."""
+    filterset = lead_filter(request.GET, leads_visible_to(request.user))
+    if not filterset.is_valid():
+        return _list_response(request, request.GET)
+    leads = filterset.qs
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(leads_export_lines(leads), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
+    return response
+
+
+@require_POST
+@role_required(*EDITORS)
+def lead_bulk_owner(request: HttpRequest) -> HttpResponse:
+    """Give the selected leads a new owner, as a background job with a progress bar."""
+    form = BulkOwnerForm(request.POST, owners=_owner_choices())
+    back = _safe_back(request)
+    if not form.is_valid():
+        if request.htmx:
+            return render(request, "leads/snippets/lead_bulk_status.html", {"form": form}, status=400)
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect(back)
+    ids = form.cleaned_data["lead"]
+    job = leads_set_owner_enqueue(lead_ids=ids, owner_id=form.cleaned_data["owner"], by=request.user)
+    text = f"Changing the owner of {len(ids)} lead{'s' if len(ids) != 1 else ''}. Reload the list when it is done."
+    if request.htmx:
+        return render(request, "leads/snippets/lead_bulk_status.html", {"job": job, "text": text})
+    messages.success(request, text)
+    return redirect(back)
+
+
+def _safe_back(request: HttpRequest) -> str:
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return back
+    return reverse("leads:list")
+
+
+# --- Saved views ------------------------------------------------------------------------
+
+
+@require_POST
+@role_required(*ANY_ROLE)
+def saved_view_save(request: HttpRequest) -> HttpResponse:
+    form = SavedViewForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return _list_response(request, QueryDict(request.POST.get("query", "")), save_form=form, status=400)
+    view = saved_view_create(owner=request.user, **form.cleaned_data)
+    messages.success(request, f"Saved the view “{view.name}”. It is now a tab above the list.")
+    return redirect(reverse("leads:list") + (f"?{view.query}" if view.query else ""))
+
+
+@require_POST
+@role_required(*ANY_ROLE)
+def saved_view_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete one of your own views (someone else's, even shared, is 404)."""
+    view = get_object_or_404(SavedView, pk=pk, owner=request.user)
+    saved_view_delete(view=view)
+    messages.success(request, f"Deleted the view “{view.name}”. The leads themselves are untouched.")
+    return redirect("leads:list")
+
+
+# --- The lead page ----------------------------------------------------------------------
+
+
+@role_required(*ANY_ROLE)
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = lead_for_user(request.user, pk)
-    context = {
-        "lead": lead,
-        "events": lead.events.select_related("campaign").order_by("-occurred_at")[:100],
-        "stage_changes": lead.stage_changes.select_related("changed_by").order_by("-changed_at", "-id"),
-    }
+    timeline_form = TimelineForm(request.GET)
+    if not timeline_form.is_valid():
+        context = {"lead": lead, "timeline_form": timeline_form, "kinds": TIMELINE_KINDS}
+        return render(request, "leads/lead_detail.html", context, status=400)
+    context = _timeline_context(lead, timeline_form)
+    if request.htmx and request.htmx.target == "timeline":
+        return render(request, "leads/lead_detail.html#timeline", context)
+    context |= _lead_context(request, lead)
     return render(request, "leads/lead_detail.html", context)
+
+
+def _timeline_context(lead: Lead, form: TimelineForm) -> dict[str, Any]:
+    kind = form.cleaned_data.get("kind") or "all"
+    page = form.cleaned_data.get("page") or 1
+    items, more = lead_timeline(lead, kind=kind, page=page)
+    return {"lead": lead, "timeline": items, "kind": kind, "kinds": TIMELINE_KINDS, "more": more, "next": page + 1}
+
+
+def _lead_context(request: HttpRequest, lead: Lead) -> dict[str, Any]:
+    score_rows = score_explained(lead)
+    return {
+        "persona_conditions": _persona_conditions(lead),
+        "score_rows": score_rows,
+        "score_total": sum(row["points"] for row in score_rows),
+        "why": why_qualified(lead),
+        "can_edit": has_role(request.user, *EDITORS),
+    }
+
+
+def _persona_conditions(lead: Lead) -> list[dict[str, Any]]:
+    """The matched persona's conditions, each marked matched or not (as the fit score counted them)."""
+    if lead.persona is None:
+        return []
+    rows = []
+    for condition in lead.persona.conditions:
+        if condition_errors(condition):
+            continue
+        rows.append(
+            {
+                "text": describe_condition(condition),
+                "matched": condition_matches(condition, lead),
+                "weight": condition.get("weight", 0),
+            }
+        )
+    return rows
+
+
+@role_required(*EDITORS)
+def lead_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_for_user(request.user, pk)
+    form = LeadEditForm(request.POST or None, instance=lead)
+    if request.method == "POST":
+        if form.is_valid():
+            changed = lead_edit(lead=lead, changes={name: form.cleaned_data[name] for name in form.changed_data})
+            text = f"Saved {', '.join(changed)}; the score was recalculated." if changed else "Nothing changed."
+            messages.success(request, text)
+            return redirect("leads:detail", pk=lead.pk)
+        return render(request, "leads/lead_edit.html", {"lead": lead, "form": form}, status=400)
+    return render(request, "leads/lead_edit.html", {"lead": lead, "form": form})
+
+
+# --- Merge ------------------------------------------------------------------------------
+
+MERGE_CANDIDATES = 10
+
+
+@role_required(*EDITORS)
+def lead_merge_pick(request: HttpRequest, pk: int) -> HttpResponse:
+    """Find the lead to merge into this one, by email."""
+    lead = lead_for_user(request.user, pk)
+    form = MergeSearchForm(request.GET or None)
+    candidates: list[Lead] = []
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            candidates = list(
+                leads_visible_to(request.user)
+                .filter(email__icontains=form.cleaned_data["email"].casefold())
+                .exclude(pk=lead.pk)
+                .select_related("owner")
+                .order_by("email")[:MERGE_CANDIDATES]
+            )
+        else:
+            status = 400
+    context = {"lead": lead, "form": form, "candidates": candidates, "searched": form.is_bound}
+    return render(request, "leads/lead_merge.html", context, status=status)
+
+
+MERGE_ROWS = ["email", "first_name", "last_name", "company", "title", "industry", "company_size", "country"]
+MERGE_ROWS += ["phone", "website", "stage", "owner", "score", "source", "created_at"]
+
+
+@role_required(*EDITORS)
+def lead_merge_confirm(request: HttpRequest, pk: int, other_pk: int) -> HttpResponse:
+    """Both leads side by side; POST merges the other into this one, which survives."""
+    survivor = lead_for_user(request.user, pk)
+    other = lead_for_user(request.user, other_pk)
+    if survivor.pk == other.pk:
+        messages.error(request, "A lead cannot be merged into itself; search for the other lead.")
+        context = {"lead": survivor, "form": MergeSearchForm(), "candidates": [], "searched": False}
+        return render(request, "leads/lead_merge.html", context, status=400)
+    if request.method == "POST":
+        try:
+            lead_merge(survivor=survivor, other=other, by=request.user)
+        except MergeError as error:
+            messages.error(request, str(error))
+            return redirect("leads:detail", pk=survivor.pk)
+        messages.success(request, f"Merged {other.email} into this lead: its history is now here.")
+        return redirect("leads:detail", pk=survivor.pk)
+    rows = [_merge_row(name, survivor, other) for name in MERGE_ROWS]
+    context = {"lead": survivor, "survivor": survivor, "other": other, "rows": rows}
+    return render(request, "leads/lead_merge.html", context)
+
+
+def _merge_row(name: str, survivor: Lead, other: Lead) -> dict[str, Any]:
+    label = Lead._meta.get_field(name).verbose_name
+    mine, theirs = _shown(survivor, name), _shown(other, name)
+    fills = name not in ("email", "stage", "score", "created_at") and not mine and bool(theirs)
+    return {"label": label, "survivor": mine, "other": theirs, "fills": fills}
+
+
+def _shown(lead: Lead, name: str) -> Any:
+    if name == "stage":
+        return lead.get_stage_display()
+    value = getattr(lead, name)
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%d %b %Y")
+    return "" if value is None else value
+
+
+# --- Other pages of the app -------------------------------------------------------------
 
 
 @role_required(Role.MARKETING, Role.MANAGER)
