@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads.capture import lead_upsert_by_email
+from leads.capture import body_size_check, lead_upsert_by_email
 from leads.filters import LEAD_FILTER_PARAMS, LeadFilter
 from leads.ingest import TOUCH_KEYS, EventIn, events_ingest
 from leads.models import Lead
@@ -43,6 +43,7 @@ from smarketing.roles import HasRole, Role, primary_role, user_roles
 READ_ROLES = (Role.MARKETING, Role.MANAGER, Role.SALES)
 WRITE_ROLES = (Role.MARKETING, Role.MANAGER)
 PAGE_PARAMS = frozenset({"page", "page_size", "format"})
+EVENTS_MAX_BYTES = 12 * 1024 * 1024  # a full batch of 1,000 events with the largest properties fits
 
 
 class MeSerializer(serializers.Serializer):
@@ -181,9 +182,15 @@ class EventsView(APIView):
             resource_type_field_name=None,
             many=False,
         ),
-        responses={201: EventsResultOut, 200: EventsResultOut, 400: OpenApiResponse(description="Errors by field.")},
+        responses={
+            201: EventsResultOut,
+            200: EventsResultOut,
+            400: OpenApiResponse(description="Errors by field, or by item index for a batch."),
+            413: OpenApiResponse(description=f"The body is larger than {EVENTS_MAX_BYTES} bytes."),
+        },
     )
     def post(self, request: Request) -> Response:
+        body_size_check(request, EVENTS_MAX_BYTES)
         events = events_validated(request.data)
         result = events_ingest(events=events)
         body = EventsResultOut(result).data

@@ -36,6 +36,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -51,6 +52,7 @@ from leads.serializers import CaptureResultOut, CaptureSubmissionIn
 HONEYPOT_FIELD = "website_url"  # not a lead field: only bots fill a field people cannot see
 CAPTURE_RATE_LIMIT_DEFAULT = 30  # submissions a minute, per IP and form
 KEY_BYTES = 12
+CAPTURE_MAX_BYTES = 64 * 1024  # a filled-in form is a few hundred bytes
 LEAD_ATTRIBUTES = (
     "first_name",
     "last_name",
@@ -248,6 +250,22 @@ def capture_rate_limited(*, form_key: str, ident: str) -> bool:
     return count > limit
 
 
+class PayloadTooLarge(APIException):
+    status_code = 413
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+def body_size_check(request: Request, limit: int) -> None:
+    """Refuse an oversize body before it is read: DRF's parsers do not apply Django's upload limit."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise PayloadTooLarge(f"The request body is {length} bytes; the limit is {limit}.")
+
+
 # --- Pages ------------------------------------------------------------------------------
 
 
@@ -312,6 +330,7 @@ class CaptureView(APIView):
             303: OpenApiResponse(description="A browser post: redirect to the thank-you page."),
             400: OpenApiResponse(description="A message per field."),
             404: OpenApiResponse(description="No active form has this key."),
+            413: OpenApiResponse(description=f"The body is larger than {CAPTURE_MAX_BYTES} bytes."),
             429: OpenApiResponse(description="Too many submissions from this address; try again in a minute."),
         },
         auth=[],
@@ -320,9 +339,10 @@ class CaptureView(APIView):
     def post(self, request: Request, form_key: str) -> HttpResponse:
         form = active_form(form_key)
         wants_json = _wants_json(request)
-        data = request.data
         if capture_rate_limited(form_key=form.key, ident=client_ip(request)):
-            return self._too_many(request, form, data, wants_json)
+            return self._too_many(request, form, wants_json)
+        body_size_check(request, CAPTURE_MAX_BYTES)
+        data = request.data
         if not isinstance(data, Mapping):
             return Response({"detail": "Send the form's fields as one JSON object."}, status=400)
         if data.get(HONEYPOT_FIELD):
@@ -341,11 +361,11 @@ class CaptureView(APIView):
         target = form.thank_you_url or reverse("capture-thanks", args=[form.key])
         return HttpResponseRedirect(target, status=303)
 
-    def _too_many(self, request: Request, form: CaptureForm, data: Any, wants_json: bool) -> HttpResponse:
+    def _too_many(self, request: Request, form: CaptureForm, wants_json: bool) -> HttpResponse:
         message = "Too many submissions from your address. Wait a minute, then send the form again."
         if wants_json:
             return Response({"detail": message}, status=429, headers={"Retry-After": "60"})
-        values = data if isinstance(data, Mapping) else {}
-        response = _page(request, form, values=values, errors={}, status=429, notice=message)
+        # The body is not even read: the visitor's values are not shown again.
+        response = _page(request, form, values={}, errors={}, status=429, notice=message)
         response["Retry-After"] = "60"
         return response

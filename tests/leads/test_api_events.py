@@ -176,6 +176,14 @@ def test_bodies_that_are_not_events_are_a_400_json(integration, body):
     assert response.json()
 
 
+def test_an_oversize_body_is_refused(integration, monkeypatch):
+    monkeypatch.setattr("leads.api.EVENTS_MAX_BYTES", 1_000)
+    response = post(integration, [event(n) for n in range(20)])
+    assert response.status_code == 413
+    assert "limit is 1000" in response.json()["detail"]
+    assert Event.objects.count() == 0
+
+
 def test_form_encoded_bodies_are_refused_as_unsupported(integration):
     response = integration.post(URL, {"email": "a@b.io"})
     assert response.status_code == 415

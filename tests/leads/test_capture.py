@@ -316,3 +316,11 @@ def test_twenty_identical_submissions_at_once_make_one_lead_and_twenty_events(se
     assert statuses == [200] * 20
     assert Lead.objects.filter(email="same@acme.io").count() == 1
     assert Event.objects.filter(type="form_submitted").count() == 20
+
+
+def test_an_oversize_body_is_refused_before_it_is_read(client, form):
+    body = json.dumps({"email": "a@acme.io", "first_name": "A", "company": "x" * 70_000})
+    response = client.post(endpoint(form), body, content_type="application/json")
+    assert response.status_code == 413
+    assert "limit" in response.json()["detail"]
+    assert Lead.objects.count() == 0
