@@ -531,10 +531,22 @@ class TreeBuilder:
         for prefix, tree in self.trees.items():
             if not tree:
                 continue
-            for message in rules.tree_errors(tree):
+            errors = rules.tree_errors(tree)
+            for message in errors:
                 path, text = self._error_path(prefix, message)
                 self.problems.setdefault(path, []).append(text)
+            if not errors:
+                self._check_numeric_lists(tree, prefix)
         return not self.problems
+
+    def _check_numeric_lists(self, node: dict[str, Any], path: str) -> None:
+        """tree_errors lets ``company_size is one of ten`` through; the SQL would fail on it."""
+        if node["op"] == "attr":
+            condition = {"field": node["field"], "op": node["cmp"], "value": node.get("value")}
+            for problem in condition_problems(condition):
+                self.problems.setdefault(path, []).append(problem)
+        for index, child in enumerate(_children(node)):
+            self._check_numeric_lists(child, f"{path}-{index}")
 
     def _error_path(self, prefix: str, message: str) -> tuple[str, str]:
         match = ERROR_PATH_RE.match(message)

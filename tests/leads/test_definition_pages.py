@@ -451,3 +451,31 @@ def test_saving_with_broken_json_in_the_box_saves_nothing(marketer_client, activ
     assert response.status_code == 400
     assert response.content.decode().count("That is not valid JSON") == 2  # the summary and the box
     assert QualificationDefinition.objects.count() == 1
+
+
+def test_a_list_of_sizes_must_be_whole_numbers(marketer_client):
+    fields = {"mql-op": "all", "mql-0-op": "attr", "mql-0-field": "company_size", "mql-0-cmp": "in"}
+    response = builder_post(
+        marketer_client, reverse("leads:definition_new"), {**fields, "mql-0-value": "10, ten"}, "save"
+    )
+    assert response.status_code == 400
+    assert "company_size is one of: give whole numbers." in response.content.decode()
+    assert not QualificationDefinition.objects.exists()
+    builder_post(marketer_client, reverse("leads:definition_new"), {**fields, "mql-0-value": "10, 50"}, "save")
+    assert QualificationDefinition.objects.get().mql_rule["children"][0]["value"] == [10, 50]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"mql-op": "all", "mql-0-op": "fit_gte", "mql-0-value": "1e999"},
+        {"mql-op": "all", "mql-0-op": "has_event", "mql-0-event": "x", "mql-0-within_days": "nan"},
+        {"mql-op": "drop", "sql-op": "not", "sql-0-op": "not"},
+        {"mql-op": "all", **{f"mql{'-0' * depth}-op": "all" for depth in range(1, 20)}},
+        {"mql-json": "[" * 5000, "mql-json-shown": "{}"},
+    ],
+)
+def test_odd_builder_input_gets_a_400_never_a_500(marketer_client, fields):
+    response = builder_post(marketer_client, reverse("leads:definition_new"), fields, "save")
+    assert response.status_code == 400
+    assert not QualificationDefinition.objects.exists()

@@ -372,3 +372,10 @@ def test_a_rule_name_with_html_is_rendered_escaped(marketer_client):
 def test_a_job_started_by_someone_else_is_not_shown_to_a_marketer(marketer_client, manager):
     job = Job.objects.create(kind="rescore", created_by=manager, total=Lead.objects.count())
     assert marketer_client.get(f"{reverse('leads:personas')}?job={job.pk}").status_code == 404
+
+
+def test_tampered_persona_rows_get_a_400(marketer_client):
+    data = {"name": "X", "action": "save", "conditions-TOTAL_FORMS": "abc", "conditions-INITIAL_FORMS": "0"}
+    assert marketer_client.post(reverse("leads:persona_create"), data).status_code == 400
+    data = {**data, "action": "add"}
+    assert marketer_client.post(reverse("leads:persona_create"), data).status_code == 200
