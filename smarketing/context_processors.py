@@ -43,4 +43,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         url = reverse(name)
         active = request.path == url if url == "/" else request.path.startswith(url)
         items.append({"label": label, "url": url, "active": active})
+    # Only the closest match is current: /leads/imports/ is Imports, not also Leads.
+    matches = [item for item in items if item["active"]]
+    if matches:
+        closest = max(matches, key=lambda item: len(item["url"]))
+        for item in matches:
+            item["active"] = item is closest
     return {"nav_items": items, "user_role": role.value if role else "No role"}

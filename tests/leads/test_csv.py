@@ -279,3 +279,8 @@ def test_the_import_task_is_registered_with_celery():
     from smarketing.celery import app
 
     assert "leads.csv_io.import_task" in app.tasks
+
+
+def test_only_imports_is_current_in_the_navigation_on_the_imports_page(marketer_client):
+    items = marketer_client.get(reverse("leads:imports")).context["nav_items"]
+    assert [item["label"] for item in items if item["active"]] == ["Imports"]

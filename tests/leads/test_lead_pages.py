@@ -397,8 +397,8 @@ def test_lead_page_says_why_it_qualified_and_under_which_version(marketer_client
     assert qualified_lead.stage == Stage.SQL
     content = marketer_client.get(reverse("leads:detail", args=[qualified_lead.pk])).content.decode()
     assert f"SQL under v{active_definition.version}" in content
-    assert "✓ pricing downloaded after webinar attended" in content
-    assert "✓ trial started after webinar attended" in content
+    assert "✓&nbsp;pricing downloaded after webinar attended" in content
+    assert "✓&nbsp;trial started after webinar attended" in content
     assert f"qualified under v{active_definition.version}" in content
 
 
