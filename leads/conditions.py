@@ -40,6 +40,8 @@ def condition_errors(condition: Any) -> list[str]:
     if op in LIST_OPERATORS:
         if not isinstance(value, list) or not value or not all(isinstance(v, str | int) for v in value):
             return [f"{field} {OPERATORS[op]}: give a non-empty list of values."]
+        if field in NUMERIC_FIELDS and not all(_is_whole_number(v) for v in value):
+            return [f"{field} {OPERATORS[op]}: give whole numbers."]
         return []
     if op in NUMERIC_OPERATORS or field in NUMERIC_FIELDS:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -48,6 +50,14 @@ def condition_errors(condition: Any) -> list[str]:
     if not isinstance(value, str) or not value.strip():
         return [f"{field} {OPERATORS[op]}: give a value."]
     return []
+
+
+def _is_whole_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
 
 
 def describe_condition(condition: dict[str, Any]) -> str:
