@@ -16,6 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from leads import rules
+from leads.assignment import leads_hand_off
 from leads.models import (
     ChangeSource,
     DefinitionStatus,
@@ -113,6 +114,7 @@ def _promote(
                         )
                     )
             StageChange.objects.bulk_create(changes, batch_size=CHUNK)
+            leads_hand_off(lead_ids=[change.lead_id for change in changes], stage=target)
             moved += len(changes)
         if progress:
             progress(len(chunk))

@@ -4,7 +4,7 @@ from typing import Any
 
 from celery import shared_task
 
-from leads import qualification, scoring, services
+from leads import notifications, qualification, scoring, services, sla, worklog
 from leads.csv_io import import_task  # noqa: F401  (defined beside the import service; registered here)
 from leads.models import Job
 
@@ -45,3 +45,18 @@ def scores_decay_nightly() -> dict[str, Any]:
 @shared_task
 def jobs_fail_stale() -> int:
     return services.jobs_fail_stale()
+
+
+@shared_task
+def sla_check_task() -> dict[str, int]:
+    return sla.sla_check()
+
+
+@shared_task
+def leads_revisit_task() -> int:
+    return worklog.leads_revisit_due()
+
+
+@shared_task
+def notifications_email_task(user_ids: list[int]) -> int:
+    return notifications.notifications_email(user_ids=user_ids)

@@ -184,6 +184,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two choice sets share the field name "kind": name each one's schema component.
+    "ENUM_NAME_OVERRIDES": {
+        "ActivityKindEnum": "leads.models.sales.Activity.Kind",
+        "ReasonKindEnum": "leads.models.sales.Reason.Kind",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------
@@ -211,6 +216,14 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-expire-stale": {
         "task": "leads.tasks.jobs_fail_stale",
         "schedule": crontab(minute="*/15"),
+    },
+    "sales-speed-to-lead": {
+        "task": "leads.tasks.sla_check_task",
+        "schedule": crontab(minute="*"),
+    },
+    "sales-recycled-revisit": {
+        "task": "leads.tasks.leads_revisit_task",
+        "schedule": crontab(minute="7"),
     },
 }
 

@@ -1,0 +1,108 @@
+"""In-app notifications for the sales side, and their email digest.
+
+Notifications are written in bulk inside the transaction that caused them (a handoff, the
+speed-to-lead job); after commit one task per batch emails each recipient a digest of what
+they have not been emailed yet. The task claims rows with a conditional update, so running
+it twice sends nothing twice.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from leads.models import Notification
+
+DIGEST_LINES = 20
+MARKER = 987654321  # an id no lead has, replaced in the reversed URL
+
+
+@dataclass(frozen=True)
+class Note:
+    user_id: int
+    text: str
+    url: str = ""
+
+
+@cache
+def _lead_url_pattern() -> str:
+    return reverse("leads:detail", args=[MARKER])
+
+
+def lead_url(lead_id: int) -> str:
+    # Reversing once and substituting keeps bulk notification cheap (no resolver per row).
+    return _lead_url_pattern().replace(str(MARKER), str(lead_id))
+
+
+def notify(*, notes: Iterable[Note]) -> int:
+    """Store notifications and email them once the transaction commits."""
+    rows = [Notification(user_id=n.user_id, text=n.text[:300], url=n.url) for n in notes if n.user_id]
+    if not rows:
+        return 0
+    Notification.objects.bulk_create(rows, batch_size=1_000)
+    user_ids = sorted({row.user_id for row in rows})
+    transaction.on_commit(lambda: _enqueue_email(user_ids))
+    return len(rows)
+
+
+def _enqueue_email(user_ids: list[int]) -> None:
+    from leads.tasks import notifications_email_task
+
+    notifications_email_task.delay(user_ids)
+
+
+def notifications_email(*, user_ids: Iterable[int]) -> int:
+    """Email each user a digest of their not-yet-emailed notifications; returns emails sent."""
+    sent = 0
+    users = get_user_model().objects.filter(pk__in=list(user_ids), is_active=True).exclude(email="")
+    for user in users:
+        sent += _email_one(user)
+    return sent
+
+
+def _email_one(user: object) -> int:
+    with transaction.atomic():
+        pending = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(user=user, emailed_at__isnull=True)
+            .order_by("-created_at", "-id")
+            .values_list("id", "text")
+        )
+        if not pending:
+            return 0
+        # The conditional update is the claim: a second run finds nothing left to send.
+        claimed = Notification.objects.filter(pk__in=[pk for pk, _ in pending], emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        )
+        if not claimed:
+            return 0
+        lines = [f"- {text}" for _, text in pending[:DIGEST_LINES]]
+        if len(pending) > DIGEST_LINES:
+            lines.append(f"… and {len(pending) - DIGEST_LINES} more in the app.")
+        subject = pending[0][1] if len(pending) == 1 else f"{len(pending)} updates on your leads"
+        send_mail(subject[:150], "\n".join(lines), settings.DEFAULT_FROM_EMAIL, [user.email])
+    return 1
+
+
+def notifications_for(user: object, *, unread_only: bool = False) -> QuerySet[Notification]:
+    rows = Notification.objects.filter(user=user)
+    return rows.filter(read_at__isnull=True) if unread_only else rows
+
+
+def notifications_unread_count(user: object) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notifications_mark_read(*, user: object, ids: Iterable[int] | None = None) -> int:
+    """Mark the user's notifications (all, or the given ones) read; others' are never touched."""
+    rows = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    return rows.update(read_at=timezone.now())

@@ -1,0 +1,206 @@
+"""The rep's queue and claiming, and who may see and work which sales leads.
+
+Claiming takes the best pooled lead (score, then age) from the rep's team pool or the
+general pool. Two reps never get the same lead:
+- PostgreSQL: one `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)`; a row
+  another claimer holds is skipped, not waited for, so 50 claimers take 50 different rows
+  in one index step each (the partial index `handoff_pool`).
+- SQLite: the same UPDATE with `status = 'pooled'` rechecked; SQLite runs one writer at a
+  time, so the row count tells whether we won it.
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.http import Http404
+from django.utils import timezone
+
+from leads.models import AssignmentLog, Handoff, HandoffStatus, Lead, RepProfile
+from leads.models.sales import DEFAULT_CAPACITY
+from smarketing.roles import Role, has_role
+
+QUEUE_LIMIT = 200
+POOL_COUNT_CAP = 1_000
+
+
+class SalesError(Exception):
+    """An action that is not allowed now; `field` names the input at fault, `status` the HTTP code."""
+
+    def __init__(self, message: str, *, field: str = "non_field_errors", status: int = 400) -> None:
+        super().__init__(message)
+        self.message, self.field, self.status = message, field, status
+
+
+# --- Who may see and work what ----------------------------------------------------------
+
+
+def is_sales_user(user: Any) -> bool:
+    return has_role(user, Role.SALES, Role.MANAGER)
+
+
+def managed_rep_ids(user: Any) -> list[int]:
+    return list(RepProfile.objects.filter(team__manager=user).values_list("user_id", flat=True))
+
+
+def sales_leads_visible_to(user: Any) -> QuerySet[Lead]:
+    """Leads a user may work: a rep their own; a manager their teams' (reps' leads and pools).
+
+    Superusers see every lead. Marketers work no leads here (they read them in leads.selectors).
+    """
+    if getattr(user, "is_superuser", False):
+        return Lead.objects.all()
+    scope = Q(pk__in=[])
+    if has_role(user, Role.MANAGER):
+        scope |= Q(owner__rep_profile__team__manager=user) | Q(handoff__team__manager=user)
+    if has_role(user, Role.SALES):
+        scope |= Q(owner=user)
+    # One-to-one joins (owner → profile, lead → handoff): no duplicate rows, no DISTINCT needed.
+    return Lead.objects.filter(scope)
+
+
+def sales_lead_for_user(user: Any, pk: int) -> Lead:
+    """The lead if this user may work it, else 404 (another rep's lead does not exist for you)."""
+    lead = sales_leads_visible_to(user).filter(pk=pk).first()
+    if lead is None:
+        raise Http404("No such lead.")
+    return lead
+
+
+def handoffs_visible_to(user: Any) -> QuerySet[Handoff]:
+    if getattr(user, "is_superuser", False):
+        return Handoff.objects.all()
+    scope = Q(pk__in=[])
+    if has_role(user, Role.MANAGER):
+        scope |= Q(team__manager=user) | Q(assigned_to__rep_profile__team__manager=user)
+    if has_role(user, Role.SALES):
+        scope |= Q(assigned_to=user)
+    return Handoff.objects.filter(scope)
+
+
+# --- Capacity and pools -----------------------------------------------------------------
+
+
+def rep_profile(rep: AbstractBaseUser) -> RepProfile:
+    """The rep's profile, or an unsaved one with the defaults (no team, default capacity)."""
+    return RepProfile.objects.filter(user=rep).select_related("team").first() or RepProfile(
+        user=rep, capacity=DEFAULT_CAPACITY
+    )
+
+
+def rep_open_count(*, rep: AbstractBaseUser) -> int:
+    return Handoff.objects.filter(status=HandoffStatus.ASSIGNED, assigned_to=rep).count()
+
+
+def rep_load(*, rep: AbstractBaseUser) -> dict[str, int]:
+    """For the queue page's banner: open leads against capacity."""
+    return {"open": rep_open_count(rep=rep), "capacity": rep_profile(rep).capacity}
+
+
+def pools_of(rep: AbstractBaseUser) -> Q:
+    """The pools a rep claims from: their team's and the general pool."""
+    team_id = RepProfile.objects.filter(user=rep).values_list("team_id", flat=True).first()
+    return Q(team__isnull=True) | Q(team_id=team_id) if team_id else Q(team__isnull=True)
+
+
+def pool_for_rep(*, rep: AbstractBaseUser) -> QuerySet[Handoff]:
+    """Pooled leads this rep may claim, best first."""
+    return (
+        Handoff.objects.filter(pools_of(rep), status=HandoffStatus.POOLED)
+        .select_related("lead", "team")
+        .order_by("-score", "handed_off_at", "id")
+    )
+
+
+def pool_waiting_count(*, rep: AbstractBaseUser, cap: int = POOL_COUNT_CAP) -> int:
+    """How many leads wait in the rep's pools, counted up to `cap` (the page shows "1,000+")."""
+    return pool_for_rep(rep=rep).order_by()[:cap].count()
+
+
+# --- The queue --------------------------------------------------------------------------
+
+
+def queue_for_rep(*, rep: AbstractBaseUser, limit: int = QUEUE_LIMIT) -> list[Handoff]:
+    """The rep's open leads: untouched ones first by deadline (overdue at the top), then the rest.
+
+    One query whatever the data: the lead and its persona come joined, and the last touch is
+    kept on the handoff row.
+    """
+    untouched_first = Case(
+        When(first_touch_at__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    rows = (
+        Handoff.objects.filter(status=HandoffStatus.ASSIGNED, assigned_to=rep)
+        .select_related("lead", "lead__persona")
+        .order_by(untouched_first, "due_at", "id")[:limit]
+    )
+    return list(rows)
+
+
+def queue_row(handoff: Handoff, *, now: Any = None) -> dict[str, Any]:
+    """What the queue shows for one lead: countdown in seconds (negative when overdue), why, score."""
+    now = now or timezone.now()
+    lead = handoff.lead
+    touched = handoff.first_touch_at is not None
+    return {
+        "handoff": handoff,
+        "lead": lead,
+        "due_at": handoff.due_at,
+        "seconds_left": None if touched else int((handoff.due_at - now).total_seconds()),
+        "overdue": not touched and handoff.due_at < now,
+        "why": handoff.why or ([f"persona: {lead.persona.name}"] if lead.persona_id else []),
+        "score": lead.score,
+        "last_touch_at": handoff.last_activity_at,
+        "last_touch_kind": handoff.last_activity_kind,
+    }
+
+
+# --- Claiming ---------------------------------------------------------------------------
+
+
+CLAIM_SQL = """
+UPDATE leads_handoff SET status = %s, assigned_to_id = %s, team_id = COALESCE(%s, team_id)
+WHERE id = (
+    SELECT id FROM leads_handoff
+    WHERE status = %s AND ({pools})
+    ORDER BY score DESC, handed_off_at, id
+    LIMIT 1 {lock}
+) AND status = %s
+RETURNING id, lead_id, team_id
+"""
+
+
+def _claim_row(rep_id: int, team_id: int | None) -> tuple[int, int, int | None] | None:
+    pools = "team_id IS NULL OR team_id = %s" if team_id else "team_id IS NULL"
+    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    params: list[Any] = [HandoffStatus.ASSIGNED, rep_id, team_id, HandoffStatus.POOLED]
+    params += [team_id] if team_id else []
+    params.append(HandoffStatus.POOLED)
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL.format(pools=pools, lock=lock), params)
+        return cursor.fetchone()
+
+
+def lead_claim_next(*, rep: AbstractBaseUser) -> Handoff | None:
+    """Give the rep the best lead waiting in their pools; None when the pools are empty.
+
+    Refused (SalesError, 409) when the rep already holds their capacity of open leads.
+    """
+    profile = rep_profile(rep)
+    with transaction.atomic():
+        held = rep_open_count(rep=rep)
+        if held >= profile.capacity:
+            raise SalesError(
+                f"You hold {held} open leads, your capacity; accept, reject or recycle one before claiming more.",
+                status=409,
+            )
+        row = _claim_row(rep.pk, profile.team_id)
+        if row is None:
+            return None
+        handoff_id, lead_id, team_id = row
+        Lead.objects.filter(pk=lead_id).update(owner=rep, updated_at=timezone.now())
+        AssignmentLog.objects.create(
+            lead_id=lead_id, action=AssignmentLog.Action.CLAIMED, team_id=team_id, to_rep=rep, by=rep
+        )
+    return Handoff.objects.select_related("lead", "lead__persona").get(pk=handoff_id)

@@ -1,0 +1,251 @@
+"""The agreement (SLA) between marketing and sales, its attainment, and the speed-to-lead clock.
+
+The clock starts at handoff and the first logged activity stops it. The beat job
+`sla_check` runs every minute, in bounded batches:
+1. copies the lead's current score onto pooled handoffs whose score moved (claims order by it);
+2. flags untouched handoffs past their deadline, and notifies the rep and their manager;
+3. reassigns, by the rules, untouched handoffs past the second deadline (a new rep or the
+   pool gets a fresh clock; the agreement's deadline stays, so the miss still counts).
+Each step claims its rows with a conditional update (or SKIP LOCKED on PostgreSQL), so two
+runs at once never flag or reassign the same lead twice.
+"""
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from leads.assignment import handoffs_reassign
+from leads.models import OPEN_HANDOFF, Agreement, AssignmentLog, Handoff, Stage, StageChange
+from leads.notifications import Note, lead_url, notify
+from leads.queue import SalesError
+from smarketing.lib import sql
+from smarketing.roles import Role, has_role
+
+CLOCK_BATCH = 5_000
+REASSIGN_BATCH = 500
+AGREEMENT_FIELDS = (
+    "mql_target",
+    "close_quota",
+    "speed_to_lead_hours",
+    "reassign_after_hours",
+    "first_touch_target_pct",
+    "handoff_stage",
+)
+
+
+# --- The agreement ----------------------------------------------------------------------
+
+
+def month_first(day: date | None = None) -> date:
+    return (day or timezone.localdate()).replace(day=1)
+
+
+def next_month(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def agreement_current() -> Agreement:
+    return Agreement.current()
+
+
+def agreement_set(*, month: date, by: AbstractBaseUser, values: dict[str, Any]) -> tuple[Agreement, bool]:
+    """A manager sets this month's or a later month's agreement; past months keep theirs."""
+    if not has_role(by, Role.MANAGER):
+        raise SalesError("Only a manager may set the agreement.", status=403)
+    first = month_first(month)
+    if first < month_first():
+        raise SalesError("Past months keep the agreement they had; set this month's or a later one.", field="month")
+    fields = {key: value for key, value in values.items() if key in AGREEMENT_FIELDS}
+    if fields.get("handoff_stage", Stage.MQL) not in (Stage.MQL, Stage.SQL):
+        raise SalesError("Hand leads to sales at MQL or SQL.", field="handoff_stage")
+    with transaction.atomic():
+        agreement, created = Agreement.objects.select_for_update().get_or_create(
+            month=first, defaults={**_carried(first), **fields, "created_by": by}
+        )
+        if not created:
+            for key, value in fields.items():
+                setattr(agreement, key, value)
+            agreement.save(update_fields=[*fields, "updated_at"])
+    return agreement, created
+
+
+def _carried(first: date) -> dict[str, Any]:
+    """A new month starts from the terms that held before it."""
+    before = Agreement.for_month(first)
+    return {key: getattr(before, key) for key in AGREEMENT_FIELDS}
+
+
+# --- Attainment -------------------------------------------------------------------------
+
+
+def _month_bounds(first: date) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(first, datetime.min.time()))
+    end = timezone.make_aware(datetime.combine(next_month(first), datetime.min.time()))
+    return start, end
+
+
+def agreement_attainment(
+    *, month: date | None = None, rep: AbstractBaseUser | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """This month's figures against the agreement, both ways (for every role's landing page).
+
+    - MQLs delivered: leads that moved to MQL in the month, against marketing's target, with
+      the pace (delivered so far scaled to the whole month);
+    - closed: leads that became customers in the month, against sales' quota;
+    - touched in time: of the month's handoffs whose deadline has passed or that were
+      touched, the share first touched by the deadline (optionally one rep's).
+    """
+    now = now or timezone.now()
+    first = month_first(month or timezone.localdate(now))
+    agreement = Agreement.for_month(first)
+    start, end = _month_bounds(first)
+    delivered = _moved_to(Stage.MQL, start, end)
+    closed = _moved_to(Stage.CUSTOMER, start, end)
+    touch = first_touch_figures(start=start, end=end, now=now, rep=rep)
+    elapsed = min(max((now - start) / (end - start), 0.0), 1.0)
+    return {
+        "month": first,
+        "agreement": agreement,
+        "mql_delivered": delivered,
+        "mql_target": agreement.mql_target,
+        "mql_pct": _pct(delivered, agreement.mql_target),
+        "mql_on_pace": round(delivered / elapsed) if elapsed > 0 else 0,
+        "closed": closed,
+        "close_quota": agreement.close_quota,
+        "closed_pct": _pct(closed, agreement.close_quota),
+        **touch,
+        "first_touch_target_pct": agreement.first_touch_target_pct,
+    }
+
+
+def _pct(part: int, whole: int) -> int | None:
+    return round(part * 100 / whole) if whole else None
+
+
+def _moved_to(stage: str, start: datetime, end: datetime) -> int:
+    changes = StageChange.objects.filter(to_stage=stage, changed_at__gte=start, changed_at__lt=end)
+    return changes.values("lead_id").distinct().count()
+
+
+def first_touch_figures(
+    *, start: datetime, end: datetime, now: datetime, rep: AbstractBaseUser | None = None
+) -> dict[str, Any]:
+    handoffs = Handoff.objects.filter(handed_off_at__gte=start, handed_off_at__lt=end)
+    if rep is not None:
+        handoffs = handoffs.filter(assigned_to=rep)
+    decided = Q(first_touch_at__isnull=False) | Q(deadline__lt=now)
+    figures = handoffs.aggregate(
+        handoffs=Count("id"),
+        decided=Count("id", filter=decided),
+        in_time=Count("id", filter=Q(first_touch_at__isnull=False, first_touch_at__lte=F("deadline"))),
+    )
+    figures["touched_in_time_pct"] = _pct(figures["in_time"], figures["decided"])
+    return figures
+
+
+# --- The clock job ----------------------------------------------------------------------
+
+
+def sla_check(*, now: datetime | None = None) -> dict[str, int]:
+    """The beat job: refresh pool scores, flag overdue handoffs, reassign the long-overdue."""
+    now = now or timezone.now()
+    return {
+        "scores": pool_scores_refresh(),
+        "flagged": handoffs_flag_overdue(now=now),
+        "reassigned": handoffs_reassign_overdue(now=now),
+    }
+
+
+def pool_scores_refresh() -> int:
+    """Copy each pooled lead's current score onto its handoff, where the two differ (one UPDATE)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE leads_handoff SET score = l.score FROM leads_lead l "
+            "WHERE l.id = leads_handoff.lead_id AND leads_handoff.status = %s AND leads_handoff.score <> l.score",
+            ["pooled"],
+        )
+        return cursor.rowcount
+
+
+def handoffs_flag_overdue(*, now: datetime, batch: int = CLOCK_BATCH) -> int:
+    """Flag untouched handoffs past their deadline; notify the rep and their manager. Batched."""
+    flagged = 0
+    while rows := _flag_batch(now, batch):
+        flagged += len(rows)
+    return flagged
+
+
+def _flag_batch(now: datetime, batch: int) -> list[tuple[Any, ...]]:
+    lock = "FOR UPDATE SKIP LOCKED" if sql.is_postgres() else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE leads_handoff SET overdue_at = %s WHERE id IN ("  # noqa: S608 (no values in the text)
+            "SELECT id FROM leads_handoff WHERE status IN (%s, %s) AND first_touch_at IS NULL "
+            f"AND overdue_at IS NULL AND due_at < %s ORDER BY due_at LIMIT %s {lock}) AND overdue_at IS NULL "
+            "RETURNING id",
+            [sql.db_datetime(now), *OPEN_HANDOFF, sql.db_datetime(now), batch],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        if ids:
+            _overdue_record(ids, now)
+    return ids
+
+
+def _overdue_record(handoff_ids: list[int], now: datetime) -> None:
+    rows = list(
+        Handoff.objects.filter(pk__in=handoff_ids).values_list(
+            "lead_id", "assigned_to_id", "team_id", "team__manager_id", "assigned_to__rep_profile__team__manager_id"
+        )
+    )
+    AssignmentLog.objects.bulk_create(
+        [
+            AssignmentLog(
+                lead_id=lead_id,
+                action=AssignmentLog.Action.OVERDUE,
+                team_id=team_id,
+                from_rep_id=rep_id,
+                reason="First touch overdue",
+                at=now,
+            )
+            for lead_id, rep_id, team_id, _, _ in rows
+        ],
+        batch_size=1_000,
+    )
+    notes = []
+    for lead_id, rep_id, _, pool_manager, rep_manager in rows:
+        url = lead_url(lead_id)
+        if rep_id:
+            notes.append(Note(rep_id, "A lead of yours is overdue for its first touch.", url))
+        manager = rep_manager or pool_manager
+        if manager and manager != rep_id:
+            notes.append(Note(manager, "A lead in your team is overdue for its first touch.", url))
+    notify(notes=notes)
+
+
+def handoffs_reassign_overdue(*, now: datetime, batch: int = REASSIGN_BATCH) -> int:
+    """Reassign by the rules every untouched handoff past its second deadline. Batched."""
+    agreement = Agreement.current()
+    reassigned = 0
+    while True:
+        with transaction.atomic():
+            due = _reassign_claim(now, batch)
+            if not due:
+                return reassigned
+            handoffs_reassign(handoffs=due, agreement=agreement, reason="Not touched by the second deadline", now=now)
+            reassigned += len(due)
+
+
+def _reassign_claim(now: datetime, batch: int) -> list[Handoff]:
+    rows = Handoff.objects.filter(status__in=OPEN_HANDOFF, first_touch_at__isnull=True, reassign_at__lt=now)
+    rows = rows.select_for_update(skip_locked=True) if sql.is_postgres() else rows
+    return list(rows.order_by("reassign_at", "id")[:batch])
+
+
+def handoffs_overdue(*, handoffs: QuerySet[Handoff], now: datetime | None = None) -> QuerySet[Handoff]:
+    """Open, untouched handoffs past their current holder's deadline."""
+    now = now or timezone.now()
+    return handoffs.filter(status__in=OPEN_HANDOFF, first_touch_at__isnull=True, due_at__lt=now)
