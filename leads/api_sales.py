@@ -1,0 +1,472 @@
+"""The sales API (under /api/v1/): the queue and claiming, verdicts and activities on a lead,
+deals, the agreement, reasons and notifications.
+
+Who may do what:
+- A rep (Sales) works their own leads and deals and claims from their pools; another rep's
+  lead or deal answers 404, as if it did not exist.
+- A manager works their teams' leads and deals, may hand deals to another rep, reopen
+  closed deals and set the agreement.
+- Marketers read leads' activities and the agreement, and work nothing here (403).
+Every view parses, checks permission, calls one service and renders; a SalesError from a
+service becomes a 4xx with a message for the field at fault.
+"""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leads import deals, notifications, queue, sla, worklog
+from leads.models import Deal, DealStage, Lead, Reason, RepProfile
+from leads.queue import SalesError
+from leads.selectors import leads_visible_to
+from leads.serializers_sales import (
+    AcceptIn,
+    ActivityIn,
+    ActivityOut,
+    AgreementIn,
+    AgreementOut,
+    AgreementQueryIn,
+    DealCreateIn,
+    DealLostIn,
+    DealOut,
+    DealQueryIn,
+    DealReopenIn,
+    DealStageOut,
+    DealUpdateIn,
+    DealWonIn,
+    ErrorsOut,
+    LeadBriefOut,
+    NotificationOut,
+    NotificationsReadIn,
+    QueueItemOut,
+    QueueOut,
+    QueueQueryIn,
+    ReasonOut,
+    ReasonQueryIn,
+    RecycleIn,
+    RejectIn,
+    VerdictOut,
+)
+from smarketing.roles import HasRole, Role, has_role
+
+SALES = (Role.SALES, Role.MANAGER)
+ANY_ROLE = (Role.MARKETING, Role.SALES, Role.MANAGER)
+ERRORS = OpenApiResponse(ErrorsOut, description="A message per field.")
+REFUSED = OpenApiResponse(description="Your role may not do this.")
+NOT_FOUND = OpenApiResponse(description="No such object among those you may see.")
+
+
+def roles(*allowed: Role) -> list[type[BasePermission]]:
+    return [IsAuthenticated, HasRole.of(*allowed)]
+
+
+class SalesView(APIView):
+    """Base: a SalesError from a service becomes {field: [message]} with its status."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, SalesError):
+            return Response({exc.field: [exc.message]}, status=exc.status)
+        return super().handle_exception(exc)
+
+
+def valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class Pages(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def paginated(view: APIView, request: Request, rows: QuerySet, serializer_class: type) -> Response:
+    paginator = Pages()
+    page = paginator.paginate_queryset(rows, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+# --- The queue --------------------------------------------------------------------------
+
+
+class QueueView(SalesView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="A rep's queue",
+        description=(
+            "The rep's open leads, untouched ones first by first-touch deadline (overdue at the top), with "
+            "countdowns; open leads against capacity and how many wait in the rep's pools. Managers may pass "
+            "`rep` for a rep in one of their teams."
+        ),
+        parameters=[QueueQueryIn],
+        responses={200: QueueOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def get(self, request: Request) -> Response:
+        rep = self._rep(valid(QueueQueryIn, request.query_params).get("rep"))
+        now = timezone.now()
+        body = {
+            **queue.rep_load(rep=rep),
+            "waiting_in_pools": queue.pool_waiting_count(rep=rep),
+            "results": [queue.queue_row(h, now=now) for h in queue.queue_for_rep(rep=rep)],
+        }
+        return Response(QueueOut(body).data)
+
+    def _rep(self, rep_id: int | None) -> Any:
+        user = self.request.user
+        if rep_id is None or rep_id == user.pk:
+            if not has_role(user, Role.SALES):
+                raise SalesError("Managers name the rep whose queue they want.", field="rep")
+            return user
+        profile = RepProfile.objects.select_related("user").filter(user_id=rep_id).first()
+        may = user.is_superuser or (profile and profile.team_id and profile.team.manager_id == user.pk)
+        if not has_role(user, Role.MANAGER) or not may:
+            raise Http404("No such rep in your teams.")
+        return profile.user
+
+
+class ClaimView(SalesView):
+    permission_classes = roles(Role.SALES)
+
+    @extend_schema(
+        summary="Claim the next lead",
+        description=(
+            "Takes the best lead waiting in your team's pool or the general pool (highest score, then oldest) "
+            "and makes it yours. 204 when nothing is waiting; 409 when you already hold your capacity."
+        ),
+        request=None,
+        responses={
+            200: QueueItemOut,
+            204: OpenApiResponse(description="Nothing left to claim."),
+            403: REFUSED,
+            409: ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        handoff = queue.lead_claim_next(rep=request.user)
+        if handoff is None:
+            return Response(status=204)
+        return Response(QueueItemOut(queue.queue_row(handoff)).data)
+
+
+# --- A lead: verdicts and activities ----------------------------------------------------
+
+
+def verdict_body(lead: Lead, change: Any) -> dict[str, Any]:
+    lead.refresh_from_db()
+    return {"lead": lead, "reason": change.reason, "note": change.note, "changed_at": change.changed_at}
+
+
+class LeadAcceptView(SalesView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="Accept a lead",
+        description="Sales accepts: the lead becomes an opportunity and a deal is opened in the first stage.",
+        request=AcceptIn,
+        responses={
+            200: inline_serializer("AcceptOut", {"lead": LeadBriefOut(), "deal": DealOut()}),
+            400: ERRORS,
+            403: REFUSED,
+            404: NOT_FOUND,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        lead = queue.sales_lead_for_user(request.user, pk)
+        data = valid(AcceptIn, request.data)
+        deal = worklog.lead_accept(lead=lead, by=request.user, note=data["note"])
+        lead.refresh_from_db()
+        return Response({"lead": LeadBriefOut(lead).data, "deal": DealOut(deal).data})
+
+
+class LeadRejectView(SalesView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="Reject a lead",
+        description="The lead is disqualified. `reason` is a code from the reject list; “other” needs `text`.",
+        request=RejectIn,
+        responses={200: VerdictOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        lead = queue.sales_lead_for_user(request.user, pk)
+        data = valid(RejectIn, request.data)
+        change = worklog.lead_reject(lead=lead, by=request.user, reason=data["reason"], text=data["text"])
+        return Response(VerdictOut(verdict_body(lead, change)).data)
+
+
+class LeadRecycleView(SalesView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="Recycle a lead to marketing",
+        description="Back to marketing's nurture with a reason; on `revisit_on` it is requalified.",
+        request=RecycleIn,
+        responses={200: VerdictOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        lead = queue.sales_lead_for_user(request.user, pk)
+        data = valid(RecycleIn, request.data)
+        change = worklog.lead_recycle(
+            lead=lead, by=request.user, reason=data["reason"], text=data["text"], revisit_on=data["revisit_on"]
+        )
+        return Response(VerdictOut(verdict_body(lead, change)).data)
+
+
+class LeadActivitiesView(SalesView):
+    """GET: anyone who may see the lead; POST: the rep working it or their manager."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        allowed = SALES if self.request.method == "POST" else ANY_ROLE
+        return [permission() for permission in roles(*allowed)]
+
+    @extend_schema(
+        summary="A lead's activities",
+        responses={200: ActivityOut(many=True), 403: REFUSED, 404: NOT_FOUND},
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        lead = self._readable(pk)
+        return paginated(self, request, worklog.activities_for(lead), ActivityOut)
+
+    def _readable(self, pk: int) -> Lead:
+        user = self.request.user
+        if has_role(user, Role.MARKETING) and leads_visible_to(user).filter(pk=pk).exists():
+            return Lead.objects.get(pk=pk)
+        return queue.sales_lead_for_user(user, pk)
+
+    @extend_schema(
+        summary="Log an activity",
+        description=(
+            "Call, email, meeting, demo, proposal, negotiation or note, with outcome and next-step date. The "
+            "first one stops the speed-to-lead clock. 201 when stored; 200 with the first activity when the "
+            "same `client_token` was sent before (a double-submitted form makes one activity)."
+        ),
+        request=ActivityIn,
+        responses={201: ActivityOut, 200: ActivityOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND, 409: ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        lead = queue.sales_lead_for_user(request.user, pk)
+        data = worklog.ActivityIn(**valid(ActivityIn, request.data))
+        activity, created = worklog.activity_log(lead=lead, by=request.user, data=data)
+        return Response(ActivityOut(activity).data, status=201 if created else 200)
+
+
+# --- Deals ------------------------------------------------------------------------------
+
+
+def deal_rows(user: Any) -> QuerySet[Deal]:
+    return deals.deals_visible_to(user).select_related("lead", "lead__owner", "lead__persona", "stage", "owner")
+
+
+class DealsView(SalesView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="List deals",
+        description="Yours (rep) or your teams' (manager), newest first; filter by `stage` id or `open`.",
+        parameters=[DealQueryIn, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: DealOut(many=True), 400: ERRORS, 403: REFUSED},
+    )
+    def get(self, request: Request) -> Response:
+        query = valid(DealQueryIn, request.query_params)
+        rows = deal_rows(request.user)
+        if "stage" in query:
+            rows = rows.filter(stage_id=query["stage"])
+        if query.get("open") is not None:
+            rows = rows.filter(closed_at__isnull=query["open"])
+        return paginated(self, request, rows.order_by("-created_at", "-id"), DealOut)
+
+    @extend_schema(
+        summary="Open a deal",
+        description="On an accepted lead (opportunity, or a customer's new business) with no open deal.",
+        request=DealCreateIn,
+        responses={201: DealOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request: Request) -> Response:
+        data = valid(DealCreateIn, request.data)
+        lead = queue.sales_lead_for_user(request.user, data.pop("lead"))
+        owner_id = lead.owner_id or request.user.pk
+        deal = deals.deal_open(lead=lead, owner_id=owner_id, by=request.user, **data)
+        return Response(DealOut(deal_rows(request.user).get(pk=deal.pk)).data, status=201)
+
+
+class DealDetailView(SalesView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(summary="One deal", responses={200: DealOut, 403: REFUSED, 404: NOT_FOUND})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(DealOut(deals.deal_for_user(request.user, pk)).data)
+
+    @extend_schema(
+        summary="Change a deal",
+        description=(
+            "Name, amount, expected close, an open stage, or (managers) the owner. Won and lost go through "
+            "their own endpoints; a closed deal changes only after a manager reopens it (403)."
+        ),
+        request=DealUpdateIn,
+        responses={200: DealOut, 400: ERRORS, 403: ERRORS, 404: NOT_FOUND},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        deal = deals.deal_for_user(request.user, pk)
+        changes = valid(DealUpdateIn, request.data)
+        deals.deal_update(deal=deal, by=request.user, changes=changes)
+        return Response(DealOut(deal_rows(request.user).get(pk=pk)).data)
+
+
+class DealWonView(SalesView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="Mark a deal won",
+        description="The deal closes as won (optionally with its final amount); its lead becomes a customer.",
+        request=DealWonIn,
+        responses={200: DealOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        deal = deals.deal_for_user(request.user, pk)
+        deals.deal_win(deal=deal, by=request.user, amount=valid(DealWonIn, request.data)["amount"])
+        return Response(DealOut(deal_rows(request.user).get(pk=pk)).data)
+
+
+class DealLostView(SalesView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="Mark a deal lost",
+        description="`reason` is a code from the lost list (“other” needs `note`); the lead goes back to marketing.",
+        request=DealLostIn,
+        responses={200: DealOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        deal = deals.deal_for_user(request.user, pk)
+        data = valid(DealLostIn, request.data)
+        deals.deal_lose(deal=deal, by=request.user, reason=data["reason"], note=data["note"])
+        return Response(DealOut(deal_rows(request.user).get(pk=pk)).data)
+
+
+class DealReopenView(SalesView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="Reopen a closed deal (managers)",
+        description="A correction: the deal goes back to an open stage and its lead is an opportunity again.",
+        request=DealReopenIn,
+        responses={200: DealOut, 400: ERRORS, 403: ERRORS, 404: NOT_FOUND},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        deal = deals.deal_for_user(request.user, pk)
+        data = valid(DealReopenIn, request.data)
+        deals.deal_reopen(deal=deal, by=request.user, stage=data["stage"], note=data["note"])
+        return Response(DealOut(deal_rows(request.user).get(pk=pk)).data)
+
+
+class DealStagesView(SalesView):
+    permission_classes = roles(*ANY_ROLE)
+
+    @extend_schema(summary="Pipeline stages", responses={200: DealStageOut(many=True), 403: REFUSED})
+    def get(self, request: Request) -> Response:
+        return Response(DealStageOut(DealStage.objects.order_by("position", "id"), many=True).data)
+
+
+class ReasonsView(SalesView):
+    permission_classes = roles(*ANY_ROLE)
+
+    @extend_schema(
+        summary="Managed reason lists",
+        description="Active reasons for rejecting or recycling a lead and for losing a deal.",
+        parameters=[ReasonQueryIn],
+        responses={200: ReasonOut(many=True), 400: ERRORS, 403: REFUSED},
+    )
+    def get(self, request: Request) -> Response:
+        kind = valid(ReasonQueryIn, request.query_params).get("kind")
+        rows = Reason.objects.filter(is_active=True)
+        return Response(ReasonOut(rows.filter(kind=kind) if kind else rows, many=True).data)
+
+
+# --- The agreement ----------------------------------------------------------------------
+
+
+def agreement_body(month: Any = None) -> dict[str, Any]:
+    attainment = sla.agreement_attainment(month=month)
+    return {"agreement": attainment["agreement"], "attainment": attainment}
+
+
+class AgreementView(SalesView):
+    def get_permissions(self) -> list[BasePermission]:
+        allowed = ANY_ROLE if self.request.method == "GET" else (Role.MANAGER,)
+        return [permission() for permission in roles(*allowed)]
+
+    @extend_schema(
+        summary="The agreement and its attainment",
+        description="This month's (or `month`'s) terms and how both sides are doing against them.",
+        parameters=[AgreementQueryIn],
+        responses={200: AgreementOut, 400: ERRORS, 403: REFUSED},
+    )
+    def get(self, request: Request) -> Response:
+        month = valid(AgreementQueryIn, request.query_params).get("month")
+        return Response(AgreementOut(agreement_body(month)).data)
+
+    @extend_schema(
+        summary="Set a month's agreement (managers)",
+        description=(
+            "This month's or a later month's terms; fields left out keep the terms carried from before. "
+            "Past months keep theirs (400). 201 when the month had none, 200 when updated."
+        ),
+        request=AgreementIn,
+        responses={201: AgreementOut, 200: AgreementOut, 400: ERRORS, 403: REFUSED},
+    )
+    def post(self, request: Request) -> Response:
+        data = valid(AgreementIn, request.data)
+        month = data.pop("month")
+        _, created = sla.agreement_set(month=month, by=request.user, values=data)
+        return Response(AgreementOut(agreement_body(month)).data, status=201 if created else 200)
+
+    @extend_schema(
+        summary="Set a month's agreement (managers)",
+        request=AgreementIn,
+        responses={201: AgreementOut, 200: AgreementOut, 400: ERRORS, 403: REFUSED},
+    )
+    def put(self, request: Request) -> Response:
+        return self.post(request)
+
+
+# --- Notifications ----------------------------------------------------------------------
+
+
+class NotificationsView(SalesView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Your notifications",
+        parameters=[OpenApiParameter("unread", bool), OpenApiParameter("page", int)],
+        responses={200: NotificationOut(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        unread = request.query_params.get("unread") in ("1", "true", "True")
+        rows = notifications.notifications_for(request.user, unread_only=unread)
+        return paginated(self, request, rows, NotificationOut)
+
+
+class NotificationsReadView(SalesView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Mark notifications read",
+        description="The given ids, or all of yours when `ids` is left out.",
+        request=NotificationsReadIn,
+        responses={200: inline_serializer("NotificationsReadOut", {"marked": serializers.IntegerField()})},
+    )
+    def post(self, request: Request) -> Response:
+        ids = valid(NotificationsReadIn, request.data)["ids"]
+        return Response({"marked": notifications.notifications_mark_read(user=request.user, ids=ids)})
