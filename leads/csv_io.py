@@ -275,7 +275,10 @@ def _read_header(path: Path) -> tuple[list[str], str]:
         raise ImportFileError("The file's first line is empty; it must hold the column names.")
     # Spreadsheets in many locales write ";" (or tabs) between cells: take the commonest.
     delimiter = max([",", ";", "\t"], key=first.count)
-    headers = next(csv.reader([first], delimiter=delimiter))
+    try:
+        headers = next(csv.reader([first], delimiter=delimiter))
+    except csv.Error as error:
+        raise ImportFileError(f"The first line cannot be read as column names: {error}.") from error
     if len(headers) > MAX_COLUMNS:
         raise ImportFileError(f"The file has {len(headers)} columns; at most {MAX_COLUMNS} can be mapped.")
     return [header.strip()[:100] for header in headers], delimiter
@@ -289,10 +292,13 @@ def import_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of each non-blank data row, read lazily."""
     with _open(path) as text:
         reader = csv.reader(text, delimiter=delimiter)
-        next(reader, None)  # the header
-        for cells in reader:
-            if any(cell.strip() for cell in cells):
-                yield reader.line_num, cells
+        try:
+            next(reader, None)  # the header
+            for cells in reader:
+                if any(cell.strip() for cell in cells):
+                    yield reader.line_num, cells
+        except csv.Error as error:
+            raise ImportFileError(f"Line {reader.line_num} cannot be read as CSV: {error}.") from error
 
 
 def import_preview(*, path: Path, delimiter: str, mapping: dict[str, int], limit: int = 10) -> list[ImportRow]:
@@ -347,8 +353,9 @@ def import_run(*, job: Job) -> Job:
     errors_name = job.params["file"].removesuffix(".csv") + "-errors.csv"
     try:
         _import_file(job, counts, errors_name)
-    except (csv.Error, UnicodeDecodeError, OSError) as error:
-        _job_finish(job, counts, errors_name, error=f"The import stopped: {error}. Rows before it were kept.")
+    except (ImportFileError, UnicodeDecodeError, OSError) as error:
+        reason = str(error).rstrip(".")
+        _job_finish(job, counts, errors_name, error=f"The import stopped: {reason}. Rows before it were kept.")
         return job
     except Exception as error:
         _job_finish(job, counts, errors_name, error=f"The import failed: {error}")
@@ -360,23 +367,37 @@ def import_run(*, job: Job) -> Job:
 def _import_file(job: Job, counts: ImportCounts, errors_name: str) -> None:
     path, delimiter = import_path(job.params["file"]), job.params["delimiter"]
     mapping = {target: int(index) for target, index in job.params["mapping"].items()}
-    total = sum(1 for _ in import_rows(path, delimiter))
-    Job.objects.filter(pk=job.pk).update(total=total)
+    Job.objects.filter(pk=job.pk).update(total=_rows_readable(path, delimiter))
     with import_path(errors_name).open("w", encoding="utf-8-sig", newline="") as errors_file:
         errors = csv.writer(errors_file)
         errors.writerow(["line", "problem", *job.params["headers"]])
         batch: list[ImportRow] = []
-        for line, cells in import_rows(path, delimiter):
-            row = import_row_clean(cells, mapping, line)
-            if not row.ok:
-                counts.failed += 1
-                errors.writerow([line, "; ".join(row.errors), *(csv_safe(cell) for cell in cells)])
-                continue
-            batch.append(row)
-            if len(batch) == IMPORT_BATCH:
-                _import_batch(job, batch, counts)
-                batch = []
+        try:
+            for line, cells in import_rows(path, delimiter):
+                row = import_row_clean(cells, mapping, line)
+                if not row.ok:
+                    counts.failed += 1
+                    errors.writerow([line, "; ".join(row.errors), *(csv_safe(cell) for cell in cells)])
+                    continue
+                batch.append(row)
+                if len(batch) == IMPORT_BATCH:
+                    _import_batch(job, batch, counts)
+                    batch = []
+        except ImportFileError:
+            _import_batch(job, batch, counts)  # a line turned out unreadable: keep the good rows before it
+            raise
         _import_batch(job, batch, counts)
+
+
+def _rows_readable(path: Path, delimiter: str) -> int:
+    """Rows up to the end, or up to a line that is not CSV (the import then stops there too)."""
+    count = 0
+    try:
+        for _ in import_rows(path, delimiter):
+            count += 1
+    except ImportFileError:
+        pass  # reported by the import pass, after it has kept the rows before the bad line
+    return count
 
 
 def _import_batch(job: Job, rows: list[ImportRow], counts: ImportCounts) -> None:

@@ -78,10 +78,9 @@ def import_map(request: HttpRequest, token: UUID) -> HttpResponse:
     form = ImportMappingForm(request.POST or None, headers=upload.headers, fields=IMPORT_FIELDS, guesses=guesses)
     context: dict[str, Any] = {"upload": upload, "form": form}
     if request.method != "POST":
-        if "email" in guesses.values():
-            mapping = {target: index for index, target in guesses.items()}
-            context["preview"] = _preview(upload, mapping)
-        return render(request, "leads/imports/import_map.html", context)
+        mapping = {target: index for index, target in guesses.items()}
+        status = _preview_into(context, upload, mapping) if "email" in mapping else 200
+        return render(request, "leads/imports/import_map.html", context, status=status)
     if not form.is_valid():
         return render(request, _map_template(request), context, status=400)
     if request.POST.get("action") == "import":
@@ -90,12 +89,22 @@ def import_map(request: HttpRequest, token: UUID) -> HttpResponse:
         request.session.modified = True
         messages.success(request, f"Importing {upload.name}. You can leave this page; the import continues.")
         return redirect("leads:import_detail", pk=job.pk)
-    context["preview"] = _preview(upload, form.mapping())
-    return render(request, _map_template(request), context)
+    status = _preview_into(context, upload, form.mapping())
+    return render(request, _map_template(request), context, status=status)
 
 
 def _map_template(request: HttpRequest) -> str:
     return "leads/imports/import_map.html#preview" if request.htmx else "leads/imports/import_map.html"
+
+
+def _preview_into(context: dict[str, Any], upload: ImportUpload, mapping: dict[str, int]) -> int:
+    """Put the preview in the context; a file that breaks while reading is a 400 with the reason."""
+    try:
+        context["preview"] = _preview(upload, mapping)
+    except ImportFileError as error:
+        context["preview_error"] = str(error)
+        return 400
+    return 200
 
 
 def _preview(upload: ImportUpload, mapping: dict[str, int]) -> dict[str, Any]:

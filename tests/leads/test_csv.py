@@ -14,6 +14,7 @@ from leads.csv_io import ImportUpload, import_guess_mapping, import_run
 from leads.models import Campaign, ChangeSource, Event, Job, Lead, StageChange
 from leads.views import imports as import_views
 from tests.factories import LeadFactory
+from tests.smarketing.test_celery_worker import celery_env, wait_for, worker  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -284,3 +285,35 @@ def test_the_import_task_is_registered_with_celery():
 def test_only_imports_is_current_in_the_navigation_on_the_imports_page(marketer_client):
     items = marketer_client.get(reverse("leads:imports")).context["nav_items"]
     assert [item["label"] for item in items if item["active"]] == ["Imports"]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_queued_import(request, marketer, settings):
+    """Through the real path: the upload is stored, Import queues the task on commit, a worker runs it."""
+    process, log = request.getfixturevalue("worker")
+    var_dir = request.getfixturevalue("celery_env")["SMARKETING_VAR_DIR"]
+    settings.MEDIA_ROOT = Path(var_dir) / "media"  # where the worker looks
+    upload = stored("email,company\nana@acme.io,Acme\nnot-an-email,X\n", settings.MEDIA_ROOT)
+    job = csv_io.import_enqueue(upload=upload, mapping={"email": 0, "company": 1}, by=marketer)
+    done = wait_for(lambda: Job.objects.filter(pk=job.pk, status=Job.Status.DONE).first(), process, log)
+    assert (done.result["created"], done.result["failed"]) == (1, 1)
+    assert Lead.objects.get(email="ana@acme.io").company == "Acme"
+
+
+def test_a_row_that_is_not_csv_is_a_400_in_the_preview_and_fails_the_job_with_its_line(
+    marketer_client, marketer, media
+):
+    text = b"email,notes\nana@acme.io,ok\nbo@acme.io," + b"x" * 200_000 + b"\n"
+    url = marketer_client.post(reverse("leads:import_new"), {"file": SimpleUploadedFile("big.csv", text)}).url
+    preview = marketer_client.get(url)
+    assert preview.status_code == 400
+    assert "Line 3 cannot be read as CSV" in preview.content.decode()
+    marketer_client.post(url, {"col_0": "email", "action": "import"})
+    job = Job.objects.get(kind="import")
+    import_run(job=job)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert job.error.startswith("The import stopped: Line 3 cannot be read as CSV")
+    assert (job.total, job.result["created"]) == (1, 1)
+    assert Lead.objects.filter(email="ana@acme.io").exists()  # the row before the bad line is kept
