@@ -174,7 +174,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Behind a load balancer, how many proxies add X-Forwarded-For (client IPs for rate limits).
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0) or None,
 }
+CAPTURE_RATE_LIMIT = env_int("CAPTURE_RATE_LIMIT", 30)  # public form posts a minute, per IP and form
 SPECTACULAR_SETTINGS = {
     "TITLE": "smarketing API",
     "DESCRIPTION": "Leads, events, capture, the sales queue and reports.",
