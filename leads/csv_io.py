@@ -7,6 +7,7 @@ stays flat whether the file has a hundred rows or a million.
 
 import codecs
 import csv
+import io
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -77,19 +78,26 @@ def _export_cell(value: Any) -> Any:
     return value  # numbers and booleans are never formulas
 
 
-class _Echo:
-    """A file-like whose write returns the line, so csv.writer can feed a streaming response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def leads_export_lines(leads: QuerySet[Lead]) -> Iterator[str]:
-    """The leads as CSV lines (a BOM first, so spreadsheets read the accents), streamed."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
-    for row in leads.values_list(*EXPORT_COLUMNS.values()).iterator(chunk_size=EXPORT_CHUNK):
-        yield writer.writerow([_export_cell(value) for value in row])
+    """The leads as CSV text (a BOM first, so spreadsheets read the accents), streamed a chunk
+    of rows at a time as the database cursor yields them."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(EXPORT_COLUMNS)
+    rows = leads.values_list(*EXPORT_COLUMNS.values()).iterator(chunk_size=EXPORT_CHUNK)
+    for number, row in enumerate(rows, start=1):
+        writer.writerow([_export_cell(value) for value in row])
+        if number % EXPORT_CHUNK == 0:
+            yield _drain(buffer)
+    yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
 
 
 # --- Import: fields, guesses, rows -------------------------------------------------------

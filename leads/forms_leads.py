@@ -35,6 +35,17 @@ def lead_filter(params: QueryDict, leads: QuerySet[Lead]) -> LeadFilter:
     return LeadFilter(params, queryset=leads)
 
 
+def leads_filtered(filterset: LeadFilter) -> QuerySet[Lead]:
+    """A valid filterset's leads, without the DISTINCT django-filter adds for several stages.
+
+    No lead filter joins a to-many table, so rows never repeat, and DISTINCT over a million
+    leads turns a 1 ms index scan into a sort of every matching row.
+    """
+    leads = filterset.qs.all()
+    leads.query.distinct = False
+    return leads
+
+
 class ListPageForm(forms.Form):
     """The list's page number (the filters themselves are LeadFilter's)."""
 

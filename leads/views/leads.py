@@ -34,6 +34,7 @@ from leads.forms_leads import (
     default_views,
     lead_filter,
     lead_timeline,
+    leads_filtered,
     leads_page,
     list_query,
     saved_view_create,
@@ -71,7 +72,7 @@ def _list_response(
     if not (filterset.is_valid() & page_form.is_valid()):  # both run, so every message shows
         context["errors"] = _errors(filterset.form, page_form)
         return render(request, "leads/lead_list.html", context, status=400)
-    context["page"] = leads_page(filterset.qs, number=page_form.cleaned_data.get("page") or 1)
+    context["page"] = leads_page(leads_filtered(filterset), number=page_form.cleaned_data.get("page") or 1)
     context["columns"] = _columns(params.get("ordering") or DEFAULT_ORDERING)
     return render(request, "leads/lead_list.html", context, status=status)
 
@@ -187,7 +188,7 @@ def lead_export(request: HttpRequest) -> HttpResponse:
     filterset = lead_filter(request.GET, leads_visible_to(request.user))
     if not filterset.is_valid():
         return _list_response(request, request.GET)
-    leads = filterset.qs
+    leads = leads_filtered(filterset)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(leads_export_lines(leads), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'

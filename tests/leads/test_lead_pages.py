@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -64,6 +65,14 @@ def test_stage_filter_takes_several_stages_and_owner_null_means_unassigned(marke
     LeadFactory(stage=Stage.LEAD, owner=rep)
     assert listed(marketer_client.get(f"{LIST}?stage=mql&stage=sql")) == {mql.pk, sql.pk}
     assert listed(marketer_client.get(f"{LIST}?stage=mql&stage=sql&owner=null")) == {sql.pk}
+
+
+def test_several_stages_are_filtered_without_distinct_so_the_index_serves_them(marketer_client):
+    LeadFactory(stage=Stage.MQL)
+    with CaptureQueriesContext(connection) as queries:
+        marketer_client.get(f"{LIST}?stage=mql&stage=sql")
+    lead_queries = [q["sql"] for q in queries.captured_queries if 'FROM "leads_lead"' in q["sql"]]
+    assert lead_queries and not any("DISTINCT" in sql for sql in lead_queries)
 
 
 def test_search_matches_name_email_and_company_word_by_word(marketer_client):
