@@ -209,7 +209,7 @@ def lead_bulk_owner(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     ids = form.cleaned_data["lead"]
     job = leads_set_owner_enqueue(lead_ids=ids, owner_id=form.cleaned_data["owner"], by=request.user)
-    text = f"Changing the owner of {len(ids)} lead{'s' if len(ids) != 1 else ''}. Reload the list when it is done."
+    text = f"Changing the owner of {len(ids)} lead{'s' if len(ids) != 1 else ''}. The list shows them when it is done."
     if request.htmx:
         return render(request, "leads/snippets/lead_bulk_status.html", {"job": job, "text": text})
     messages.success(request, text)
