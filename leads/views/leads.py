@@ -254,21 +254,23 @@ def saved_view_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = lead_for_user(request.user, pk)
     timeline_form = TimelineForm(request.GET)
-    if not timeline_form.is_valid():
-        context = {"lead": lead, "timeline_form": timeline_form, "kinds": TIMELINE_KINDS}
-        return render(request, "leads/lead_detail.html", context, status=400)
+    status = 200 if timeline_form.is_valid() else 400
     context = _timeline_context(lead, timeline_form)
     if request.htmx and request.htmx.target == "timeline":
-        return render(request, "leads/lead_detail.html#timeline", context)
+        return render(request, "leads/lead_detail.html#timeline", context, status=status)
     context |= _lead_context(request, lead)
-    return render(request, "leads/lead_detail.html", context)
+    return render(request, "leads/lead_detail.html", context, status=status)
 
 
 def _timeline_context(lead: Lead, form: TimelineForm) -> dict[str, Any]:
+    context: dict[str, Any] = {"lead": lead, "kinds": TIMELINE_KINDS, "kind": "all", "timeline": [], "more": False}
+    if form.errors:  # the lead page still shows, with the reason instead of the timeline
+        context["timeline_errors"] = [error for errors in form.errors.values() for error in errors]
+        return context
     kind = form.cleaned_data.get("kind") or "all"
     page = form.cleaned_data.get("page") or 1
     items, more = lead_timeline(lead, kind=kind, page=page)
-    return {"lead": lead, "timeline": items, "kind": kind, "kinds": TIMELINE_KINDS, "more": more, "next": page + 1}
+    return context | {"timeline": items, "kind": kind, "more": more, "next": page + 1}
 
 
 def _lead_context(request: HttpRequest, lead: Lead) -> dict[str, Any]:

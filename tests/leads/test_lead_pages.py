@@ -437,7 +437,12 @@ def test_timeline_mixes_events_and_stage_changes_newest_first_and_filters_by_kin
     assert content.strip().startswith('<section class="card" aria-labelledby="timeline-title" id="timeline">')
     assert "<html" not in content  # only the timeline, swapped in place
     assert "MQL" in content and "email_opened" not in content and "page_viewed" not in content
-    assert marketer_client.get(f"{url}?kind=passwords").status_code == 400
+    refused = marketer_client.get(f"{url}?kind=passwords")
+    assert refused.status_code == 400
+    assert "Show one of: all, events, stages." in refused.content.decode()
+    assert "Why this score" in refused.content.decode()  # the rest of the page still shows
+    in_place = marketer_client.get(f"{url}?page=99", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="timeline")
+    assert in_place.status_code == 400 and "less than or equal to 20" in in_place.content.decode()
 
 
 def test_timeline_is_paginated(marketer_client):
