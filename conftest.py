@@ -1,10 +1,33 @@
-"""Test-wide fixtures: a fast password hasher and one user per role."""
+"""Test-wide fixtures: a fast password hasher, a broker of the run's own, one user per role."""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from smarketing.roles import Role
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _broker_of_this_run() -> Iterator[None]:
+    """Tasks that tests queue on the filesystem broker go to this run's folders, not var/broker/,
+    where a developer's `make run` worker would pick them up after the test database is gone."""
+    from smarketing.celery import app
+
+    options = dict(app.conf.broker_transport_options or {})
+    folder = Path(django_settings.VAR_DIR) / f"test-broker-{os.getpid()}"
+    for key, value in options.items():
+        if "folder" in key:
+            options[key] = str(folder / Path(value).name)
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+    app.conf.broker_transport_options = options
+    yield
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

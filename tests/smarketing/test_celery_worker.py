@@ -67,7 +67,10 @@ def celery_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "SMARKETING_TEST_QUEUE": queue,
     }
     saved = {key: app.conf[key] for key in ("broker_transport_options", "task_default_queue")}
-    options = dict(saved["broker_transport_options"] or {})
+    # From the settings, not the app: the suite has already moved the app's folders (conftest).
+    options = dict(
+        getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or saved["broker_transport_options"] or {}
+    )
     for key, value in options.items():
         if "folder" in key:  # the filesystem broker's folders, moved from VAR_DIR to var_dir
             options[key] = str(var_dir / Path(value).relative_to(settings.VAR_DIR))
