@@ -217,7 +217,9 @@ class ImportUploadForm(forms.Form):
 class ImportMappingForm(forms.Form):
     """One choice per CSV column: the lead field it fills, or nothing."""
 
-    def __init__(self, *args: Any, headers: list[str], fields: dict[str, str], guesses: dict[int, str], **kwargs: Any):
+    def __init__(
+        self, *args: Any, headers: list[str], fields: dict[str, str], guesses: dict[int, str], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         choices = [("", "— skip this column —"), *fields.items()]
         self.field_labels = fields

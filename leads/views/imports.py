@@ -16,6 +16,7 @@ from leads.csv_io import (
     IMPORT_FIELDS,
     IMPORT_MAX_BYTES,
     ImportFileError,
+    ImportRow,
     ImportUpload,
     import_enqueue,
     import_guess_mapping,
@@ -121,7 +122,7 @@ def _preview(upload: ImportUpload, mapping: dict[str, int]) -> dict[str, Any]:
     return {"fields": [IMPORT_FIELDS[name] for name in fields], "rows": table}
 
 
-def _preview_value(row: Any, name: str) -> Any:
+def _preview_value(row: ImportRow, name: str) -> Any:
     if name == "email":
         return row.email
     if name == "source":
