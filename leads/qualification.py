@@ -234,8 +234,11 @@ def definition_propose(*, definition: QualificationDefinition, by: AbstractBaseU
     if not definition.mql_rule:
         raise DefinitionError("Give the MQL criteria before proposing.")
     _validated(definition.mql_rule, definition.sql_rule)
-    definition.status, definition.proposed_at = DefinitionStatus.PROPOSED, timezone.now()
-    definition.save(update_fields=["status", "proposed_at"])
+    with transaction.atomic():
+        definition.status, definition.proposed_at = DefinitionStatus.PROPOSED, timezone.now()
+        definition.save(update_fields=["status", "proposed_at"])
+        # Both sides sign looking at what the version would have done: the backtest starts now.
+        backtest_enqueue(definition=definition, by=by)
     return definition
 
 

@@ -5,7 +5,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from leads.capture import capture_form_create, capture_form_snippet, capture_form_submissions, capture_form_update
+from leads.capture import (
+    FIELD_SPECS,
+    capture_form_create,
+    capture_form_snippet,
+    capture_form_submissions,
+    capture_form_update,
+)
 from leads.forms import CaptureFormBuilderForm
 from leads.models import CaptureForm
 from smarketing.roles import Role, role_required
@@ -54,5 +60,7 @@ def form_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "page_url": request.build_absolute_uri(reverse("capture-page", args=[form.key])),
         "snippet": capture_form_snippet(form=form, action_url=action_url),
         "submissions": capture_form_submissions([form]).get(form.key, 0),
+        "field_labels": [FIELD_SPECS[name][0] for name in form.fields if name in FIELD_SPECS],
+        "required_labels": [FIELD_SPECS[name][0] for name in form.required_fields if name in FIELD_SPECS],
     }
     return render(request, "leads/forms/detail.html", context)

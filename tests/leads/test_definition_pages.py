@@ -137,7 +137,12 @@ def test_a_rep_reads_a_proposed_version_and_gets_only_sign_for_sales(rep_client,
 def test_a_marketer_gets_sign_for_marketing_but_not_for_sales(marketer_client, proposed):
     content = page(marketer_client, proposed)
     assert "Sign for marketing" in content and "Sign for sales" not in content
-    assert "Run backtest" in content
+    assert "Run the backtest again" in content  # proposing started one
+
+
+def test_proposing_starts_the_backtest_both_sides_sign_against(marketer, proposed):
+    job = Job.objects.get(kind="backtest")
+    assert job.params["definition_id"] == proposed.pk and job.created_by == marketer
 
 
 def test_a_rep_cannot_create_edit_propose_activate_backtest_or_retire(rep_client, marketer, active):
