@@ -52,8 +52,10 @@ NEGATIVE_RULES: list[dict[str, Any]] = [
 ]
 
 
-def demo_scoring_setup(*, marketer: AbstractBaseUser, signer_for_sales: AbstractBaseUser) -> dict[str, int]:
-    """Create what is missing (nothing twice), then score and qualify every lead."""
+def demo_scoring_setup(
+    *, marketer: AbstractBaseUser, signer_for_sales: AbstractBaseUser, score_now: bool = True
+) -> dict[str, int]:
+    """Create what is missing (nothing twice), then (unless told not to) score and qualify every lead."""
     with transaction.atomic():
         for persona in PERSONAS:
             Persona.objects.get_or_create(name=persona["name"], defaults=persona)
@@ -61,6 +63,8 @@ def demo_scoring_setup(*, marketer: AbstractBaseUser, signer_for_sales: Abstract
             ScoringRule.objects.get_or_create(name=rule["name"], defaults=rule)
         if not QualificationDefinition.objects.exists():
             _article_definition(marketer=marketer, signer_for_sales=signer_for_sales)
+    if not score_now:
+        return {}
     for rule in ScoringRule.objects.filter(kind=ScoringRule.Kind.ENGAGEMENT):
         with transaction.atomic():
             scoring.rollups_rebuild(rule=rule)

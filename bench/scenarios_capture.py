@@ -1,0 +1,242 @@
+"""Benchmark scenarios for capture and scoring: event batches and form posts through a real
+gunicorn, and the full rescore and requalification of every lead.
+
+Registered with bench/scenarios.py's `@scenario` when bench/run.py imports this module.
+The HTTP scenarios start `gunicorn smarketing.wsgi` with two workers on the bench database
+(DEBUG off, as in production) and drive it from client threads in this process.
+"""
+
+import http.client
+import json
+import os
+import random
+import resource
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from bench.scenarios import Context, Result, percentile, scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+EVENT_TYPES = ["page_viewed", "email_opened", "email_clicked", "form_submitted", "webinar_registered"]
+BATCH = 1_000
+BATCHES = 40
+EVENT_CLIENTS = 4
+FORM_POSTS = 3_000
+FORM_CLIENTS = 8
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(workers: int = 2) -> Iterator[int]:
+    """A production-like server on the bench database; yields its port, stops it after."""
+    from django.conf import settings
+
+    port = free_port()
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DEBUG": "0",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + secrets.token_urlsafe(32)),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "CAPTURE_RATE_LIMIT": "100000000",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(  # noqa: S603
+        [GUNICORN, "smarketing.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until_up(port)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_until_up(port: int) -> None:
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def drive(port: int, requests: list[tuple[str, str, bytes, dict[str, str]]], clients: int) -> dict[str, Any]:
+    """Send the requests from `clients` threads on keep-alive connections; latencies and statuses."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    queue = list(reversed(requests))
+
+    def worker() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                if not queue:
+                    break
+                method, path, body, headers = queue.pop()
+            started = time.perf_counter()
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+        connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"seconds": time.perf_counter() - started, "latencies": latencies, "statuses": statuses}
+
+
+def sample_emails(count: int) -> list[str]:
+    from leads.models import Lead
+
+    top = Lead.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    ids = random.sample(range(1, top + 1), min(count, top)) if top else []
+    return list(Lead.objects.filter(pk__in=ids).values_list("email", flat=True))
+
+
+def api_token(user: Any) -> str:
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def event_batch(emails: list[str], now: str) -> bytes:
+    """A batch as an integration sends it: mostly known leads, some new ones, UTM on some."""
+    items = []
+    for n in range(BATCH):
+        email = random.choice(emails) if n % 10 else f"bench-{uuid.uuid4().hex[:12]}@example.net"
+        properties = {"utm_source": "newsletter"} if n % 4 == 0 else {}
+        items.append(
+            {
+                "idempotency_key": uuid.uuid4().hex,
+                "email": email,
+                "type": random.choice(EVENT_TYPES),
+                "occurred_at": now,
+                "properties": properties,
+            }
+        )
+    return json.dumps(items).encode()
+
+
+@scenario
+def event_batches_http(ctx: Context) -> list[Result]:
+    """POST /api/v1/events/ in batches of 1,000 through gunicorn (2 workers): stored, scored, qualified."""
+    from django.utils import timezone
+
+    _ensure_scoring(ctx)
+    token = api_token(ctx.marketer)
+    emails = sample_emails(20_000)
+    now = timezone.now().isoformat()
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    requests = [("POST", "/api/v1/events/", event_batch(emails, now), headers) for _ in range(BATCHES)]
+    with gunicorn() as port:
+        drive(port, requests[:2], 1)  # warm both workers' imports and connections
+        outcome = drive(port, requests[2:], EVENT_CLIENTS)
+    sent = (BATCHES - 2) * BATCH
+    note = f"{EVENT_CLIENTS} clients, statuses {outcome['statuses']}"
+    return [
+        Result("API event ingestion", sent / outcome["seconds"], "events/s", 10_000, True, note),
+        Result("API event batch p95", percentile(outcome["latencies"], 95), "ms", note=f"{BATCH} events a batch"),
+    ]
+
+
+@scenario
+def form_posts_http(ctx: Context) -> list[Result]:
+    """Single submissions to the public capture endpoint through gunicorn (2 workers)."""
+    from leads.models import CaptureForm
+
+    form, _ = CaptureForm.objects.get_or_create(
+        key="bench-form", defaults={"name": "Bench form", "fields": ["email", "first_name", "company"]}
+    )
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+    requests = []
+    for n in range(FORM_POSTS):
+        email = f"form-{uuid.uuid4().hex[:10]}@example.org" if n % 3 else "returning-visitor@example.org"
+        body = urlencode({"email": email, "first_name": "Ana", "company": "Acme", "utm_source": "ads"}).encode()
+        requests.append(("POST", f"/api/v1/capture/{form.key}/", body, headers))
+    with gunicorn() as port:
+        drive(port, requests[:20], 2)
+        outcome = drive(port, requests[20:], FORM_CLIENTS)
+    note = f"{FORM_CLIENTS} clients, statuses {outcome['statuses']}"
+    return [
+        Result("form submissions", (FORM_POSTS - 20) / outcome["seconds"], "posts/s", 300, True, note),
+        Result("form submission p95", percentile(outcome["latencies"], 95), "ms", note=note),
+    ]
+
+
+def _ensure_scoring(ctx: Context) -> None:
+    """The demo's personas, rules and active definition, created once; scoring is timed apart."""
+    from django.contrib.auth.models import Group, User
+
+    from leads.demo_scoring import demo_scoring_setup
+
+    signer, created = User.objects.get_or_create(username="bench-sales-signer")
+    if created:
+        signer.groups.add(Group.objects.get_or_create(name="Sales")[0])
+    demo_scoring_setup(marketer=ctx.marketer, signer_for_sales=signer, score_now=False)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@scenario
+def rescore_requalify(ctx: Context) -> list[Result]:
+    """Every rule's rollups rebuilt from the events, every lead rescored, then requalified."""
+    from django.db import transaction
+
+    from leads import qualification, scoring
+    from leads.models import ScoringRule
+
+    _ensure_scoring(ctx)
+    started = time.perf_counter()
+    for rule in ScoringRule.objects.filter(kind=ScoringRule.Kind.ENGAGEMENT, is_active=True):
+        with transaction.atomic():
+            scoring.rollups_rebuild(rule=rule)
+    rebuilt = time.perf_counter()
+    changed = scoring.leads_rescore_all()
+    rescored = time.perf_counter()
+    promoted = qualification.leads_qualify()
+    done = time.perf_counter()
+    unchanged = scoring.leads_rescore_all()
+    again = time.perf_counter() - done
+    leads = f"{ctx.counts.get('leads', 0):,} leads, {ctx.counts.get('events', 0):,} events"
+    return [
+        Result("rebuild every rule's rollups", rebuilt - started, "s", note=leads),
+        Result("rescore every lead", rescored - rebuilt, "s", note=f"{changed:,} rows changed"),
+        Result("requalify every lead", done - rescored, "s", note=f"promoted {promoted}"),
+        Result("rescore + requalify (rule edit)", done - started, "s", 30),
+        Result("rescore again, nothing changed", again, "s", note=f"{unchanged:,} rows written"),
+        Result("rescore process peak RSS", _peak_mb(), "MB", 300),
+    ]
