@@ -147,7 +147,7 @@ def marketer_builds_a_form(page: Page, live_server: LiveServer) -> CaptureForm:
     expect(page.get_by_role("heading", level=1)).to_contain_text(FORM_NAME)
     expect(messages(page)).to_contain_text(f"Form “{FORM_NAME}” created.")
     settings = page.get_by_role("region", name="Settings")
-    expect(settings).to_contain_text("email, first_name, last_name, company, title")
+    expect(settings).to_contain_text("Email, First name, Last name, Company, Job title")
     expect(settings).to_contain_text(CONSENT)
     page_url = live_server.url + reverse("capture-page", args=[form.key])
     expect(page.get_by_label("Hosted page")).to_have_value(page_url)
