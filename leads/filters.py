@@ -23,7 +23,7 @@ SEARCH_MAX_LENGTH = 200
 SCORE_BOUND = 1_000_000
 # Outside these years a timestamp cannot be shifted between time zones without overflowing.
 YEAR_MIN, YEAR_MAX = 1900, 9000
-ORDERING_FIELDS = ("created_at", "score", "last_name", "company", "updated_at")
+ORDERING_FIELDS = ("created_at", "score", "last_name", "company", "email", "stage", "last_touch_at", "updated_at")
 
 
 class DateOrDateTimeField(forms.Field):
@@ -101,7 +101,8 @@ class LeadFilter(filters.FilterSet):
         max_length=SEARCH_MAX_LENGTH,
         help_text="Name, email or company; every word must match.",
     )
-    stage = filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage")
+    # One stage column: a lead matches at most one choice, so no DISTINCT (which costs a sort).
+    stage = filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage", distinct=False)
     owner = filters.ModelChoiceFilter(queryset=_owners, null_label="Unassigned", label="Owner")
     score_min = IntegerFilter(
         field_name="score",

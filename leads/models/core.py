@@ -147,6 +147,11 @@ class Lead(models.Model):
             models.Index(fields=["-created_at", "-id"], name="lead_created"),
             models.Index(fields=["score"], name="lead_score"),
             models.Index(fields=["persona", "-created_at"], name="lead_persona_created"),
+            # Sortable columns (ascending or, scanned backwards, descending), id breaking ties.
+            models.Index(fields=["company", "id"], name="lead_company_sort"),
+            models.Index(fields=["last_name", "id"], name="lead_last_name_sort"),
+            models.Index(fields=["last_touch_at", "id"], name="lead_last_touch_sort"),
+            models.Index(fields=["updated_at", "id"], name="lead_updated_sort"),
             models.Index(fields=["source", "-created_at"], name="lead_source_created"),
             models.Index(fields=["first_campaign", "-created_at"], name="lead_campaign_created"),
         ]
