@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
@@ -114,13 +113,7 @@ class QueueView(SalesView):
     )
     def get(self, request: Request) -> Response:
         rep = self._rep(valid(QueueQueryIn, request.query_params).get("rep"))
-        now = timezone.now()
-        body = {
-            **queue.rep_load(rep=rep),
-            "waiting_in_pools": queue.pool_waiting_count(rep=rep),
-            "results": [queue.queue_row(h, now=now) for h in queue.queue_for_rep(rep=rep)],
-        }
-        return Response(QueueOut(body).data)
+        return Response(QueueOut(queue.queue_overview(rep=rep)).data)
 
     def _rep(self, rep_id: int | None) -> Any:
         user = self.request.user
@@ -128,7 +121,7 @@ class QueueView(SalesView):
             if not has_role(user, Role.SALES):
                 raise SalesError("Managers name the rep whose queue they want.", field="rep")
             return user
-        profile = RepProfile.objects.select_related("user").filter(user_id=rep_id).first()
+        profile = RepProfile.objects.select_related("user", "team").filter(user_id=rep_id).first()
         may = user.is_superuser or (profile and profile.team_id and profile.team.manager_id == user.pk)
         if not has_role(user, Role.MANAGER) or not may:
             raise Http404("No such rep in your teams.")

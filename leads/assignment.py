@@ -22,8 +22,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db import connection, transaction
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from leads.models import (
@@ -40,7 +40,8 @@ from leads.models import (
     StageChange,
 )
 from leads.models.sales import DEFAULT_CAPACITY
-from leads.notifications import Note, lead_url, notify
+from leads.notifications import Note, lead_url, lead_url_sql, notify, notify_select
+from smarketing.lib import sql
 
 REGIONS: dict[str, list[str]] = {
     "NA": ["US", "CA"],
@@ -328,7 +329,7 @@ def _handoffs_write(
         ],
         batch_size=1_000,
     )
-    owners_set(placements)
+    owners_follow_handoffs(ids)
     AssignmentLog.objects.bulk_create(
         [
             AssignmentLog(
@@ -347,13 +348,10 @@ def _handoffs_write(
     notify(notes=_assigned_notes(leads, placements, deadline))
 
 
-def owners_set(placements: Iterable[Placement]) -> None:
-    """The lead's owner is the rep holding it; pooled leads have none. One UPDATE per rep."""
-    by_rep: dict[int | None, list[int]] = defaultdict(list)
-    for p in placements:
-        by_rep[p.rep_id].append(p.lead_id)
-    for rep_id, lead_ids in by_rep.items():
-        Lead.objects.filter(pk__in=lead_ids).update(owner_id=rep_id, updated_at=timezone.now())
+def owners_follow_handoffs(lead_ids: list[int]) -> None:
+    """The lead's owner is the rep holding its handoff; pooled leads have none. One UPDATE."""
+    holder = Handoff.objects.filter(lead_id=OuterRef("pk")).values("assigned_to_id")[:1]
+    Lead.objects.filter(pk__in=lead_ids).update(owner_id=Subquery(holder), updated_at=timezone.now())
 
 
 def _assigned_notes(leads: list[dict[str, Any]], placements: list[Placement], deadline: datetime) -> list[Note]:
@@ -389,56 +387,57 @@ def handoffs_reassign(
     placements = placements_for(leads, exclude=exclude)
     due_at = now + timedelta(hours=agreement.speed_to_lead_hours)
     reassign_at = due_at + timedelta(hours=agreement.reassign_after_hours)
-    groups: dict[tuple[int | None, int | None], list[int]] = defaultdict(list)
-    for p in placements:
-        groups[(p.team_id, p.rep_id)].append(p.lead_id)
-    for (team_id, rep_id), lead_ids in groups.items():
-        Handoff.objects.filter(lead_id__in=lead_ids).update(
-            status=HandoffStatus.ASSIGNED if rep_id else HandoffStatus.POOLED,
-            team_id=team_id,
-            assigned_to_id=rep_id,
-            due_at=due_at,
-            reassign_at=reassign_at,
-            overdue_at=None,
-            reassigned_at=now,
-            reassign_count=F("reassign_count") + 1,
+    # One statement per table for the whole batch: the placements travel as a VALUES list.
+    rows = [(p.lead_id, p.team_id, p.rep_id, by_lead[p.lead_id].assigned_to_id, p.rule_id) for p in placements]
+    values, params = values_cte("v", ["lead_id", "team_id", "rep_id", "from_rep_id", "rule_id"], rows)
+    at = sql.db_datetime(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{values} UPDATE leads_handoff SET team_id = v.team_id, assigned_to_id = v.rep_id, "  # noqa: S608
+            "status = CASE WHEN v.rep_id IS NULL THEN %s ELSE %s END, due_at = %s, reassign_at = %s, "
+            "overdue_at = NULL, reassigned_at = %s, reassign_count = reassign_count + 1 "
+            "FROM v WHERE leads_handoff.lead_id = v.lead_id",
+            [
+                *params,
+                HandoffStatus.POOLED,
+                HandoffStatus.ASSIGNED,
+                sql.db_datetime(due_at),
+                sql.db_datetime(reassign_at),
+                at,
+            ],
         )
-    owners_set(placements)
-    _reassign_record(placements, by_lead, reason=reason, by=by, now=now)
+        cursor.execute(
+            f"{values} INSERT INTO leads_assignmentlog (lead_id, action, team_id, from_rep_id, to_rep_id, rule_id, "  # noqa: S608
+            "by_id, reason, at) SELECT v.lead_id, %s, v.team_id, v.from_rep_id, v.rep_id, v.rule_id, %s, %s, %s FROM v",
+            [*params, AssignmentLog.Action.REASSIGNED, by.pk if by else None, reason[:200], at],
+        )
+    owners_follow_handoffs(list(by_lead))
+    _reassign_notify(values, params, reason=reason, now=now)
     return placements
 
 
-def _reassign_record(
-    placements: list[Placement],
-    by_lead: dict[int, Handoff],
-    *,
-    reason: str,
-    by: AbstractBaseUser | None,
-    now: datetime,
-) -> None:
-    AssignmentLog.objects.bulk_create(
-        [
-            AssignmentLog(
-                lead_id=p.lead_id,
-                action=AssignmentLog.Action.REASSIGNED,
-                team_id=p.team_id,
-                from_rep_id=by_lead[p.lead_id].assigned_to_id,
-                to_rep_id=p.rep_id,
-                rule_id=p.rule_id,
-                by=by,
-                reason=reason,
-                at=now,
-            )
-            for p in placements
+def values_cte(name: str, columns: list[str], rows: list[tuple[int | None, ...]]) -> tuple[str, list[Any]]:
+    """`WITH name(columns) AS (VALUES …)` over rows of ids (cast, so a column of NULLs still types)."""
+    row = "(" + ", ".join(["CAST(%s AS BIGINT)"] * len(columns)) + ")"
+    return f"WITH {name}({', '.join(columns)}) AS (VALUES {', '.join([row] * len(rows))})", [
+        value for values in rows for value in values
+    ]
+
+
+def _reassign_notify(values: str, params: list[Any], *, reason: str, now: datetime) -> None:
+    """Tell the new rep and the rep who lost the lead, set-based."""
+    url, url_params = lead_url_sql("v.lead_id")
+    at = sql.db_datetime(now)
+    notify_select(
+        with_=values,
+        select=(
+            f"SELECT v.rep_id, %s, {url}, %s FROM v WHERE v.rep_id IS NOT NULL "  # noqa: S608
+            f"UNION ALL SELECT v.from_rep_id, %s, {url}, %s FROM v "
+            f"WHERE v.from_rep_id IS NOT NULL AND {sql.distinct('v.from_rep_id', 'v.rep_id')}"
+        ),
+        params=[
+            *params,
+            *[f"A lead was reassigned to you: {reason}"[:300], *url_params, at],
+            *[f"A lead was taken from you: {reason}"[:300], *url_params, at],
         ],
-        batch_size=1_000,
     )
-    notes = []
-    for p in placements:
-        url = lead_url(p.lead_id)
-        old = by_lead[p.lead_id].assigned_to_id
-        if p.rep_id:
-            notes.append(Note(p.rep_id, f"A lead was reassigned to you: {reason}", url))
-        if old and old != p.rep_id:
-            notes.append(Note(old, f"A lead was taken from you: {reason}", url))
-    notify(notes=notes)

@@ -9,11 +9,12 @@ it twice sends nothing twice.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -39,6 +40,30 @@ def _lead_url_pattern() -> str:
 def lead_url(lead_id: int) -> str:
     # Reversing once and substituting keeps bulk notification cheap (no resolver per row).
     return _lead_url_pattern().replace(str(MARKER), str(lead_id))
+
+
+def lead_url_sql(column: str) -> tuple[str, list[str]]:
+    """The lead page's URL as an SQL expression over a lead id column."""
+    prefix, suffix = _lead_url_pattern().split(str(MARKER))
+    return f"(%s || CAST({column} AS TEXT) || %s)", [prefix, suffix]
+
+
+def notify_select(*, select: str, params: list[Any], with_: str = "") -> int:
+    """Store the notifications a SELECT of (user_id, text, url, created_at) rows yields, in one
+    INSERT … SELECT (no row passes through Python), and email them once the transaction commits.
+
+    `with_` is a WITH clause the SELECT reads (its parameters come first in `params`).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{with_} INSERT INTO leads_notification (user_id, text, url, created_at) {select} RETURNING user_id",  # noqa: S608
+            params,
+        )
+        recipients = [row[0] for row in cursor.fetchall()]
+    user_ids = sorted(set(recipients))
+    if user_ids:
+        transaction.on_commit(lambda: _enqueue_email(user_ids))
+    return len(recipients)
 
 
 def notify(*, notes: Iterable[Note]) -> int:

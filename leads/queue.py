@@ -13,7 +13,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -84,9 +85,8 @@ def handoffs_visible_to(user: Any) -> QuerySet[Handoff]:
 
 def rep_profile(rep: AbstractBaseUser) -> RepProfile:
     """The rep's profile, or an unsaved one with the defaults (no team, default capacity)."""
-    return RepProfile.objects.filter(user=rep).select_related("team").first() or RepProfile(
-        user=rep, capacity=DEFAULT_CAPACITY
-    )
+    found = RepProfile.objects.filter(user=rep).select_related("team").order_by("pk").first()
+    return found or RepProfile(user=rep, capacity=DEFAULT_CAPACITY)
 
 
 def rep_open_count(*, rep: AbstractBaseUser) -> int:
@@ -98,24 +98,24 @@ def rep_load(*, rep: AbstractBaseUser) -> dict[str, int]:
     return {"open": rep_open_count(rep=rep), "capacity": rep_profile(rep).capacity}
 
 
-def pools_of(rep: AbstractBaseUser) -> Q:
-    """The pools a rep claims from: their team's and the general pool."""
-    team_id = RepProfile.objects.filter(user=rep).values_list("team_id", flat=True).first()
+def pools_of(team_id: int | None) -> Q:
+    """The pools a rep of that team (None: no team) claims from: the team's and the general pool."""
     return Q(team__isnull=True) | Q(team_id=team_id) if team_id else Q(team__isnull=True)
 
 
-def pool_for_rep(*, rep: AbstractBaseUser) -> QuerySet[Handoff]:
-    """Pooled leads this rep may claim, best first."""
+def pool_for_rep(*, rep: AbstractBaseUser, profile: RepProfile | None = None) -> QuerySet[Handoff]:
+    """Pooled leads this rep may claim, best first (pass the rep's profile to save a query)."""
+    profile = profile or rep_profile(rep)
     return (
-        Handoff.objects.filter(pools_of(rep), status=HandoffStatus.POOLED)
+        Handoff.objects.filter(pools_of(profile.team_id), status=HandoffStatus.POOLED)
         .select_related("lead", "team")
         .order_by("-score", "handed_off_at", "id")
     )
 
 
-def pool_waiting_count(*, rep: AbstractBaseUser, cap: int = POOL_COUNT_CAP) -> int:
+def pool_waiting_count(*, rep: AbstractBaseUser, profile: RepProfile | None = None, cap: int = POOL_COUNT_CAP) -> int:
     """How many leads wait in the rep's pools, counted up to `cap` (the page shows "1,000+")."""
-    return pool_for_rep(rep=rep).order_by()[:cap].count()
+    return pool_for_rep(rep=rep, profile=profile).order_by()[:cap].count()
 
 
 # --- The queue --------------------------------------------------------------------------
@@ -132,10 +132,27 @@ def queue_for_rep(*, rep: AbstractBaseUser, limit: int = QUEUE_LIMIT) -> list[Ha
     )
     rows = (
         Handoff.objects.filter(status=HandoffStatus.ASSIGNED, assigned_to=rep)
-        .select_related("lead", "lead__persona")
+        .select_related("lead", "lead__persona", "lead__owner")
         .order_by(untouched_first, "due_at", "id")[:limit]
     )
     return list(rows)
+
+
+def queue_overview(*, rep: AbstractBaseUser, limit: int = QUEUE_LIMIT) -> dict[str, Any]:
+    """Everything the queue page (and GET /api/v1/queue/) shows, in three queries whatever the data.
+
+    The rep's profile, their open leads (which also give the open count, up to `limit`) and
+    the capped count of what waits in their pools.
+    """
+    profile = rep_profile(rep)
+    now = timezone.now()
+    handoffs = queue_for_rep(rep=rep, limit=limit)
+    return {
+        "open": len(handoffs) if len(handoffs) < limit else rep_open_count(rep=rep),
+        "capacity": profile.capacity,
+        "waiting_in_pools": pool_waiting_count(rep=rep, profile=profile),
+        "results": [queue_row(handoff, now=now) for handoff in handoffs],
+    }
 
 
 def queue_row(handoff: Handoff, *, now: Any = None) -> dict[str, Any]:
@@ -182,20 +199,38 @@ def _claim_row(rep_id: int, team_id: int | None) -> tuple[int, int, int | None] 
         return cursor.fetchone()
 
 
+def _capacity_and_load(rep: AbstractBaseUser) -> tuple[int, int | None, int]:
+    """(capacity, team id, open leads held) in one query: a claim is on every rep's hot path."""
+    held = (
+        Handoff.objects.filter(status=HandoffStatus.ASSIGNED, assigned_to_id=OuterRef("user_id"))
+        .order_by()
+        .values("assigned_to_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    row = (
+        RepProfile.objects.filter(user=rep)
+        .order_by()
+        .annotate(held=Coalesce(Subquery(held), 0))
+        .values_list("capacity", "team_id", "held")
+        .first()
+    )
+    return row or (DEFAULT_CAPACITY, None, rep_open_count(rep=rep))
+
+
 def lead_claim_next(*, rep: AbstractBaseUser) -> Handoff | None:
     """Give the rep the best lead waiting in their pools; None when the pools are empty.
 
     Refused (SalesError, 409) when the rep already holds their capacity of open leads.
     """
-    profile = rep_profile(rep)
     with transaction.atomic():
-        held = rep_open_count(rep=rep)
-        if held >= profile.capacity:
+        capacity, team_id, held = _capacity_and_load(rep)
+        if held >= capacity:
             raise SalesError(
                 f"You hold {held} open leads, your capacity; accept, reject or recycle one before claiming more.",
                 status=409,
             )
-        row = _claim_row(rep.pk, profile.team_id)
+        row = _claim_row(rep.pk, team_id)
         if row is None:
             return None
         handoff_id, lead_id, team_id = row
@@ -203,4 +238,4 @@ def lead_claim_next(*, rep: AbstractBaseUser) -> Handoff | None:
         AssignmentLog.objects.create(
             lead_id=lead_id, action=AssignmentLog.Action.CLAIMED, team_id=team_id, to_rep=rep, by=rep
         )
-    return Handoff.objects.select_related("lead", "lead__persona").get(pk=handoff_id)
+    return Handoff.objects.select_related("lead", "lead__persona", "lead__owner").get(pk=handoff_id)

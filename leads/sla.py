@@ -20,13 +20,13 @@ from django.utils import timezone
 
 from leads.assignment import handoffs_reassign
 from leads.models import OPEN_HANDOFF, Agreement, AssignmentLog, Handoff, Stage, StageChange
-from leads.notifications import Note, lead_url, notify
+from leads.notifications import lead_url_sql, notify_select
 from leads.queue import SalesError
 from smarketing.lib import sql
 from smarketing.roles import Role, has_role
 
 CLOCK_BATCH = 5_000
-REASSIGN_BATCH = 500
+REASSIGN_BATCH = 2_000
 AGREEMENT_FIELDS = (
     "mql_target",
     "close_quota",
@@ -195,35 +195,35 @@ def _flag_batch(now: datetime, batch: int) -> list[tuple[Any, ...]]:
     return ids
 
 
+NAME_SQL = "COALESCE(NULLIF(TRIM(l.first_name || ' ' || l.last_name), ''), l.email)"
+
+
 def _overdue_record(handoff_ids: list[int], now: datetime) -> None:
-    rows = list(
-        Handoff.objects.filter(pk__in=handoff_ids).values_list(
-            "lead_id", "assigned_to_id", "team_id", "team__manager_id", "assigned_to__rep_profile__team__manager_id"
+    """Log each flagged lead and tell its rep and their manager (or the pool's), set-based."""
+    ids, at = sql.in_list(handoff_ids), sql.db_datetime(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO leads_assignmentlog (lead_id, action, team_id, from_rep_id, reason, at) "  # noqa: S608
+            f"SELECT lead_id, %s, team_id, assigned_to_id, %s, %s FROM leads_handoff WHERE id IN ({ids})",
+            [AssignmentLog.Action.OVERDUE, "First touch overdue", at, *handoff_ids],
         )
-    )
-    AssignmentLog.objects.bulk_create(
-        [
-            AssignmentLog(
-                lead_id=lead_id,
-                action=AssignmentLog.Action.OVERDUE,
-                team_id=team_id,
-                from_rep_id=rep_id,
-                reason="First touch overdue",
-                at=now,
-            )
-            for lead_id, rep_id, team_id, _, _ in rows
+    url, url_params = lead_url_sql("h.lead_id")
+    manager = "COALESCE(rt.manager_id, pt.manager_id)"
+    notify_select(
+        select=(
+            f"SELECT h.assigned_to_id, %s || {NAME_SQL}, {url}, %s FROM leads_handoff h "  # noqa: S608 (values are parameters)
+            f"JOIN leads_lead l ON l.id = h.lead_id WHERE h.id IN ({ids}) AND h.assigned_to_id IS NOT NULL "
+            f"UNION ALL SELECT {manager}, %s || {NAME_SQL}, {url}, %s FROM leads_handoff h "
+            "JOIN leads_lead l ON l.id = h.lead_id "
+            "LEFT JOIN leads_repprofile rp ON rp.user_id = h.assigned_to_id "
+            "LEFT JOIN leads_team rt ON rt.id = rp.team_id LEFT JOIN leads_team pt ON pt.id = h.team_id "
+            f"WHERE h.id IN ({ids}) AND {manager} IS NOT NULL AND {sql.distinct(manager, 'h.assigned_to_id')}"
+        ),
+        params=[
+            *["First touch overdue: ", *url_params, at, *handoff_ids],
+            *["First touch overdue in your team: ", *url_params, at, *handoff_ids],
         ],
-        batch_size=1_000,
     )
-    notes = []
-    for lead_id, rep_id, _, pool_manager, rep_manager in rows:
-        url = lead_url(lead_id)
-        if rep_id:
-            notes.append(Note(rep_id, "A lead of yours is overdue for its first touch.", url))
-        manager = rep_manager or pool_manager
-        if manager and manager != rep_id:
-            notes.append(Note(manager, "A lead in your team is overdue for its first touch.", url))
-    notify(notes=notes)
 
 
 def handoffs_reassign_overdue(*, now: datetime, batch: int = REASSIGN_BATCH) -> int:

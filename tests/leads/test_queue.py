@@ -10,6 +10,7 @@ from leads.queue import (
     lead_claim_next,
     pool_waiting_count,
     queue_for_rep,
+    queue_overview,
     queue_row,
     rep_load,
     sales_lead_for_user,
@@ -131,6 +132,21 @@ def test_the_queue_takes_one_query_whatever_its_length(rep, django_assert_num_qu
         assigned_lead(rep)
     with django_assert_num_queries(1):
         assert len([queue_row(h) for h in queue_for_rep(rep=rep)]) == 23
+
+
+def test_the_queue_overview_takes_three_queries_whatever_the_data(rep, django_assert_num_queries):
+    RepProfile.objects.create(user=rep, capacity=40)
+    for _ in range(2):
+        assigned_lead(rep)
+    with django_assert_num_queries(3):
+        overview = queue_overview(rep=rep)
+    assert (overview["open"], overview["capacity"], overview["waiting_in_pools"]) == (2, 40, 0)
+    for _ in range(20):
+        assigned_lead(rep)
+        pooled_lead()
+    with django_assert_num_queries(3):
+        overview = queue_overview(rep=rep)
+    assert (overview["open"], overview["waiting_in_pools"], len(overview["results"])) == (22, 20, 22)
 
 
 def test_waiting_count_and_load_for_the_queue_banner(rep):
