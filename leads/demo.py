@@ -13,7 +13,7 @@ email can ever reach a real inbox.
 import random
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -24,7 +24,9 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
-from leads.models import Campaign, CampaignCost, ChangeSource, Channel, Event, Lead, Stage, StageChange
+from leads.demo_scoring import PERSONAS
+from leads.models import Campaign, CampaignCost, ChangeSource, Channel, Event, Lead, Persona, Stage, StageChange
+from leads.scoring import persona_fit
 
 DEMO_DAYS = 182  # the "last six months" everything happens in
 BATCH = 1_000
@@ -131,9 +133,9 @@ COUNTRIES = [
     ("IN", "en_IN", 3),
 ]
 COMPANIES = 800  # fixed, so a larger --leads run extends a smaller one instead of replacing it
-TARGET_COUNTRIES = {"US", "GB", "DE", "NL", "SE", "CA"}
-TARGET_INDUSTRIES = ["Software", "Financial services", "Professional services", "Telecommunications"]
-OTHER_INDUSTRIES = ["Healthcare", "Manufacturing", "Retail", "Education", "Media", "Logistics", "Non-profit"]
+# Half the companies are in the industries the demo's personas look for.
+TARGET_INDUSTRIES = ["Software", "SaaS", "Fintech"]
+OTHER_INDUSTRIES = ["Financial services", "Healthcare", "Manufacturing", "Retail", "Education", "Media", "Logistics"]
 COMPANY_SIZES = [
     ((2, 10), 14),
     ((11, 49), 24),
@@ -175,21 +177,6 @@ JUNIOR_TITLES = [
     "Freelancer",
     "Student",
 ]
-
-# Fit rules: their points add up to 100 for a perfect match.
-FIT_SENIOR, FIT_MID, FIT_SIZE, FIT_INDUSTRY, FIT_COUNTRY = 35, 20, 25, 25, 15
-# Engagement rules: points per event and the rule's cap (the demo applies no decay).
-ENGAGEMENT_RULES = {
-    "page_viewed": (1, 10),
-    "email_opened": (1, 8),
-    "email_clicked": (3, 12),
-    "form_submitted": (5, 10),
-    "webinar_registered": (5, 5),
-    "webinar_attended": (15, 15),
-    "pricing_downloaded": (10, 10),
-    "trial_started": (20, 20),
-}
-NEGATIVE_STUDENT, NEGATIVE_UNSUBSCRIBED = -20, -15
 
 STAGE_WEIGHTS = {
     Stage.SUBSCRIBER: 12,
@@ -281,6 +268,7 @@ class Pools:
     last_names: dict[str, list[str]]
     phones: dict[str, list[str]]
     companies: list[Company]
+    personas: list[Persona]
 
 
 def _rng(seed: int) -> random.Random:
@@ -391,7 +379,8 @@ def _pools(*, seed: int, companies: int) -> Pools:
         industry = rng.choice(TARGET_INDUSTRIES if rng.random() < 0.5 else OTHER_INDUSTRIES)
         low, high = rng.choices([size for size, _ in COMPANY_SIZES], weights=[w for _, w in COMPANY_SIZES])[0]
         company_list.append(Company(name, domain, country, locale, industry, rng.randint(low, high)))
-    return Pools(first_names=first, last_names=last, phones=phones, companies=company_list)
+    personas = [Persona(name=persona["name"], conditions=persona["conditions"]) for persona in PERSONAS]
+    return Pools(first_names=first, last_names=last, phones=phones, companies=company_list, personas=personas)
 
 
 def _title(rng: random.Random) -> str:
@@ -399,39 +388,28 @@ def _title(rng: random.Random) -> str:
     return rng.choice(pool)
 
 
-def _fit(*, title: str, company: Company) -> dict[str, int]:
-    """Fit rules the lead matches, rule → points (at most 100 in all)."""
-    rules = {}
-    if title in SENIOR_TITLES:
-        rules["Fit: decision-maker title"] = FIT_SENIOR
-    elif title in MID_TITLES:
-        rules["Fit: practitioner title"] = FIT_MID
-    if 50 <= company.size <= 5_000:
-        rules["Fit: company of 50 to 5,000 people"] = FIT_SIZE
-    if company.industry in TARGET_INDUSTRIES:
-        rules["Fit: target industry"] = FIT_INDUSTRY
-    if company.country in TARGET_COUNTRIES:
-        rules["Fit: sales territory"] = FIT_COUNTRY
-    return rules
+def _fit(*, personas: list[Persona], title: str, company: Company) -> int:
+    """The fit the product will give this profile: its best match among the demo's personas."""
+    lead = Lead(title=title, industry=company.industry, company_size=company.size, country=company.country)
+    return max(persona_fit(persona, lead) for persona in personas)
 
 
 def _suits(stage: str, fit: int) -> bool:
-    """Leads that got far were good fits, and disqualified ones poor fits."""
+    """Leads that got far were mostly good fits, and disqualified ones poor fits."""
     if stage in ADVANCED:
-        return fit >= 50
-    return fit < 45 if stage == Stage.DISQUALIFIED else True
+        return fit >= 60
+    return fit < 40 if stage == Stage.DISQUALIFIED else True
 
 
-def _person(*, rng: random.Random, pools: Pools, stage: str, emails: set[str]) -> tuple[dict[str, Any], dict[str, int]]:
-    """Contact and firmographic fields for a lead of this stage, and its fit rules.
+def _person(*, rng: random.Random, pools: Pools, stage: str, emails: set[str]) -> dict[str, Any]:
+    """Contact and firmographic fields for a lead of this stage.
 
-    The profile is redrawn a few times until its fit suits the stage.
+    The profile is redrawn a few times until it suits the stage.
     """
     for _ in range(6):
         company = rng.choice(pools.companies)
         title = _title(rng)
-        fit = _fit(title=title, company=company)
-        if _suits(stage, sum(fit.values())):
+        if _suits(stage, _fit(personas=pools.personas, title=title, company=company)):
             break
     first = rng.choice(pools.first_names[company.locale])
     last = rng.choice(pools.last_names[company.locale])
@@ -440,7 +418,7 @@ def _person(*, rng: random.Random, pools: Pools, stage: str, emails: set[str]) -
     while email in emails:  # namesakes at one company get a number, as mail admins do
         email = f"{local}{rng.randrange(2, 100)}@{company.domain}"
     emails.add(email)
-    fields = {
+    return {
         "email": email,
         "first_name": first,
         "last_name": last,
@@ -452,7 +430,6 @@ def _person(*, rng: random.Random, pools: Pools, stage: str, emails: set[str]) -
         "country": company.country,
         "website": f"https://www.{company.domain}",
     }
-    return fields, fit
 
 
 # --- journeys --------------------------------------------------------------------------
@@ -588,30 +565,6 @@ class Journey:
                 plan.events.append(("email_clicked", clicked, newsletter, props))
 
 
-def _engagement(*, events: Iterable[tuple[str, Any, Any, Any]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for event_type, *_ in events:
-        counts[event_type] = counts.get(event_type, 0) + 1
-    rules = {}
-    for event_type, (points, cap) in ENGAGEMENT_RULES.items():
-        if counts.get(event_type):
-            rules[f"Engagement: {event_type.replace('_', ' ')}"] = min(cap, points * counts[event_type])
-    return rules
-
-
-def _score(plan: Plan, fit: dict[str, int]) -> None:
-    """Scores and a breakdown whose sum is the score, as DESIGN.md's semantics require."""
-    engagement = _engagement(events=plan.events)
-    if plan.fields["title"] == "Student":
-        engagement["Negative: student"] = NEGATIVE_STUDENT
-    if plan.fields["unsubscribed_at"]:
-        engagement["Negative: unsubscribed"] = NEGATIVE_UNSUBSCRIBED
-    plan.fields["fit_score"] = sum(fit.values())
-    plan.fields["engagement_score"] = sum(engagement.values())
-    plan.fields["score"] = plan.fields["fit_score"] + plan.fields["engagement_score"]
-    plan.fields["score_breakdown"] = {**fit, **engagement}
-
-
 def _touch(campaign: Campaign | None, at: datetime) -> tuple[str, dict[str, Any]]:
     if campaign is None:
         return "direct", {"referrer": "", "landing_page": "/", "at": at.isoformat()}
@@ -646,7 +599,7 @@ def demo_plans(
     plans, emails = [], set()
     for number in range(1, count + 1):
         stage = rng.choices(stages, weights=stage_weights)[0]
-        fields, fit = _person(rng=rng, pools=pools, stage=stage, emails=emails)
+        fields = _person(rng=rng, pools=pools, stage=stage, emails=emails)
         path = _path(rng=rng, stage=stage)
         times = _stage_times(rng=rng, path=path, now=now)
         consent = rng.random() < 0.92
@@ -658,7 +611,6 @@ def demo_plans(
         first = rng.choices(first_choices, weights=first_weights)[0]
         journey.build(plan=plan, path=path, times=times, first=first, now=now)
         _touches(plan, first)
-        _score(plan, fit)
         plans.append(plan)
     return plans
 

@@ -3,10 +3,21 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
-from django.db.models import Count, Min
+from django.db.models import Avg, Count, Min
 
+from leads import qualification
 from leads.management.commands.seed_demo import DEMO_MORE_USERS, DEMO_PASSWORD, DEMO_USERS
-from leads.models import Campaign, CampaignCost, ChangeSource, Event, Lead, Stage, StageChange
+from leads.models import (
+    Campaign,
+    CampaignCost,
+    ChangeSource,
+    DefinitionStatus,
+    Event,
+    Lead,
+    QualificationDefinition,
+    Stage,
+    StageChange,
+)
 from smarketing.roles import Role
 from tests.factories import LeadFactory
 
@@ -110,11 +121,26 @@ def test_reps_own_leads_from_sql_on(seeded):
     assert not Lead.objects.exclude(stage__in=LATER).exclude(owner=None).exists()
 
 
-def test_scores_explain_themselves(seeded):
+def test_the_products_rules_score_every_lead_and_the_scores_explain_themselves(seeded):
     for lead in Lead.objects.all():
+        assert lead.persona_id is not None
         assert 0 <= lead.fit_score <= 100
         assert lead.score == lead.fit_score + lead.engagement_score
         assert sum(lead.score_breakdown.values()) == lead.score
+
+
+def test_leads_that_got_far_fit_better_than_disqualified_ones(seeded):
+    def fit(stages: set[str]) -> float:
+        return Lead.objects.filter(stage__in=stages).aggregate(fit=Avg("fit_score"))["fit"]
+
+    assert fit(LATER) > fit({Stage.LEAD}) > fit({Stage.DISQUALIFIED})
+
+
+def test_the_histories_already_follow_the_active_definition(seeded):
+    definition = QualificationDefinition.objects.get(status=DefinitionStatus.ACTIVE)
+    assert definition.version == 1
+    assert qualification.leads_qualify() == {Stage.MQL: 0, Stage.SQL: 0}
+    assert set(Lead.objects.exclude(qualified_version=None).values_list("qualified_version", flat=True)) == {1}
 
 
 def test_first_and_last_touch_are_filled(seeded):

@@ -5,6 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 
 from leads import demo
+from leads.demo_scoring import demo_scoring_setup
 from leads.models import Lead
 from smarketing.roles import Role
 
@@ -30,9 +31,15 @@ class Command(BaseCommand):
         users = demo.demo_users_ensure(users=[*DEMO_USERS, *DEMO_MORE_USERS], password=DEMO_PASSWORD)
         reps = [users[name] for name, role in [*DEMO_USERS, *DEMO_MORE_USERS] if role == Role.SALES]
         created = demo.demo_seed(marketer=users["marketer"], reps=reps, count=leads, seed=seed)
+        # The article's personas, rules and definition (v1); new leads are scored by them, and
+        # requalifying promotes nobody, because the demo's histories already follow that definition.
+        scored = demo_scoring_setup(
+            marketer=users["marketer"], signer_for_sales=users["manager"], score_now=created["leads"] > 0
+        )
         self.stdout.write(
             f"Demo data ready in {time.monotonic() - started:.1f}s: {len(users)} users, "
             f"{created['campaigns']} campaigns ({created['costs']} new cost rows); created "
-            f"{created['leads']} leads, {created['events']} events, {created['stage_changes']} stage changes."
+            f"{created['leads']} leads, {created['events']} events, {created['stage_changes']} stage changes; "
+            f"scored {scored.get('rescored', 0)} leads."
         )
         self.stdout.write(f"Log in as {', '.join(name for name, _ in DEMO_USERS)} with password {DEMO_PASSWORD!r}.")
