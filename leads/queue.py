@@ -13,13 +13,13 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
 from leads.models import AssignmentLog, Handoff, HandoffStatus, Lead, RepProfile
 from leads.models.sales import DEFAULT_CAPACITY
+from smarketing.lib import sql
 from smarketing.roles import Role, has_role
 
 QUEUE_LIMIT = 200
@@ -199,32 +199,24 @@ def _claim_row(rep_id: int, team_id: int | None) -> tuple[int, int, int | None] 
         return cursor.fetchone()
 
 
-def _capacity_and_load(rep: AbstractBaseUser) -> tuple[int, int | None, int]:
-    """(capacity, team id, open leads held) in one query: a claim is on every rep's hot path."""
-    held = (
-        Handoff.objects.filter(status=HandoffStatus.ASSIGNED, assigned_to_id=OuterRef("user_id"))
-        .order_by()
-        .values("assigned_to_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    row = (
-        RepProfile.objects.filter(user=rep)
-        .order_by()
-        .annotate(held=Coalesce(Subquery(held), 0))
-        .values_list("capacity", "team_id", "held")
-        .first()
-    )
-    return row or (DEFAULT_CAPACITY, None, rep_open_count(rep=rep))
+LOAD_SQL = """
+SELECT COALESCE(p.capacity, %s), p.team_id,
+       (SELECT COUNT(*) FROM leads_handoff h WHERE h.assigned_to_id = %s AND h.status = %s)
+FROM (SELECT 1) AS one LEFT JOIN leads_repprofile p ON p.user_id = %s
+"""
 
 
 def lead_claim_next(*, rep: AbstractBaseUser) -> Handoff | None:
     """Give the rep the best lead waiting in their pools; None when the pools are empty.
 
-    Refused (SalesError, 409) when the rep already holds their capacity of open leads.
+    Refused (SalesError, 409) when the rep already holds their capacity of open leads. Every
+    rep runs this all day, so it is four plain statements: capacity and load, the claim, the
+    owner, the log row.
     """
-    with transaction.atomic():
-        capacity, team_id, held = _capacity_and_load(rep)
+    now = sql.db_datetime(timezone.now())
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(LOAD_SQL, [DEFAULT_CAPACITY, rep.pk, HandoffStatus.ASSIGNED, rep.pk])
+        capacity, team_id, held = cursor.fetchone()
         if held >= capacity:
             raise SalesError(
                 f"You hold {held} open leads, your capacity; accept, reject or recycle one before claiming more.",
@@ -234,8 +226,10 @@ def lead_claim_next(*, rep: AbstractBaseUser) -> Handoff | None:
         if row is None:
             return None
         handoff_id, lead_id, team_id = row
-        Lead.objects.filter(pk=lead_id).update(owner=rep, updated_at=timezone.now())
-        AssignmentLog.objects.create(
-            lead_id=lead_id, action=AssignmentLog.Action.CLAIMED, team_id=team_id, to_rep=rep, by=rep
+        cursor.execute("UPDATE leads_lead SET owner_id = %s, updated_at = %s WHERE id = %s", [rep.pk, now, lead_id])
+        cursor.execute(
+            "INSERT INTO leads_assignmentlog (lead_id, action, team_id, to_rep_id, by_id, reason, at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [lead_id, AssignmentLog.Action.CLAIMED, team_id, rep.pk, rep.pk, "", now],
         )
     return Handoff.objects.select_related("lead", "lead__persona", "lead__owner").get(pk=handoff_id)
