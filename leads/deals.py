@@ -112,7 +112,9 @@ def deal_open(
         raise SalesError("Accept the lead before opening a deal on it.", field="lead")
     value = _amount_checked(amount)
     with transaction.atomic():
-        if Deal.objects.select_for_update().filter(lead=lead, closed_at__isnull=True).exists():
+        # The lead's row is the lock: two submissions for one lead open one deal, not a 500.
+        Lead.objects.select_for_update().filter(pk=lead.pk).exists()
+        if Deal.objects.filter(lead=lead, closed_at__isnull=True).exists():
             raise SalesError("This lead already has an open deal.", field="lead")
         deal = Deal.objects.create(
             lead=lead,

@@ -274,10 +274,34 @@ def test_a_deal_of_another_rep_is_404_everywhere(deal, other_rep):
     assert client.post(deal_url(deal, "lost"), {"reason": "price"}).status_code == 404
 
 
-@pytest.mark.parametrize("url", [DEALS, "/api/v1/deals/1/", "/api/v1/deals/1/won/"])
-def test_marketers_are_refused_deals(marketer, url):
+@pytest.mark.parametrize("action", ["", "won/", "lost/", "reopen/"])
+def test_marketers_are_refused_deals(marketer, deal, action):
+    url = deal_url(deal) + action
+    assert api(marketer).get(DEALS).status_code == 403
     assert api(marketer).get(url).status_code == 403
-    assert api(marketer).post(url).status_code == 403
+    assert api(marketer).post(url, {"reason": "price"}, format="json").status_code == 403
+    assert api(marketer).patch(url, {"amount": "1"}, format="json").status_code == 403
+    deal.refresh_from_db()
+    assert deal.closed_at is None and deal.amount is None
+
+
+def test_a_manager_sees_their_teams_deals_and_not_another_teams(deal, rep, other_rep, manager):
+    team_with("Iberia", rep, manager=manager)
+    theirs = lead_accept(lead=assigned_lead(other_rep), by=other_rep)
+    client = api(manager)
+    assert [d["id"] for d in client.get(DEALS).json()["results"]] == [deal.pk]
+    assert client.get(deal_url(theirs)).status_code == 404
+    assert client.post(deal_url(theirs, "won")).status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/api/v1/deals/stages/", "/api/v1/reasons/", AGREEMENT, QUEUE, DEALS])
+def test_users_without_a_role_are_refused(nobody, url):
+    assert api(nobody).get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", ["/api/v1/notifications/", QUEUE, DEALS, AGREEMENT, "/api/v1/reasons/"])
+def test_anonymous_callers_are_refused(url):
+    assert api().get(url).status_code in (401, 403)
 
 
 @pytest.mark.parametrize("amount", ["-5", "abc", "1e400", "12345678901234567"])
