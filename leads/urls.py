@@ -1,9 +1,12 @@
 from django.urls import path
 
+from leads.views import agreement as agreement_views
+from leads.views import deals as deal_views
 from leads.views import definitions as definition_views
 from leads.views import forms as form_views
 from leads.views import imports as import_views
 from leads.views import leads as views
+from leads.views import sales as sales_views
 from leads.views import scoring as scoring_views
 
 app_name = "leads"
@@ -50,4 +53,24 @@ urlpatterns = [
     path("forms/new/", form_views.form_create, name="form_new"),
     path("forms/<int:pk>/", form_views.form_detail, name="form_detail"),
     path("forms/<int:pk>/edit/", form_views.form_edit, name="form_edit"),
+    # Sales: the rep's queue, their actions on a lead, deals, the agreement, notifications.
+    path("queue/", sales_views.queue_page, name="queue"),
+    path("queue/claim/", sales_views.queue_claim, name="queue_claim"),
+    path("<int:pk>/activities/", sales_views.lead_log_activity, name="lead_activity"),
+    path("<int:pk>/accept/", sales_views.lead_accept, name="lead_accept"),
+    path("<int:pk>/reject/", sales_views.lead_reject, name="lead_reject"),
+    path("<int:pk>/recycle/", sales_views.lead_recycle, name="lead_recycle"),
+    path("deals/", deal_views.deal_board, name="deals"),
+    path("deals/list/", deal_views.deal_list, name="deal_list"),
+    path("deals/<int:pk>/", deal_views.deal_detail, name="deal"),
+    path("deals/<int:pk>/move/", deal_views.deal_move, name="deal_move"),
+    path("deals/<int:pk>/edit/", deal_views.deal_edit, name="deal_edit"),
+    path("deals/<int:pk>/won/", deal_views.deal_won, name="deal_won"),
+    path("deals/<int:pk>/lost/", deal_views.deal_lost, name="deal_lost"),
+    path("deals/<int:pk>/reopen/", deal_views.deal_reopen, name="deal_reopen"),
+    path("agreement/", agreement_views.agreement_page, name="agreement"),
+    path("agreement/edit/", agreement_views.agreement_edit, name="agreement_edit"),
+    path("notifications/", sales_views.notification_list, name="notifications"),
+    path("notifications/read/", sales_views.notification_read, name="notifications_read"),
+    path("notifications/bell/", sales_views.notification_bell, name="notification_bell"),
 ]

@@ -47,6 +47,7 @@ from leads.qualification import why_qualified
 from leads.scoring import score_explained
 from leads.selectors import lead_for_user, leads_visible_to
 from leads.services import leads_set_owner_enqueue
+from leads.views.sales import lead_sales_context
 from smarketing.roles import Role, has_role, role_required
 
 ANY_ROLE = (Role.MARKETING, Role.SALES, Role.MANAGER)
@@ -281,6 +282,8 @@ def _lead_context(request: HttpRequest, lead: Lead) -> dict[str, Any]:
         "score_total": sum(row["points"] for row in score_rows),
         "why": why_qualified(lead),
         "can_edit": has_role(request.user, *EDITORS),
+        # The rep's actions panel and the open deal, for those who work this lead.
+        **lead_sales_context(request, lead),
     }
 
 
