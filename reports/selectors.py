@@ -4,6 +4,7 @@ from typing import Any
 
 from leads.models import Campaign
 from leads.selectors import leads_new_this_month, leads_recent, leads_visible_to, stage_counts
+from leads.sla import agreement_attainment
 from smarketing.roles import Role, primary_role
 
 
@@ -23,4 +24,10 @@ def landing_figures(user: Any) -> dict[str, Any]:
     }
     if primary_role(user) in (Role.MARKETING, Role.MANAGER):
         figures["campaign_count"] = Campaign.objects.count()
-    return figures
+    return figures | attainment_figures(user)
+
+
+def attainment_figures(user: Any) -> dict[str, Any]:
+    """This month's agreement both ways; a rep's in-time share counts their own handoffs."""
+    mine = primary_role(user) == Role.SALES
+    return {"attainment": agreement_attainment(rep=user if mine else None), "attainment_mine": mine}

@@ -65,7 +65,7 @@ def test_user_without_role_is_told_why(client, nobody):
 
 def test_landing_page_query_count_does_not_grow_with_leads(marketer_client, django_assert_max_num_queries):
     LeadFactory.create_batch(30)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(12):  # 8, and 4 for this month's agreement attainment
         marketer_client.get(reverse("home"))
 
 

@@ -1,0 +1,155 @@
+"""This month's agreement attainment on every role's landing page, and the agreement page where
+managers set a month's terms — through the pages, asserting the response and the database."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from leads.models import Agreement, Handoff, Stage, StageChange
+from leads.sla import month_first, next_month
+from tests.factories import LeadFactory
+from tests.leads.sales_helpers import assigned_lead
+
+pytestmark = pytest.mark.django_db
+
+HOME = reverse("home")
+AGREEMENT = reverse("leads:agreement")
+EDIT = reverse("leads:agreement_edit")
+
+
+def moved_to(stage: str, n: int) -> None:
+    for lead in LeadFactory.create_batch(n, stage=stage):
+        StageChange.objects.create(lead=lead, from_stage=Stage.LEAD, to_stage=stage, changed_at=timezone.now())
+
+
+@pytest.fixture
+def this_month() -> Agreement:
+    return Agreement.objects.create(month=month_first(), mql_target=20, close_quota=5, first_touch_target_pct=90)
+
+
+@pytest.mark.parametrize("who", ["marketer", "rep", "manager"])
+def test_every_landing_page_shows_this_months_attainment_both_ways(who, request, this_month):
+    moved_to(Stage.MQL, 14)
+    moved_to(Stage.CUSTOMER, 3)
+    client = request.getfixturevalue(f"{who}_client")
+    response = client.get(HOME)
+    assert response.status_code == 200
+    attainment = response.context["attainment"]
+    assert (attainment["mql_delivered"], attainment["mql_target"]) == (14, 20)
+    assert (attainment["closed"], attainment["close_quota"]) == (3, 5)
+    html = response.content.decode()
+    assert "Marketing → Sales" in html and "Sales → Marketing" in html
+    assert '14 <span class="of">/ 20</span>' in html and f"on pace for {attainment['mql_on_pace']}" in html
+    assert '3 <span class="of">/ 5</span>' in html and "target 90%" in html
+    assert '<meter min="0" max="20" value="14"' in html
+
+
+def test_a_reps_landing_counts_their_own_handoffs_touched_in_time(rep_client, rep, other_rep, this_month):
+    mine = assigned_lead(rep)
+    Handoff.objects.filter(lead=mine).update(first_touch_at=timezone.now())
+    theirs = assigned_lead(other_rep, due_in=timedelta(hours=-1))
+    Handoff.objects.filter(lead=theirs).update(deadline=timezone.now() - timedelta(hours=1))
+    response = rep_client.get(HOME)
+    attainment = response.context["attainment"]
+    assert (attainment["in_time"], attainment["decided"], attainment["touched_in_time_pct"]) == (1, 1, 100)
+    assert "Your handoffs touched in time" in response.content.decode()
+
+
+def test_with_no_agreement_set_the_defaults_show(manager_client):
+    html = manager_client.get(HOME).content.decode()
+    assert "/ 20</span>" in html and "/ 5</span>" in html  # the model's defaults
+
+
+# --- The agreement page -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["marketer", "rep", "manager"])
+def test_every_role_reads_the_agreement_page(who, request, this_month):
+    response = request.getfixturevalue(f"{who}_client").get(AGREEMENT)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "5 of 20" in html and "Months" in html
+    assert ("Set " in html and EDIT in html) == (who == "manager")
+
+
+def test_agreement_page_lists_past_months_and_shows_one(manager_client, this_month):
+    earlier = (month_first() - timedelta(days=1)).replace(day=1)
+    Agreement.objects.create(month=earlier, mql_target=12, close_quota=3)
+    html = manager_client.get(AGREEMENT).content.decode()
+    assert f"{earlier:%B %Y}" in html and f"?month={earlier:%Y-%m}" in html
+    response = manager_client.get(f"{AGREEMENT}?month={earlier:%Y-%m}")
+    assert response.context["attainment"]["mql_target"] == 12 and "3 of 12" in response.content.decode()
+
+
+def test_a_bad_month_is_400_and_shows_this_month(manager_client):
+    response = manager_client.get(f"{AGREEMENT}?month=2026-13")
+    assert response.status_code == 400 and "Give the month as YYYY-MM" in response.content.decode()
+
+
+def test_manager_sets_next_months_agreement(manager_client, manager, this_month):
+    coming = next_month(month_first())
+    form = manager_client.get(f"{EDIT}?month={coming:%Y-%m}")
+    assert form.status_code == 200 and form.context["form"].initial["mql_target"] == 20  # carried forward
+    data = {
+        "month": f"{coming:%Y-%m}",
+        "mql_target": "30",
+        "close_quota": "6",
+        "speed_to_lead_hours": "8",
+        "reassign_after_hours": "24",
+        "first_touch_target_pct": "95",
+        "handoff_stage": "sql",
+    }
+    response = manager_client.post(EDIT, data, follow=True)
+    assert response.redirect_chain[-1][0] == f"{AGREEMENT}?month={coming:%Y-%m}"
+    assert f"Set the agreement for {coming:%B %Y}: 30 MQLs, close 6" in response.content.decode()
+    saved = Agreement.objects.get(month=coming)
+    assert (saved.mql_target, saved.close_quota, saved.handoff_stage, saved.created_by) == (30, 6, "sql", manager)
+
+
+def test_a_past_month_keeps_its_agreement(manager_client):
+    past = (month_first() - timedelta(days=1)).replace(day=1)
+    data = {"month": f"{past:%Y-%m}", "mql_target": "1", "close_quota": "1", "speed_to_lead_hours": "1"}
+    data |= {"reassign_after_hours": "1", "first_touch_target_pct": "50", "handoff_stage": "mql"}
+    response = manager_client.post(EDIT, data)
+    assert response.status_code == 400 and "Past months keep the agreement they had" in response.content.decode()
+    assert not Agreement.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("first_touch_target_pct", "120", "less than or equal to 100"),
+        ("speed_to_lead_hours", "0", "greater than or equal to 1"),
+        ("mql_target", "many", "Enter a whole number."),
+        ("handoff_stage", "customer", "Select a valid choice."),
+        ("month", "next", "Give the month as YYYY-MM"),
+    ],
+)
+def test_bad_agreement_input_is_400_with_a_message_per_field(manager_client, field, value, message):
+    data = {"month": f"{next_month(month_first()):%Y-%m}", "mql_target": "20", "close_quota": "5"}
+    data |= {"speed_to_lead_hours": "24", "reassign_after_hours": "24", "first_touch_target_pct": "90"}
+    data |= {"handoff_stage": "mql", field: value}
+    response = manager_client.post(EDIT, data)
+    assert response.status_code == 400 and message in response.content.decode()
+    assert response.context["form"].errors[field]
+    assert not Agreement.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["marketer", "rep"])
+def test_only_managers_set_the_agreement(who, request):
+    client = request.getfixturevalue(f"{who}_client")
+    assert client.get(EDIT).status_code == 403
+    assert client.post(EDIT, {"month": "2099-01", "mql_target": "1"}).status_code == 403
+    assert not Agreement.objects.exists()
+
+
+def test_agreement_page_query_count_does_not_grow_with_months(manager_client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(10) as few:
+        manager_client.get(AGREEMENT)
+    first = month_first()
+    for n in range(6):
+        Agreement.objects.create(month=(first - timedelta(days=31 * n + 1)).replace(day=1))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        manager_client.get(AGREEMENT)
