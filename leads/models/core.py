@@ -89,20 +89,28 @@ def normalize_email(email: str) -> str:
 
 
 class Lead(models.Model):
-    email = models.EmailField(max_length=254, unique=True, help_text="Stored normalized: trimmed, lower case.")
+    # Unique through Meta.constraints: a plain unique index, without the pattern-matching copy
+    # PostgreSQL gets for `unique=True` on a text column (search goes through trigram indexes).
+    email = models.EmailField(max_length=254, help_text="Stored normalized: trimmed, lower case.")
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     phone = models.CharField(max_length=50, blank=True)
     company = models.CharField(max_length=200, blank=True)
     title = models.CharField(max_length=200, blank=True)
-    industry = models.CharField(max_length=100, blank=True, db_index=True)
+    industry = models.CharField(max_length=100, blank=True)
     company_size = models.PositiveIntegerField(null=True, blank=True, help_text="Employees.")
-    country = models.CharField(max_length=2, blank=True, db_index=True, help_text="ISO 3166 alpha-2 code.")
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2 code.")
     website = models.CharField(max_length=200, blank=True)
 
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.LEAD)
+    # Foreign keys led by a composite index below carry no index of their own (db_index=False).
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+        db_index=False,
     )
     # Scores are narrow integers: hot columns read by every list and rescored in bulk.
     fit_score = models.SmallIntegerField(default=0)
@@ -110,7 +118,13 @@ class Lead(models.Model):
     score = models.IntegerField(default=0)
     score_breakdown = models.JSONField(default=dict, blank=True, help_text="Each rule's contribution to the score.")
     persona = models.ForeignKey(
-        "leads.Persona", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", help_text="Best match."
+        "leads.Persona",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        help_text="Best match.",
+        db_index=False,
     )
     qualified_version = models.PositiveIntegerField(
         null=True, blank=True, help_text="Definition version under which the lead last qualified."
@@ -123,7 +137,7 @@ class Lead(models.Model):
     # First and last touch: the channel or utm_source, the campaign, and the raw UTM/referrer.
     source = models.CharField(max_length=100, blank=True, help_text="First-touch source.")
     first_campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="first_touch_leads"
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="first_touch_leads", db_index=False
     )
     first_touch = models.JSONField(default=dict, blank=True)
     last_source = models.CharField(max_length=100, blank=True)
@@ -151,10 +165,10 @@ class Lead(models.Model):
             models.Index(fields=["company", "id"], name="lead_company_sort"),
             models.Index(fields=["last_name", "id"], name="lead_last_name_sort"),
             models.Index(fields=["last_touch_at", "id"], name="lead_last_touch_sort"),
-            models.Index(fields=["updated_at", "id"], name="lead_updated_sort"),
             models.Index(fields=["source", "-created_at"], name="lead_source_created"),
             models.Index(fields=["first_campaign", "-created_at"], name="lead_campaign_created"),
         ]
+        constraints = [models.UniqueConstraint(fields=["email"], name="lead_email_unique")]
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -171,13 +185,15 @@ class Lead(models.Model):
 class Event(models.Model):
     """A touchpoint. Append-only; the client's idempotency key makes a resend a no-op."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)
     type = models.CharField(max_length=64)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
+    )
     properties = models.JSONField(default=dict, blank=True)
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    idempotency_key = models.CharField(max_length=200)
 
     class Meta:
         ordering = ["-occurred_at"]
@@ -186,6 +202,7 @@ class Event(models.Model):
             models.Index(fields=["type", "occurred_at"], name="event_type_time"),
             models.Index(fields=["campaign", "occurred_at"], name="event_campaign_time"),
         ]
+        constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="event_idempotency_key_unique")]
 
     def __str__(self) -> str:
         return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
@@ -202,7 +219,7 @@ class ChangeSource(models.TextChoices):
 class StageChange(models.Model):
     """One row per stage move. Append-only: reports are built from this history."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes", db_index=False)
     from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=20, choices=Stage.choices)
     changed_at = models.DateTimeField(default=timezone.now)
