@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django_celery_beat.models import PeriodicTask
+from kombu import pools as kombu_pools
 
 from leads.models import Job, Lead
 from leads.services import leads_set_owner_enqueue
@@ -84,11 +85,13 @@ def celery_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def reset_broker_pool() -> None:
-    # Celery caches broker connections (and their transport options) in these two pools.
+    # Celery caches broker connections (and their transport options) in these two pools, and
+    # kombu keeps producer pools per broker URL globally: a closed one would be handed back.
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    kombu_pools.reset()
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
