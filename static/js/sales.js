@@ -20,7 +20,7 @@
     document.querySelectorAll("time[data-countdown]").forEach((el) => {
       const due = Date.parse(el.getAttribute("datetime"));
       if (Number.isNaN(due)) return;
-      const left = (due - now) / 1000;
+      const left = Math.floor((due - now) / 1000); // a second past the deadline is overdue
       el.textContent = left < 0 ? `${spanText(left)} overdue` : `in ${spanText(left)}`;
       const row = el.closest("tr, .overdue-text");
       if (row && left < 0) row.classList.add("overdue");
