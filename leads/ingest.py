@@ -11,6 +11,7 @@ Every path ends in the same steps, in one transaction:
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -63,6 +64,7 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
             )
         result.lead_ids, created_emails = leads_ensure(lead_data)
         result.leads_created = len(created_emails)
+        leads_lock(result.lead_ids.values())
         campaigns = _campaigns_by_utm(events)
         rows = [_event_row(event, result.lead_ids, campaigns) for event in events]
         stored = _events_insert(rows)
@@ -94,7 +96,8 @@ def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], 
     ids: dict[str, int] = {}
     for chunk in sql.chunked(list(lead_data), INSERT_CHUNK):
         ids.update(Lead.objects.filter(email__in=chunk).values_list("email", "id"))
-    rows = [_new_lead_row(email, data, now) for email, data in lead_data.items() if email not in ids]
+    # Sorted, so two batches inserting the same new emails wait on each other in one order.
+    rows = [_new_lead_row(email, lead_data[email], now) for email in sorted(lead_data) if email not in ids]
     inserted = insert_returning(Lead, rows, conflict="email", returning="email")
     created = {row["email"]: row["id"] for row in inserted}
     if created:
@@ -109,6 +112,22 @@ def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], 
     _fill_blanks({lead_id: lead_data[email] for email, lead_id in known.items()}, now)
     ids.update(created)
     return ids, set(created)
+
+
+def leads_lock(lead_ids: Iterable[int]) -> None:
+    """Lock the batch's leads in id order before changing them or their rollups.
+
+    Concurrent batches touching the same leads then queue behind each other instead of each
+    holding some rows the other needs (a deadlock). SQLite runs one writer at a time anyway.
+    """
+    if not sql.is_postgres():
+        return
+    ids = sorted(set(lead_ids))
+    with connection.cursor() as cursor:
+        for chunk in sql.chunked(ids, INSERT_CHUNK * 4):
+            cursor.execute(
+                f"SELECT id FROM leads_lead WHERE id IN ({sql.in_list(chunk)}) ORDER BY id FOR UPDATE", chunk
+            )
 
 
 def _lead_attributes(data: dict[str, Any]) -> dict[str, Any]:

@@ -100,7 +100,7 @@ def rollups_add_events(*, events: Iterable[tuple[int, str, datetime, dict[str, A
                 sums[(lead_id, rule.pk)] += rule.points * decay_factor(rule, age)
     if not sums:
         return set()
-    rows = [(lead_id, rule_id, value) for (lead_id, rule_id), value in sums.items()]
+    rows = sorted((lead_id, rule_id, value) for (lead_id, rule_id), value in sums.items())
     with connection.cursor() as cursor:
         for chunk in sql.chunked(rows, SCOPE_CHUNK):
             values = ", ".join(["(%s, %s, %s)"] * len(chunk))

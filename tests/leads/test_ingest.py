@@ -66,3 +66,39 @@ def test_events_without_touch_data_leave_source_empty():
 def test_html_in_lead_fields_is_stored_as_given():
     events_ingest(events=[event("ed@x.io", "a", lead={"company": "<script>alert(1)</script>"})])
     assert Lead.objects.get(email="ed@x.io").company == "<script>alert(1)</script>"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_over_the_same_leads_never_deadlock():
+    import threading
+
+    from django.db import connection, connections
+
+    from leads.models import ScoringRule
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is nothing to deadlock")
+    ScoringRule.objects.create(name="Views", event_type="page_viewed", points=1)
+    emails = [f"shared{n}@x.io" for n in range(60)]
+    events_ingest(events=[event(email, f"seed-{email}") for email in emails])
+    errors: list[Exception] = []
+
+    def send(worker: int) -> None:
+        order = emails if worker % 2 else list(reversed(emails))
+        try:
+            for round_ in range(3):
+                batch = [event(email, f"w{worker}-r{round_}-{email}", utm_source=f"s{worker}") for email in order]
+                events_ingest(events=batch)
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(worker,)) for worker in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Event.objects.count() == 60 + 6 * 3 * 60
+    assert set(Lead.objects.values_list("score", flat=True)) == {1 + 18}
