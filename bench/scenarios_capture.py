@@ -224,6 +224,7 @@ def rescore_requalify(ctx: Context) -> list[Result]:
     for rule in ScoringRule.objects.filter(kind=ScoringRule.Kind.ENGAGEMENT, is_active=True):
         with transaction.atomic():
             scoring.rollups_rebuild(rule=rule)
+    scoring.rollups_analyze()
     rebuilt = time.perf_counter()
     changed = scoring.leads_rescore_all()
     rescored = time.perf_counter()

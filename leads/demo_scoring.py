@@ -68,6 +68,7 @@ def demo_scoring_setup(
     for rule in ScoringRule.objects.filter(kind=ScoringRule.Kind.ENGAGEMENT):
         with transaction.atomic():
             scoring.rollups_rebuild(rule=rule)
+    scoring.rollups_analyze()
     changed = scoring.leads_rescore_all()
     promoted = qualification.leads_qualify()
     return {"rescored": changed, **promoted}

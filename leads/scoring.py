@@ -135,6 +135,14 @@ def rollups_rebuild(*, rule: ScoringRule) -> None:
         )
 
 
+def rollups_analyze() -> None:
+    """Refresh PostgreSQL's statistics after rebuilding rollups in bulk, so the next scoped
+    rescore reads a lead's rollups through the (lead, rule) index, not the whole table."""
+    if sql.is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE leads_engagementrollup")
+
+
 def rollups_decay(*, now: datetime | None = None) -> dict[str, Any]:
     """Nightly: age every decaying rollup to `now` by one multiplication per rule."""
     now = now or timezone.now()
@@ -243,9 +251,10 @@ def _rescore_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, li
     breakdown_expr, breakdown_params = _breakdown_sql([(FIT_KEY, f"NULLIF({fit_expr}, 0)", []), *rule_parts])
 
     pivot = (
+        # No filter on the rule: each column picks its own rule, and leaving the rule out lets
+        # the (lead, rule) index serve a scoped rescore.
         f"SELECT r.lead_id, {', '.join(rule_columns)} FROM leads_engagementrollup r "
-        f"WHERE r.rule_id IN ({', '.join(str(int(r.pk)) for r in engagement)}) "
-        f"{scope_sql.format(id='r.lead_id')} GROUP BY r.lead_id"
+        f"WHERE 1=1 {scope_sql.format(id='r.lead_id')} GROUP BY r.lead_id"
         if engagement
         else "SELECT CAST(NULL AS BIGINT) AS lead_id"
     )
@@ -290,7 +299,8 @@ def rules_changed(*, rules: Iterable[ScoringRule] = ()) -> int:
     with transaction.atomic():
         for rule in rules:
             rollups_rebuild(rule=rule)
-        return leads_rescore()
+    rollups_analyze()
+    return leads_rescore()
 
 
 RESCORE_RANGE = 50_000
@@ -341,6 +351,7 @@ def rescore_run(*, job: Job) -> Job:
         for rule in ScoringRule.objects.filter(pk__in=job.params.get("rule_ids", [])):
             with transaction.atomic():
                 rollups_rebuild(rule=rule)
+        rollups_analyze()
         changed = leads_rescore_all(progress=advance)
         promoted = leads_qualify()
     except Exception as error:

@@ -74,8 +74,9 @@ class EngagementRollup(models.Model):
     these small rows instead of every event.
     """
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
-    rule = models.ForeignKey(ScoringRule, on_delete=models.CASCADE, related_name="+")
+    # Indexed by the (lead, rule) constraint and the rule index below; no copies per column.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+", db_index=False)
+    rule = models.ForeignKey(ScoringRule, on_delete=models.CASCADE, related_name="+", db_index=False)
     value = models.FloatField(default=0)
 
     class Meta:
