@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from leads import rules
 from leads.assignment import leads_hand_off
+from leads.jobs import Advance, job_run
 from leads.models import (
     ChangeSource,
     DefinitionStatus,
@@ -301,29 +302,12 @@ def definition_retire(*, definition: QualificationDefinition, by: AbstractBaseUs
 
 def requalify_run(*, job: Job) -> Job:
     """The activation job: requalify every lead under the job's definition, with progress."""
-    claimed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=timezone.now()
-    )
-    job.refresh_from_db()
-    if not claimed:
-        return job
-    definition = QualificationDefinition.objects.get(pk=job.params["definition_id"])
-    done = [0]
 
-    def advance(count: int) -> None:
-        done[0] += count
-        Job.objects.filter(pk=job.pk).update(done=done[0])
+    def work(job: Job, advance: Advance) -> dict[str, Any]:
+        definition = QualificationDefinition.objects.get(pk=job.params["definition_id"])
+        return {"promoted": leads_qualify(definition=definition, progress=advance)}
 
-    try:
-        promoted = leads_qualify(definition=definition, progress=advance)
-    except Exception as error:
-        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error=str(error), finished_at=timezone.now())
-        raise
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.DONE, result={"promoted": promoted}, finished_at=timezone.now(), done=job.total
-    )
-    job.refresh_from_db()
-    return job
+    return job_run(job=job, work=work)
 
 
 def definitions_diff(old: QualificationDefinition | None, new: QualificationDefinition) -> list[dict[str, Any]]:
@@ -428,23 +412,11 @@ def backtest(*, definition: QualificationDefinition, months: int = 12, now: date
 
 
 def backtest_run(*, job: Job) -> Job:
-    claimed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=timezone.now()
-    )
-    job.refresh_from_db()
-    if not claimed:
-        return job
-    try:
+    def work(job: Job, advance: Advance) -> dict[str, Any]:
         definition = QualificationDefinition.objects.get(pk=job.params["definition_id"])
-        result = backtest(definition=definition, months=job.params.get("months", 12))
-    except Exception as error:
-        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error=str(error), finished_at=timezone.now())
-        raise
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.DONE, result=result, done=job.total, finished_at=timezone.now()
-    )
-    job.refresh_from_db()
-    return job
+        return backtest(definition=definition, months=job.params.get("months", 12))
+
+    return job_run(job=job, work=work)
 
 
 def backtest_enqueue(*, definition: QualificationDefinition, by: AbstractBaseUser) -> Job:

@@ -25,6 +25,7 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from leads.conditions import condition_matches, condition_sql
+from leads.jobs import Advance, job_run
 from leads.models import EngagementRollup, Job, Lead, Persona, ScoringRule, ScoringState
 from smarketing.lib import sql
 
@@ -333,38 +334,18 @@ def rescore_enqueue(*, rule_ids: Iterable[int] = (), by: Any = None) -> Job:
 
 def rescore_run(*, job: Job) -> Job:
     """Rebuild the edited rules' rollups, rescore every lead, then requalify; with progress."""
+    return job_run(job=job, work=_rescore_job)
+
+
+def _rescore_job(job: Job, advance: Advance) -> dict[str, Any]:
     from leads.qualification import leads_qualify
 
-    claimed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=timezone.now()
-    )
-    job.refresh_from_db()
-    if not claimed:
-        return job
-    done = [0]
-
-    def advance(count: int) -> None:
-        done[0] += count
-        Job.objects.filter(pk=job.pk).update(done=min(done[0], job.total))
-
-    try:
-        for rule in ScoringRule.objects.filter(pk__in=job.params.get("rule_ids", [])):
-            with transaction.atomic():
-                rollups_rebuild(rule=rule)
-        rollups_analyze()
-        changed = leads_rescore_all(progress=advance)
-        promoted = leads_qualify()
-    except Exception as error:
-        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error=str(error), finished_at=timezone.now())
-        raise
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.DONE,
-        done=job.total,
-        result={"changed": changed, "promoted": promoted},
-        finished_at=timezone.now(),
-    )
-    job.refresh_from_db()
-    return job
+    for rule in ScoringRule.objects.filter(pk__in=job.params.get("rule_ids", [])):
+        with transaction.atomic():
+            rollups_rebuild(rule=rule)
+    rollups_analyze()
+    changed = leads_rescore_all(progress=advance)
+    return {"changed": changed, "promoted": leads_qualify()}
 
 
 def scores_decay_nightly() -> dict[str, Any]:

@@ -7,39 +7,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from leads.models import ChangeSource, Job, Lead, Stage, StageChange, normalize_email
-
-LEAD_FIELDS = (
-    "first_name",
-    "last_name",
-    "phone",
-    "company",
-    "title",
-    "industry",
-    "company_size",
-    "country",
-    "website",
-)
-
-
-def lead_upsert(*, email: str, data: dict[str, Any], stage: str = Stage.LEAD) -> tuple[Lead, bool]:
-    """Create the lead for `email`, or fill in its blank fields; returns (lead, created).
-
-    Known values are never overwritten by blanks, so a thin second form keeps what a
-    richer first one told us.
-    """
-    fields = {key: value for key, value in data.items() if key in LEAD_FIELDS and value not in (None, "")}
-    with transaction.atomic():
-        lead, created = Lead.objects.get_or_create(email=normalize_email(email), defaults={**fields, "stage": stage})
-        if created:
-            StageChange.objects.create(lead=lead, from_stage="", to_stage=stage, source=ChangeSource.SYSTEM)
-            return lead, True
-        changed = [key for key, value in fields.items() if getattr(lead, key) != value]
-        for key in changed:
-            setattr(lead, key, fields[key])
-        if changed:
-            lead.save(update_fields=[*changed, "updated_at"])
-    return lead, False
+from leads.jobs import Advance, job_run
+from leads.models import ChangeSource, Job, Lead, StageChange
+from smarketing.lib.sql import chunked
 
 
 def lead_change_stage(
@@ -90,33 +60,18 @@ BULK_BATCH = 2_000
 
 
 def leads_set_owner_run(*, job: Job) -> Job:
-    """Give every lead in the job's list its new owner, a batch at a time, reporting progress.
+    """Give every lead in the job's list its new owner, a batch at a time, reporting progress."""
+    return job_run(job=job, work=_set_owner)
 
-    Safe to run twice: the first run claims the job with a conditional update; a second
-    run finds it no longer queued and returns it as it is.
-    """
-    claimed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=timezone.now()
-    )
-    job.refresh_from_db()
-    if not claimed:
-        return job
-    ids = job.params["lead_ids"]
-    owner_id = job.params["owner_id"]
+
+def _set_owner(job: Job, advance: Advance) -> dict[str, Any]:
+    ids, owner_id = job.params["lead_ids"], job.params["owner_id"]
     changed = 0
-    for start in range(0, len(ids), BULK_BATCH):
-        batch = ids[start : start + BULK_BATCH]
-        changed += (
-            Lead.objects.filter(pk__in=batch)
-            .exclude(owner_id=owner_id)
-            .update(owner_id=owner_id, updated_at=timezone.now())
-        )
-        Job.objects.filter(pk=job.pk).update(done=start + len(batch))
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.DONE, done=len(ids), result={"changed": changed}, finished_at=timezone.now()
-    )
-    job.refresh_from_db()
-    return job
+    for batch in chunked(ids, BULK_BATCH):
+        leads = Lead.objects.filter(pk__in=batch).exclude(owner_id=owner_id)
+        changed += leads.update(owner_id=owner_id, updated_at=timezone.now())
+        advance(len(batch))
+    return {"changed": changed}
 
 
 def jobs_fail_stale(*, older_than_hours: int = 6) -> int:
