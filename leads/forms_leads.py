@@ -19,7 +19,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from leads.filters import LeadFilter
-from leads.models import Lead, SavedView, Stage
+from leads.models import CaptureForm, Event, Lead, SavedView, Stage
 from smarketing.roles import Role, has_role
 
 LEADS_PER_PAGE = 50
@@ -340,6 +340,17 @@ class TimelineItem:
     row: Any
 
 
+def _name_forms(events: list[Event]) -> None:
+    """Form submissions carry the form's key; show its name (one query for the page)."""
+    keys = {
+        str(e.properties.get("form")) for e in events if isinstance(e.properties, dict) and e.properties.get("form")
+    }
+    names = dict(CaptureForm.objects.filter(key__in=keys).values_list("key", "name")) if keys else {}
+    for event in events:
+        form_key = event.properties.get("form") if isinstance(event.properties, dict) else None
+        event.form_name = names.get(str(form_key), "") if form_key else ""
+
+
 def lead_timeline(lead: Lead, *, kind: str = "all", page: int = 1) -> tuple[list[TimelineItem], bool]:
     """Events and stage changes in one list, newest first; returns (items, has_more).
 
@@ -349,7 +360,8 @@ def lead_timeline(lead: Lead, *, kind: str = "all", page: int = 1) -> tuple[list
     wanted = page * TIMELINE_PAGE + 1
     items: list[TimelineItem] = []
     if kind in ("all", "events"):
-        events = lead.events.select_related("campaign").order_by("-occurred_at", "-id")[:wanted]
+        events = list(lead.events.select_related("campaign").order_by("-occurred_at", "-id")[:wanted])
+        _name_forms(events)
         items += [TimelineItem("event", event.occurred_at, event) for event in events]
     if kind in ("all", "stages"):
         changes = lead.stage_changes.select_related("changed_by").order_by("-changed_at", "-id")[:wanted]

@@ -500,3 +500,15 @@ def test_rep_cannot_edit_a_lead_even_their_own(rep_client, rep):
     assert rep_client.get(reverse("leads:edit", args=[lead.pk])).status_code == 403
     assert rep_client.post(reverse("leads:edit", args=[lead.pk]), {"first_name": "Eve"}).status_code == 403
     assert Lead.objects.get(pk=lead.pk).first_name == "Ana"
+
+
+def test_timeline_names_the_form_a_submission_came_through(marketer_client):
+    from leads.models import CaptureForm
+    from tests.factories import EventFactory, LeadFactory
+
+    form = CaptureForm.objects.create(name="Spring webinar sign-up", key="spring-key", fields=["email"])
+    lead = LeadFactory()
+    EventFactory(lead=lead, type="form_submitted", properties={"form": form.key})
+    content = marketer_client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "form: Spring webinar sign-up" in content
+    assert "spring-key" not in content
