@@ -1,5 +1,6 @@
 """Navigation per role, for the base layout."""
 
+import re
 from typing import Any
 
 from django.http import HttpRequest
@@ -44,6 +45,18 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
 }
 
 
+# Under /leads/ live many sections; the lead list is current only on its own pages.
+LEAD_LIST_PAGES = re.compile(r"^/leads/(\d+/|views/|bulk/|export)")
+
+
+def _is_current(path: str, url: str) -> bool:
+    if url == "/":
+        return path == url
+    if url == "/leads/":
+        return path == url or bool(LEAD_LIST_PAGES.match(path))
+    return path.startswith(url)
+
+
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -52,8 +65,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items = []
     for label, name in NAV_BY_ROLE.get(role, []):
         url = reverse(name)
-        active = request.path == url if url == "/" else request.path.startswith(url)
-        items.append({"label": label, "url": url, "active": active})
+        items.append({"label": label, "url": url, "active": _is_current(request.path, url)})
     # Only the closest match is current: /leads/imports/ is Imports, not also Leads.
     matches = [item for item in items if item["active"]]
     if matches:

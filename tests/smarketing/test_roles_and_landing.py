@@ -86,3 +86,19 @@ def test_logout_by_post(rep_client):
     response = rep_client.post(reverse("logout"))
     assert response.status_code == 302
     assert rep_client.get(reverse("home")).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("path", "current"),
+    [("/leads/", "Leads"), ("/leads/imports/", "Imports"), ("/leads/forms/", "Forms"), ("/leads/notifications/", None)],
+)
+def test_navigation_marks_only_the_section_you_are_in(marketer_client, path, current):
+    response = marketer_client.get(path)
+    marked = [item["label"] for item in response.context["nav_items"] if item["active"]]
+    assert marked == ([current] if current else [])
+
+
+def test_a_lead_page_belongs_to_the_lead_list(marketer_client):
+    lead = LeadFactory()
+    response = marketer_client.get(reverse("leads:detail", args=[lead.pk]))
+    assert [item["label"] for item in response.context["nav_items"] if item["active"]] == ["Leads"]
