@@ -54,7 +54,8 @@ def _persona_fit_sql(persona: Persona) -> tuple[str, list[Any]]:
         text, values = condition_sql(condition, vendor=sql.vendor())
         parts.append(f"CASE WHEN {text} THEN {int(condition.get('weight', 0))} ELSE 0 END")
         params.extend(values)
-    return f"CAST(ROUND(({' + '.join(parts)}) * 100.0 / {int(total)}) AS INTEGER)", params
+    # Rounded in integers, (2·100·matched + total) div (2·total), to stay out of numeric arithmetic.
+    return f"((({' + '.join(parts)}) * 200 + {int(total)}) / {2 * int(total)})", params
 
 
 # --- Engagement rollups -----------------------------------------------------------------
@@ -123,7 +124,7 @@ def rollups_rebuild(*, rule: ScoringRule) -> None:
     where, params = sql.json_has("e.properties", rule.property_filter or {})
     if rule.half_life_days:
         age = sql.days_between("%s", "e.occurred_at")
-        points = f"%s * POWER(0.5, {age} / %s)"
+        points = f"%s * POWER(CAST(0.5 AS DOUBLE PRECISION), {age} / %s)"
         point_params = [rule.points, sql.db_datetime(decayed_at), rule.half_life_days]
     else:
         points, point_params = "%s", [rule.points]

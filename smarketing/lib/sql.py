@@ -43,7 +43,9 @@ def db_datetime(moment: datetime) -> Any:
 def days_between(later_sql: str, earlier_sql: str) -> str:
     """Fractional days from earlier to later (both SQL datetime expressions)."""
     if is_postgres():
-        return f"(EXTRACT(EPOCH FROM ({later_sql}::timestamptz - {earlier_sql})) / 86400.0)"
+        # date_part gives float8; EXTRACT gives numeric, whose arithmetic is ten times slower
+        # over millions of events.
+        return f"(date_part('epoch', {later_sql}::timestamptz - {earlier_sql}) / 86400.0)"
     return f"(julianday({later_sql}) - julianday({earlier_sql}))"
 
 
