@@ -209,9 +209,14 @@ def leads_rescore(*, lead_ids: Iterable[int] | None = None) -> int:
     return changed
 
 
+RESCORE_WORK_MEM = "64MB"  # the rollup pivot of a range aggregates in memory instead of sorting
+
+
 def _rescore_scope(scope_sql: str, scope_params: list[Any]) -> int:
     statement, params = _rescore_statement(scope_sql, scope_params)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if sql.is_postgres():
+            cursor.execute(f"SET LOCAL work_mem = '{RESCORE_WORK_MEM}'")
         cursor.execute(statement, params)
         return cursor.rowcount
 
@@ -280,12 +285,13 @@ def _rescore_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, li
     statement = (
         "UPDATE leads_lead SET fit_score = n.fit, persona_id = n.persona_id, "
         "engagement_score = n.engagement, score = n.fit + n.engagement, score_breakdown = n.breakdown "
-        f"FROM ({computed}) n WHERE leads_lead.id = n.id AND ({changed})"
+        # The scope again on the target, so PostgreSQL reads only that id range of leads_lead.
+        f"FROM ({computed}) n WHERE leads_lead.id = n.id {scope_sql.format(id='leads_lead.id')} AND ({changed})"
     )
     # Placeholders appear in this order: the breakdown's names (outer select), then fits and
-    # negatives (inner select), the pivot's scope, then the leads' scope.
+    # negatives (inner select), the pivot's scope, the leads' scope, then the target's scope.
     pivot_scope = scope_params if engagement else []
-    params = [*breakdown_params, *fit_params, *negative_params, *pivot_scope, *scope_params]
+    params = [*breakdown_params, *fit_params, *negative_params, *pivot_scope, *scope_params, *scope_params]
     return statement, params
 
 
