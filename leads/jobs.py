@@ -1,5 +1,6 @@
 """Background jobs a page can follow: claimed once, progress reported, finished or failed."""
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -29,11 +30,14 @@ def job_run(*, job: Job, work: Callable[[Job, Advance], dict[str, Any]]) -> Job:
     if not job_claim(job):
         return job
     done = 0
+    lock = threading.Lock()  # work may advance from several threads (parallel rescore)
 
     def advance(count: int) -> None:
         nonlocal done
-        done += count
-        Job.objects.filter(pk=job.pk).update(done=min(done, job.total) if job.total else done)
+        with lock:
+            done += count
+            value = min(done, job.total) if job.total else done
+        Job.objects.filter(pk=job.pk).update(done=value)
 
     try:
         result = work(job, advance)

@@ -17,6 +17,7 @@ How it stays fast:
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -312,20 +313,38 @@ def rules_changed(*, rules: Iterable[ScoringRule] = ()) -> int:
 
 
 RESCORE_RANGE = 50_000
+RESCORE_THREADS = 2  # PostgreSQL works two id ranges at once, one backend per core
 
 
 def leads_rescore_all(*, progress: Any = None) -> int:
-    """Rescore every lead in id ranges: set-based within each range, progress between them."""
+    """Rescore every lead in id ranges: set-based within each range, progress between them.
+
+    On PostgreSQL, outside a transaction, ranges run on RESCORE_THREADS connections at once:
+    the work is CPU in the database, and each backend uses one core.
+    """
     bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
     if bounds["low"] is None:
         return 0
-    changed = 0
-    for start in range(bounds["low"], bounds["high"] + 1, RESCORE_RANGE):
-        end = start + RESCORE_RANGE - 1
-        changed += _rescore_scope("AND {id} BETWEEN %s AND %s", [start, end])
-        if progress:
-            progress(Lead.objects.filter(id__gte=start, id__lte=end).count())
+    ranges = [(start, start + RESCORE_RANGE - 1) for start in range(bounds["low"], bounds["high"] + 1, RESCORE_RANGE)]
+    parallel = sql.is_postgres() and not connection.in_atomic_block and RESCORE_THREADS > 1
+    if not parallel:
+        return sum(_rescore_range(bounds, progress) for bounds in ranges)
+    with ThreadPoolExecutor(max_workers=RESCORE_THREADS) as pool:
+        return sum(pool.map(lambda bounds: _rescore_range_in_thread(bounds, progress), ranges))
+
+
+def _rescore_range(bounds: tuple[int, int], progress: Any) -> int:
+    changed = _rescore_scope("AND {id} BETWEEN %s AND %s", list(bounds))
+    if progress:
+        progress(Lead.objects.filter(id__gte=bounds[0], id__lte=bounds[1]).count())
     return changed
+
+
+def _rescore_range_in_thread(bounds: tuple[int, int], progress: Any) -> int:
+    try:
+        return _rescore_range(bounds, progress)
+    finally:
+        connection.close()  # each thread opened its own; don't leave it behind
 
 
 def rescore_enqueue(*, rule_ids: Iterable[int] = (), by: Any = None) -> Job:

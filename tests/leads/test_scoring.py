@@ -118,3 +118,13 @@ def test_rescore_writes_only_changed_rows(ops_persona):
     LeadFactory.create_batch(5, industry="SaaS")
     assert scoring.leads_rescore() == 5
     assert scoring.leads_rescore() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rescoring_every_lead_in_ranges_reports_progress_and_scores_all(monkeypatch, ops_persona):
+    monkeypatch.setattr(scoring, "RESCORE_RANGE", 3)  # several ranges, in parallel on PostgreSQL
+    leads = LeadFactory.create_batch(10, industry="SaaS", company_size=10)
+    seen = []
+    assert scoring.leads_rescore_all(progress=seen.append) == 10
+    assert sum(seen) == 10
+    assert set(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("fit_score", flat=True)) == {75}
