@@ -75,13 +75,17 @@ def decay_factor(rule: ScoringRule, age_days: float) -> float:
 
 
 def decayed_at_for_update() -> datetime:
-    """The shared decay moment, read so that a concurrent decay run waits for us (and we for it)."""
-    state = ScoringState.current()
+    """The shared decay moment, read so that a concurrent decay run waits for us (and we for it).
+
+    One query: FOR SHARE on PostgreSQL (the nightly decay takes the row FOR UPDATE).
+    """
     if sql.is_postgres():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM leads_scoringstate WHERE id = %s FOR SHARE", [state.pk])
-        state.refresh_from_db(fields=["decayed_at"])
-    return state.decayed_at
+            cursor.execute("SELECT decayed_at FROM leads_scoringstate WHERE id = 1 FOR SHARE")
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+    return ScoringState.current().decayed_at
 
 
 def rollups_add_events(*, events: Iterable[tuple[int, str, datetime, dict[str, Any]]]) -> set[int]:
