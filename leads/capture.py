@@ -46,24 +46,14 @@ from rest_framework.views import APIView
 
 from leads import qualification, scoring
 from leads.ingest import TOUCH_KEYS, lead_capture, leads_ensure, touch_from, touch_source
-from leads.models import Campaign, CaptureForm, Event, Lead, normalize_email
+from leads.models import LEAD_PROFILE_FIELDS, Campaign, CaptureForm, Event, Lead, normalize_email
 from leads.serializers import CaptureResultOut, CaptureSubmissionIn
 
 HONEYPOT_FIELD = "website_url"  # not a lead field: only bots fill a field people cannot see
 CAPTURE_RATE_LIMIT_DEFAULT = 30  # submissions a minute, per IP and form
 KEY_BYTES = 12
 CAPTURE_MAX_BYTES = 64 * 1024  # a filled-in form is a few hundred bytes
-LEAD_ATTRIBUTES = (
-    "first_name",
-    "last_name",
-    "phone",
-    "company",
-    "title",
-    "industry",
-    "company_size",
-    "country",
-    "website",
-)
+LEAD_ATTRIBUTES = LEAD_PROFILE_FIELDS
 
 # How each lead field is shown: label, input type, autocomplete token, max length.
 FIELD_SPECS: dict[str, tuple[str, str, str, int | None]] = {

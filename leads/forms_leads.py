@@ -19,7 +19,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from leads.filters import LeadFilter
-from leads.models import CaptureForm, Event, Lead, SavedView, Stage
+from leads.models import LEAD_PROFILE_FIELDS, CaptureForm, Event, Lead, SavedView, Stage
 from smarketing.roles import Role, has_role
 
 LEADS_PER_PAGE = 50
@@ -157,17 +157,7 @@ def saved_view_delete(*, view: SavedView) -> None:
 
 # --- Editing and merging ----------------------------------------------------------------
 
-EDITABLE_FIELDS = [
-    "first_name",
-    "last_name",
-    "phone",
-    "company",
-    "title",
-    "industry",
-    "company_size",
-    "country",
-    "website",
-]
+EDITABLE_FIELDS = list(LEAD_PROFILE_FIELDS)
 COMPANY_SIZE_LIMIT = 10_000_000
 
 

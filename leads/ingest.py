@@ -20,11 +20,11 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from leads.models import Campaign, ChangeSource, Event, Lead, Stage, StageChange, normalize_email
+from leads.models import LEAD_PROFILE_FIELDS, Campaign, ChangeSource, Event, Lead, Stage, StageChange, normalize_email
 from smarketing.lib import sql
 
 TOUCH_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "referral_code")
-LEAD_TEXT_FIELDS = ("first_name", "last_name", "phone", "company", "title", "industry", "country", "website")
+LEAD_TEXT_FIELDS = tuple(name for name in LEAD_PROFILE_FIELDS if name != "company_size")
 INSERT_CHUNK = 500
 
 

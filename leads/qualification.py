@@ -68,8 +68,7 @@ def leads_qualify(
     return promoted
 
 
-def _qualifying(target: str, tree: dict[str, Any], now: datetime, scope: list[int] | None) -> list[tuple[int, str]]:
-    compiled = rules.compile_tree(tree, as_of=now)
+def _qualifying(target: str, compiled: rules.Compiled, scope: list[int] | None) -> list[tuple[int, str]]:
     stages = CANDIDATES[target]
     base = f"SELECT l.id, l.stage FROM leads_lead l WHERE l.stage IN ({sql.in_list(stages)})"
     found: list[tuple[int, str]] = []
@@ -89,8 +88,8 @@ def _promote(
     scope: list[int] | None,
     progress: Callable[[int], None] | None,
 ) -> int:
-    qualifying = _qualifying(target, tree, now, scope)
     compiled = rules.compile_tree(tree, as_of=now)
+    qualifying = _qualifying(target, compiled, scope)
     descriptions = [rules.describe(leaf) for leaf in rules.leaves(tree)]
     moved = 0
     for chunk in sql.chunked(qualifying, CHUNK):

@@ -1,6 +1,7 @@
 """Writes on leads: every change of state goes through one of these functions."""
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -76,7 +77,7 @@ def _set_owner(job: Job, advance: Advance) -> dict[str, Any]:
 
 def jobs_fail_stale(*, older_than_hours: int = 6) -> int:
     """Mark jobs that have been running for hours (their worker died) as failed."""
-    cutoff = timezone.now() - timezone.timedelta(hours=older_than_hours)
+    cutoff = timezone.now() - timedelta(hours=older_than_hours)
     return Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=cutoff).update(
         status=Job.Status.FAILED, error="The worker stopped before finishing.", finished_at=timezone.now()
     )

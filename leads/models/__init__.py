@@ -4,6 +4,7 @@ from leads.models.capture import CaptureForm, LeadMerge, SavedView
 from leads.models.core import (
     FUNNEL,
     LEAD_ATTRIBUTE_FIELDS,
+    LEAD_PROFILE_FIELDS,
     Campaign,
     CampaignCost,
     ChangeSource,
@@ -37,6 +38,7 @@ from leads.models.scoring import EngagementRollup, Persona, ScoringRule, Scoring
 __all__ = [
     "FUNNEL",
     "LEAD_ATTRIBUTE_FIELDS",
+    "LEAD_PROFILE_FIELDS",
     "OPEN_HANDOFF",
     "Activity",
     "Agreement",

@@ -286,6 +286,19 @@ class Job(models.Model):
         return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
+# A lead's contact and firmographic fields: what forms, imports, edits and merges may fill.
+LEAD_PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "title",
+    "industry",
+    "company_size",
+    "country",
+    "website",
+)
+
 # Fields a persona, a qualification rule or an import may read or write.
 
 
