@@ -22,7 +22,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_display = ["email", "first_name", "last_name", "company", "stage", "owner", "score", "created_at"]
     list_filter = ["stage", "owner"]
     search_fields = ["email", "first_name", "last_name", "company"]
-    list_select_related = ["owner"]
+    list_select_related = ["owner", "scoring"]
     raw_id_fields = ["owner", "first_campaign", "last_campaign"]
     readonly_fields = ["created_at", "updated_at", "stage_changed_at"]
     show_full_result_count = False  # counting millions of rows on every page is slow

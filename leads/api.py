@@ -73,7 +73,7 @@ class LeadPagination(PageNumberPagination):
 
 
 def _lead_rows(user: Any) -> QuerySet[Lead]:
-    return leads_visible_to(user).select_related("owner", "persona", "first_campaign")
+    return leads_visible_to(user).select_related("owner", "scoring__persona", "first_campaign")
 
 
 class LeadsView(generics.ListAPIView):

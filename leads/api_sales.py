@@ -130,6 +130,10 @@ class QueueView(SalesView):
 
 class ClaimView(SalesView):
     permission_classes = roles(Role.SALES)
+    # One instance for every claim: a serializer builds its fields anew per instance (the lead's
+    # ModelSerializer reads the model's fields each time), a fifth of a claim's Python time.
+    # to_representation keeps no state, so requests and threads share it safely.
+    reply = QueueItemOut()
 
     @extend_schema(
         summary="Claim the next lead",
@@ -149,7 +153,7 @@ class ClaimView(SalesView):
         handoff = queue.lead_claim_next(rep=request.user)
         if handoff is None:
             return Response(status=204)
-        return Response(QueueItemOut(queue.queue_row(handoff)).data)
+        return Response(self.reply.to_representation(queue.queue_row(handoff)))
 
 
 # --- A lead: verdicts and activities ----------------------------------------------------
@@ -259,7 +263,9 @@ class LeadActivitiesView(SalesView):
 
 
 def deal_rows(user: Any) -> QuerySet[Deal]:
-    return deals.deals_visible_to(user).select_related("lead", "lead__owner", "lead__persona", "stage", "owner")
+    return deals.deals_visible_to(user).select_related(
+        "lead", "lead__owner", "lead__scoring__persona", "stage", "owner"
+    )
 
 
 class DealsView(SalesView):

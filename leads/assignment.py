@@ -23,7 +23,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leads.models import (
@@ -81,7 +82,9 @@ REGIONS: dict[str, list[str]] = {
     "APAC": ["AU", "NZ", "JP", "CN", "KR", "IN", "SG", "HK", "TW", "ID", "MY", "TH", "PH", "VN"],
 }
 COUNTRY_REGION = {country: region for region, countries in REGIONS.items() for country in countries}
-LEAD_COLUMNS = ("id", "country", "company_size", "industry", "persona_id", "source", "score")
+LEAD_COLUMNS = ("id", "country", "company_size", "industry", "source")
+# The scores live in LeadScore: read them alongside, a lead not scored yet counting as zero.
+LEAD_SCORES = {"persona_id": F("scoring__persona"), "score": Coalesce(F("scoring__score"), 0)}
 
 
 def region_of(country: str) -> str:
@@ -277,8 +280,8 @@ def leads_hand_off(*, lead_ids: Iterable[int], stage: str, now: datetime | None 
         leads = list(
             Lead.objects.filter(pk__in=ids, stage=stage)
             .exclude(handoff__status__in=OPEN_HANDOFF)
+            .values(*LEAD_COLUMNS, **LEAD_SCORES)
             .order_by("-score", "id")
-            .values(*LEAD_COLUMNS)
         )
         if not leads:
             return 0
@@ -382,7 +385,9 @@ def handoffs_reassign(
     """
     now = now or timezone.now()
     by_lead = {h.lead_id: h for h in handoffs}
-    leads = list(Lead.objects.filter(pk__in=list(by_lead)).order_by("-score", "id").values(*LEAD_COLUMNS))
+    leads = list(
+        Lead.objects.filter(pk__in=list(by_lead)).values(*LEAD_COLUMNS, **LEAD_SCORES).order_by("-score", "id")
+    )
     exclude = {h.lead_id: h.assigned_to_id for h in handoffs if h.assigned_to_id}
     placements = placements_for(leads, exclude=exclude)
     due_at = now + timedelta(hours=agreement.speed_to_lead_hours)

@@ -23,6 +23,8 @@ SEARCH_MAX_LENGTH = 200
 SCORE_BOUND = 1_000_000
 # Outside these years a timestamp cannot be shifted between time zones without overflowing.
 YEAR_MIN, YEAR_MAX = 1900, 9000
+# Parameters whose column lives elsewhere (scores are in LeadScore).
+ORDERING_COLUMNS = {"score": "scoring__score"}
 ORDERING_FIELDS = ("created_at", "score", "last_name", "company", "email", "stage", "last_touch_at", "updated_at")
 
 
@@ -105,20 +107,20 @@ class LeadFilter(filters.FilterSet):
     stage = filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage", distinct=False)
     owner = filters.ModelChoiceFilter(queryset=_owners, null_label="Unassigned", label="Owner")
     score_min = IntegerFilter(
-        field_name="score",
+        field_name="scoring__score",
         lookup_expr="gte",
         label="Score from",
         min_value=-SCORE_BOUND,
         max_value=SCORE_BOUND,
     )
     score_max = IntegerFilter(
-        field_name="score",
+        field_name="scoring__score",
         lookup_expr="lte",
         label="Score to",
         min_value=-SCORE_BOUND,
         max_value=SCORE_BOUND,
     )
-    persona = filters.ModelChoiceFilter(queryset=Persona.objects.all(), label="Persona")
+    persona = filters.ModelChoiceFilter(field_name="scoring__persona", queryset=Persona.objects.all(), label="Persona")
     source = filters.CharFilter(field_name="source", max_length=100, label="Source")
     campaign = filters.ModelChoiceFilter(
         field_name="first_campaign", queryset=Campaign.objects.all(), label="Campaign (first touch)"
@@ -126,7 +128,7 @@ class LeadFilter(filters.FilterSet):
     created_after = CreatedFilter(label="Created from")
     created_before = CreatedFilter(until=True, label="Created until")
     ordering = StableOrderingFilter(
-        fields=ORDERING_FIELDS,
+        fields=[(ORDERING_COLUMNS.get(name, name), name) for name in ORDERING_FIELDS],
         label="Order by",
         help_text="created_at, score, last_name, company or updated_at; prefix - for descending.",
     )

@@ -269,7 +269,7 @@ class LeadPage:
 
 def leads_page(leads: QuerySet[Lead], *, number: int) -> LeadPage:
     start = (number - 1) * LEADS_PER_PAGE
-    rows = list(leads.select_related("owner", "persona", "first_campaign")[start : start + LEADS_PER_PAGE + 1])
+    rows = list(leads.select_related("owner", "scoring__persona", "first_campaign")[start : start + LEADS_PER_PAGE + 1])
     return LeadPage(
         number=number, object_list=rows[:LEADS_PER_PAGE], has_next=len(rows) > LEADS_PER_PAGE, count=leads_count(leads)
     )

@@ -14,14 +14,15 @@ from django.db.models import Model
 from django.utils import timezone
 
 from leads import qualification, scoring
-from leads.models import FUNNEL, EngagementRollup, Event, Lead, LeadMerge, StageChange
+from leads.models import FUNNEL, EngagementRollup, Event, Lead, LeadMerge, LeadScore, StageChange
 from leads.services import lead_change_stage
 
 FILLED_FIELDS = ("first_name", "last_name", "phone", "company", "title", "industry", "country", "website")
 FIRST_TOUCH_FIELDS = ("source", "first_campaign_id", "first_touch")
 LAST_TOUCH_FIELDS = ("last_source", "last_campaign_id", "last_touch", "last_touch_at")
 # Moved explicitly below; every other table pointing at a lead is moved generically.
-HANDLED_MODELS = {Event, StageChange, EngagementRollup, LeadMerge}
+# LeadScore goes with the other lead: the survivor is rescored from the combined rollups.
+HANDLED_MODELS = {Event, StageChange, EngagementRollup, LeadMerge, LeadScore}
 
 
 class MergeError(Exception):

@@ -156,7 +156,7 @@ def leads_no_longer_qualifying(*, definition: QualificationDefinition, limit: in
                 [stage, *compiled.params, limit],
             )
             ids = [row[0] for row in cursor.fetchall()]
-        found.extend(Lead.objects.filter(pk__in=ids).order_by("-score"))
+        found.extend(Lead.objects.filter(pk__in=ids).select_related("scoring").order_by("-scoring__score", "id"))
     return found[:limit]
 
 

@@ -132,7 +132,7 @@ def queue_for_rep(*, rep: AbstractBaseUser, limit: int = QUEUE_LIMIT) -> list[Ha
     )
     rows = (
         Handoff.objects.filter(status=HandoffStatus.ASSIGNED, assigned_to=rep)
-        .select_related("lead", "lead__persona", "lead__owner")
+        .select_related("lead", "lead__scoring__persona", "lead__owner")
         .order_by(untouched_first, "due_at", "id")[:limit]
     )
     return list(rows)
@@ -176,33 +176,27 @@ def queue_row(handoff: Handoff, *, now: Any = None) -> dict[str, Any]:
 # --- Claiming ---------------------------------------------------------------------------
 
 
+# The best pooled lead of the rep's pools, taken only while the rep holds less than their
+# capacity: one statement, which reads the rep's team (none: the general pool only) and load
+# itself. No profile means no team and the default capacity.
 CLAIM_SQL = """
-UPDATE leads_handoff SET status = %s, assigned_to_id = %s, team_id = COALESCE(%s, team_id)
+UPDATE leads_handoff SET status = %(assigned)s, assigned_to_id = %(rep)s,
+    team_id = COALESCE((SELECT team_id FROM leads_repprofile WHERE user_id = %(rep)s), team_id)
 WHERE id = (
     SELECT id FROM leads_handoff
-    WHERE status = %s AND ({pools})
+    WHERE status = %(pooled)s
+      AND (team_id IS NULL OR team_id = (SELECT team_id FROM leads_repprofile WHERE user_id = %(rep)s))
     ORDER BY score DESC, handed_off_at, id
     LIMIT 1 {lock}
-) AND status = %s
+) AND status = %(pooled)s
+  AND (SELECT COUNT(*) FROM leads_handoff WHERE assigned_to_id = %(rep)s AND status = %(assigned)s)
+    < COALESCE((SELECT capacity FROM leads_repprofile WHERE user_id = %(rep)s), %(capacity)s)
 RETURNING id, lead_id, team_id
 """
 
-
-def _claim_row(rep_id: int, team_id: int | None) -> tuple[int, int, int | None] | None:
-    pools = "team_id IS NULL OR team_id = %s" if team_id else "team_id IS NULL"
-    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    params: list[Any] = [HandoffStatus.ASSIGNED, rep_id, team_id, HandoffStatus.POOLED]
-    params += [team_id] if team_id else []
-    params.append(HandoffStatus.POOLED)
-    with connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL.format(pools=pools, lock=lock), params)
-        return cursor.fetchone()
-
-
 LOAD_SQL = """
-SELECT COALESCE(p.capacity, %s), p.team_id,
-       (SELECT COUNT(*) FROM leads_handoff h WHERE h.assigned_to_id = %s AND h.status = %s)
-FROM (SELECT 1) AS one LEFT JOIN leads_repprofile p ON p.user_id = %s
+SELECT COALESCE((SELECT capacity FROM leads_repprofile WHERE user_id = %(rep)s), %(capacity)s),
+       (SELECT COUNT(*) FROM leads_handoff WHERE assigned_to_id = %(rep)s AND status = %(assigned)s)
 """
 
 
@@ -210,20 +204,29 @@ def lead_claim_next(*, rep: AbstractBaseUser) -> Handoff | None:
     """Give the rep the best lead waiting in their pools; None when the pools are empty.
 
     Refused (SalesError, 409) when the rep already holds their capacity of open leads. Every
-    rep runs this all day, so it is four plain statements: capacity and load, the claim, the
-    owner, the log row.
+    rep runs this all day, so it is three plain statements: the claim (capacity checked in
+    it), the owner, the log row; then one read of what the reply shows. Only when nothing was
+    claimed does a fourth say whether the rep is full or the pools are empty.
     """
     now = sql.db_datetime(timezone.now())
+    params = {
+        "rep": rep.pk,
+        "assigned": HandoffStatus.ASSIGNED,
+        "pooled": HandoffStatus.POOLED,
+        "capacity": DEFAULT_CAPACITY,
+    }
+    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(LOAD_SQL, [DEFAULT_CAPACITY, rep.pk, HandoffStatus.ASSIGNED, rep.pk])
-        capacity, team_id, held = cursor.fetchone()
-        if held >= capacity:
-            raise SalesError(
-                f"You hold {held} open leads, your capacity; accept, reject or recycle one before claiming more.",
-                status=409,
-            )
-        row = _claim_row(rep.pk, team_id)
+        cursor.execute(CLAIM_SQL.format(lock=lock), params)
+        row = cursor.fetchone()
         if row is None:
+            cursor.execute(LOAD_SQL, params)
+            capacity, held = cursor.fetchone()
+            if held >= capacity:
+                raise SalesError(
+                    f"You hold {held} open leads, your capacity; accept, reject or recycle one before claiming more.",
+                    status=409,
+                )
             return None
         handoff_id, lead_id, team_id = row
         cursor.execute("UPDATE leads_lead SET owner_id = %s, updated_at = %s WHERE id = %s", [rep.pk, now, lead_id])
@@ -232,4 +235,7 @@ def lead_claim_next(*, rep: AbstractBaseUser) -> Handoff | None:
             "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             [lead_id, AssignmentLog.Action.CLAIMED, team_id, rep.pk, rep.pk, "", now],
         )
-    return Handoff.objects.select_related("lead", "lead__persona", "lead__owner").get(pk=handoff_id)
+    handoff = Handoff.objects.select_related("lead__scoring__persona").get(pk=handoff_id)
+    # Holder and owner are the rep, already loaded: set them rather than join the user table again.
+    handoff.assigned_to = handoff.lead.owner = rep
+    return handoff

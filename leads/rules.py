@@ -167,10 +167,12 @@ def _node_sql(node: dict[str, Any], leaf_sql: list[tuple[str, list[Any]]], count
 
 def _leaf_sql(node: dict[str, Any], as_of: datetime) -> tuple[str, list[Any]]:
     op = node["op"]
-    if op == "fit_gte":
-        return "(l.fit_score >= %s)", [node["value"]]
-    if op == "score_gte":
-        return "(l.score >= %s)", [node["value"]]
+    if op in ("fit_gte", "score_gte"):
+        column = "fit" if op == "fit_gte" else "score"
+        # A lead not scored yet has no LeadScore row: it counts as zero.
+        return f"(COALESCE((SELECT s.{column} FROM leads_leadscore s WHERE s.lead_id = l.id), 0) >= %s)", [
+            node["value"]
+        ]
     if op == "attr":
         condition = {"field": node["field"], "op": node["cmp"], "value": node.get("value")}
         text, params = condition_sql(condition, vendor=sql.vendor())

@@ -222,8 +222,20 @@ def _rescore_scope(scope_sql: str, scope_params: list[Any]) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         if sql.is_postgres():
             cursor.execute(f"SET LOCAL work_mem = '{RESCORE_WORK_MEM}'")
+        cursor.execute(*_score_rows_ensure_statement(scope_sql, scope_params))
         cursor.execute(statement, params)
         return cursor.rowcount
+
+
+def _score_rows_ensure_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, list[Any]]:
+    """Give leads in scope that have none a zero LeadScore row, so the rescore's UPDATE reaches
+    them. Capture paths create the row with the lead; this catches any other way in."""
+    return (
+        "INSERT INTO leads_leadscore (lead_id, fit, engagement, score, persona_id, breakdown) "
+        "SELECT l.id, 0, 0, 0, NULL, '{}' FROM leads_lead l "
+        f"WHERE NOT EXISTS (SELECT 1 FROM leads_leadscore s WHERE s.lead_id = l.id) {scope_sql.format(id='l.id')}",
+        scope_params,
+    )
 
 
 def _rescore_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, list[Any]]:
@@ -276,22 +288,25 @@ def _rescore_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, li
         f"SELECT s.id, CAST({fit_expr} AS INTEGER) AS fit, {persona_expr} AS persona_id, "
         f"CAST({engagement_expr} AS INTEGER) AS engagement, {breakdown_expr} AS breakdown "
         f"FROM (SELECT {inner_columns} FROM leads_lead l LEFT JOIN ({pivot}) p ON p.lead_id = l.id "
-        f"WHERE 1=1 {scope_sql.format(id='l.id')}) s"
+        # Fenced twice: each persona's fit and the breakdown are computed once per lead, not
+        # once for every place the outer queries name them.
+        f"WHERE 1=1 {scope_sql.format(id='l.id')}{sql.fence()}) s{sql.fence()}"
     )
     changed = " OR ".join(
         [
-            sql.distinct("leads_lead.fit_score", "n.fit"),
-            sql.distinct("leads_lead.persona_id", "n.persona_id"),
-            sql.distinct("leads_lead.engagement_score", "n.engagement"),
-            sql.distinct("leads_lead.score", "n.fit + n.engagement"),
-            sql.distinct("leads_lead.score_breakdown", "n.breakdown"),
+            sql.distinct("leads_leadscore.fit", "n.fit"),
+            sql.distinct("leads_leadscore.persona_id", "n.persona_id"),
+            sql.distinct("leads_leadscore.engagement", "n.engagement"),
+            sql.distinct("leads_leadscore.score", "n.fit + n.engagement"),
+            sql.distinct("leads_leadscore.breakdown", "n.breakdown"),
         ]
     )
     statement = (
-        "UPDATE leads_lead SET fit_score = n.fit, persona_id = n.persona_id, "
-        "engagement_score = n.engagement, score = n.fit + n.engagement, score_breakdown = n.breakdown "
-        # The scope again on the target, so PostgreSQL reads only that id range of leads_lead.
-        f"FROM ({computed}) n WHERE leads_lead.id = n.id {scope_sql.format(id='leads_lead.id')} AND ({changed})"
+        "UPDATE leads_leadscore SET fit = n.fit, persona_id = n.persona_id, "
+        "engagement = n.engagement, score = n.fit + n.engagement, breakdown = n.breakdown "
+        # The scope again on the target, so PostgreSQL reads only that id range of scores.
+        f"FROM ({computed}) n WHERE leads_leadscore.lead_id = n.id "
+        f"{scope_sql.format(id='leads_leadscore.lead_id')} AND ({changed})"
     )
     # Placeholders appear in this order: the breakdown's names (outer select), then fits and
     # negatives (inner select), the pivot's scope, the leads' scope, then the target's scope.

@@ -15,7 +15,7 @@ from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
 from leads.conditions import LIST_OPERATORS, NUMERIC_FIELDS, OPERATORS, condition_errors, describe_condition
-from leads.models import EngagementRollup, Job, Lead, Persona, ScoringRule
+from leads.models import EngagementRollup, Job, LeadScore, Persona, ScoringRule
 from leads.scoring import rescore_enqueue
 from smarketing.roles import Role, has_role
 
@@ -147,7 +147,9 @@ class PersonaRow:
 
 def personas_overview() -> list[PersonaRow]:
     """Every persona with its conditions in words and how many leads it is the best match for."""
-    counts = dict(Lead.objects.filter(persona__isnull=False).order_by().values_list("persona").annotate(n=Count("id")))
+    counts = dict(
+        LeadScore.objects.filter(persona__isnull=False).order_by().values_list("persona").annotate(n=Count("lead"))
+    )
     return [
         PersonaRow(
             persona=persona,

@@ -21,7 +21,7 @@ def leads_visible_to(user: Any) -> QuerySet[Lead]:
 
 def lead_for_user(user: Any, pk: int) -> Lead:
     """The lead if this user may see it, else 404 (not 403: we don't confirm it exists)."""
-    return get_object_or_404(leads_visible_to(user), pk=pk)
+    return get_object_or_404(leads_visible_to(user).select_related("scoring__persona"), pk=pk)
 
 
 def stage_counts(leads: QuerySet[Lead]) -> list[dict[str, Any]]:
@@ -41,4 +41,4 @@ def leads_new_this_month(leads: QuerySet[Lead]) -> int:
 
 
 def leads_recent(leads: QuerySet[Lead], limit: int = 10) -> QuerySet[Lead]:
-    return leads.select_related("owner", "first_campaign").order_by("-created_at", "-id")[:limit]
+    return leads.select_related("owner", "first_campaign", "scoring").order_by("-created_at", "-id")[:limit]

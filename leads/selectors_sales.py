@@ -63,7 +63,7 @@ def _pools(manager: Any) -> list[dict[str, Any]]:
 
 def _urgent(manager: Any, now: Any) -> list[Handoff]:
     rows = handoffs_visible_to(manager).filter(status=HandoffStatus.ASSIGNED, first_touch_at__isnull=True)
-    rows = rows.select_related("lead", "assigned_to").order_by("due_at", "id")[:TEAM_URGENT_LIMIT]
+    rows = rows.select_related("lead__scoring", "assigned_to").order_by("due_at", "id")[:TEAM_URGENT_LIMIT]
     return [handoff for handoff in rows if handoff.assigned_to_id]
 
 

@@ -206,6 +206,9 @@ class LeadOut(serializers.ModelSerializer):
     """A lead in a list."""
 
     owner = UserRefOut(allow_null=True)
+    score = serializers.IntegerField(read_only=True, help_text="Fit plus engagement.")
+    fit_score = serializers.IntegerField(read_only=True, help_text="Best persona match, 0-100.")
+    engagement_score = serializers.IntegerField(read_only=True)
     persona = NamedRefOut(allow_null=True)
     campaign = NamedRefOut(source="first_campaign", allow_null=True, help_text="First-touch campaign.")
 

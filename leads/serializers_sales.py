@@ -27,6 +27,7 @@ class ErrorsOut(serializers.Serializer):
 
 class LeadBriefOut(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", default=None)
+    score = serializers.IntegerField(read_only=True)
     persona = serializers.CharField(source="persona.name", default=None)
 
     class Meta:

@@ -164,8 +164,8 @@ def pool_scores_refresh() -> int:
     """Copy each pooled lead's current score onto its handoff, where the two differ (one UPDATE)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE leads_handoff SET score = l.score FROM leads_lead l "
-            "WHERE l.id = leads_handoff.lead_id AND leads_handoff.status = %s AND leads_handoff.score <> l.score",
+            "UPDATE leads_handoff SET score = s.score FROM leads_leadscore s "
+            "WHERE s.lead_id = leads_handoff.lead_id AND leads_handoff.status = %s AND leads_handoff.score <> s.score",
             ["pooled"],
         )
         return cursor.rowcount

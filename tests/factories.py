@@ -1,9 +1,11 @@
 """factory_boy factories for the core models."""
 
+from typing import Any
+
 import factory
 from django.utils import timezone
 
-from leads.models import Campaign, CampaignCost, Channel, Event, Lead, Stage
+from leads.models import Campaign, CampaignCost, Channel, Event, Lead, LeadScore, Stage
 
 
 class CampaignFactory(factory.django.DjangoModelFactory):
@@ -24,6 +26,11 @@ class CampaignCostFactory(factory.django.DjangoModelFactory):
     amount = 100
 
 
+# Scores live in LeadScore; LeadFactory takes them too, so a test can say LeadFactory(score=70).
+SCORE_FIELDS = {"score": "score", "fit_score": "fit", "engagement_score": "engagement"}
+SCORE_FIELDS |= {"persona": "persona", "score_breakdown": "breakdown"}
+
+
 class LeadFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Lead
@@ -33,6 +40,14 @@ class LeadFactory(factory.django.DjangoModelFactory):
     last_name = factory.Faker("last_name")
     company = factory.Faker("company")
     stage = Stage.LEAD
+
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> Lead:
+        scores = {column: kwargs.pop(name) for name, column in SCORE_FIELDS.items() if name in kwargs}
+        lead = super()._create(model_class, *args, **kwargs)
+        if scores:
+            LeadScore.objects.update_or_create(lead=lead, defaults=scores)
+        return lead
 
 
 class EventFactory(factory.django.DjangoModelFactory):

@@ -33,7 +33,7 @@ from leads.models.sales import (
     RepProfile,
     Team,
 )
-from leads.models.scoring import EngagementRollup, Persona, ScoringRule, ScoringState
+from leads.models.scoring import EngagementRollup, LeadScore, Persona, ScoringRule, ScoringState
 
 __all__ = [
     "FUNNEL",
@@ -59,6 +59,7 @@ __all__ = [
     "HandoffStatus",
     "Job",
     "Lead",
+    "LeadScore",
     "LeadMerge",
     "Notification",
     "Persona",

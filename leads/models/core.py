@@ -1,5 +1,7 @@
 """Leads, their touchpoints (events), campaigns, stage history and background jobs."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -112,20 +114,6 @@ class Lead(models.Model):
         related_name="owned_leads",
         db_index=False,
     )
-    # Scores are narrow integers: hot columns read by every list and rescored in bulk.
-    fit_score = models.SmallIntegerField(default=0)
-    engagement_score = models.IntegerField(default=0)
-    score = models.IntegerField(default=0)
-    score_breakdown = models.JSONField(default=dict, blank=True, help_text="Each rule's contribution to the score.")
-    persona = models.ForeignKey(
-        "leads.Persona",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="leads",
-        help_text="Best match.",
-        db_index=False,
-    )
     qualified_version = models.PositiveIntegerField(
         null=True, blank=True, help_text="Definition version under which the lead last qualified."
     )
@@ -159,8 +147,6 @@ class Lead(models.Model):
             models.Index(fields=["stage", "-created_at"], name="lead_stage_created"),
             models.Index(fields=["owner", "-created_at"], name="lead_owner_created"),
             models.Index(fields=["-created_at", "-id"], name="lead_created"),
-            models.Index(fields=["score"], name="lead_score"),
-            models.Index(fields=["persona", "-created_at"], name="lead_persona_created"),
             # Sortable columns (ascending or, scanned backwards, descending), id breaking ties.
             models.Index(fields=["company", "id"], name="lead_company_sort"),
             models.Index(fields=["last_name", "id"], name="lead_last_name_sort"),
@@ -173,6 +159,14 @@ class Lead(models.Model):
     def __str__(self) -> str:
         return self.full_name or self.email
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:  # every lead has its score row (bulk paths insert theirs themselves)
+            from leads.models.scoring import LeadScore
+
+            LeadScore.objects.create(lead=self)
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
@@ -180,6 +174,42 @@ class Lead(models.Model):
     @property
     def is_unsubscribed(self) -> bool:
         return self.unsubscribed_at is not None
+
+    # Scores live in LeadScore (leads.models.scoring), a narrow table that a rescore rewrites
+    # without touching this row's many indexes. These read through it; lists select_related
+    # "scoring" (and "scoring__persona") so reading them costs no query per lead.
+    @property
+    def scorecard(self) -> Any:
+        from leads.models.scoring import LeadScore
+
+        try:
+            return self.scoring
+        except LeadScore.DoesNotExist:
+            return LeadScore(lead=self)  # not scored yet: zeros
+
+    @property
+    def score(self) -> int:
+        return self.scorecard.score
+
+    @property
+    def fit_score(self) -> int:
+        return self.scorecard.fit
+
+    @property
+    def engagement_score(self) -> int:
+        return self.scorecard.engagement
+
+    @property
+    def score_breakdown(self) -> dict[str, int]:
+        return self.scorecard.breakdown
+
+    @property
+    def persona_id(self) -> int | None:
+        return self.scorecard.persona_id
+
+    @property
+    def persona(self) -> Any:
+        return self.scorecard.persona
 
 
 class Event(models.Model):

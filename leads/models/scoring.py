@@ -87,6 +87,30 @@ class EngagementRollup(models.Model):
         return f"lead {self.lead_id} · rule {self.rule_id}: {self.value:.2f}"
 
 
+class LeadScore(models.Model):
+    """A lead's fit, engagement, score, best persona and breakdown, one row per lead.
+
+    Apart from the lead's row on purpose: a rescore rewrites most of these rows, and here
+    each write touches three indexes instead of the lead's dozen and more (trigram search
+    included), so PostgreSQL can rewrite a million of them in seconds.
+    """
+
+    lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.CASCADE, related_name="scoring")
+    fit = models.SmallIntegerField(default=0)
+    engagement = models.IntegerField(default=0)
+    score = models.IntegerField(default=0)
+    persona = models.ForeignKey(
+        Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="scores", help_text="Best match."
+    )
+    breakdown = models.JSONField(default=dict, blank=True, help_text="Each rule's contribution to the score.")
+
+    class Meta:
+        indexes = [models.Index(fields=["score"], name="lead_score_score")]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}: {self.score}"
+
+
 class ScoringState(models.Model):
     """One row: the moment every rollup's value is decayed to."""
 

@@ -373,7 +373,7 @@ def lead_merge_confirm(request: HttpRequest, pk: int, other_pk: int) -> HttpResp
 
 
 def _merge_row(name: str, survivor: Lead, other: Lead) -> dict[str, Any]:
-    label = Lead._meta.get_field(name).verbose_name
+    label = "score" if name == "score" else Lead._meta.get_field(name).verbose_name  # scores live in LeadScore
     mine, theirs = _shown(survivor, name), _shown(other, name)
     fills = name not in ("email", "stage", "score", "created_at") and not mine and bool(theirs)
     return {"label": label, "survivor": mine, "other": theirs, "fills": fills}

@@ -35,6 +35,12 @@ def distinct(first: str, second: str) -> str:
     return f"{first} IS DISTINCT FROM {second}" if is_postgres() else f"{first} IS NOT {second}"
 
 
+def fence() -> str:
+    """Ends a subquery the planner must not inline: PostgreSQL would otherwise recompute each of
+    its columns wherever the outer query names it (OFFSET 0 keeps it a separate step)."""
+    return " OFFSET 0" if is_postgres() else ""
+
+
 def db_datetime(moment: datetime) -> Any:
     """A datetime as the backend stores it, for use as a raw SQL parameter."""
     return connection.ops.adapt_datetimefield_value(moment)

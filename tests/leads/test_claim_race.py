@@ -12,7 +12,7 @@ from django.db import connection
 
 from conftest import make_user
 from leads.assignment import leads_hand_off
-from leads.models import AssignmentLog, Handoff, HandoffStatus, Lead, RepProfile, Stage
+from leads.models import AssignmentLog, Handoff, HandoffStatus, Lead, LeadScore, RepProfile, Stage
 from leads.queue import lead_claim_next
 from smarketing.roles import Role
 
@@ -27,9 +27,10 @@ LEADS = 1_000
 
 
 def pool_of(count: int) -> None:
-    Lead.objects.bulk_create(
-        [Lead(email=f"race{i}@example.com", stage=Stage.MQL, score=i % 100) for i in range(count)], batch_size=1_000
+    leads = Lead.objects.bulk_create(
+        [Lead(email=f"race{i}@example.com", stage=Stage.MQL) for i in range(count)], batch_size=1_000
     )
+    LeadScore.objects.bulk_create([LeadScore(lead=lead, score=i % 100) for i, lead in enumerate(leads)])
     leads_hand_off(lead_ids=list(Lead.objects.values_list("pk", flat=True)), stage=Stage.MQL)
 
 

@@ -9,7 +9,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from leads.management.commands import generate_data
-from leads.models import Event, Lead, Stage, StageChange
+from leads.models import Event, Lead, LeadScore, Stage, StageChange
 from tests.factories import EventFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +73,7 @@ def test_the_stage_history_can_be_skipped_and_figures_written_to_a_file(tmp_path
     generate("--leads", "50", "--events", "100", "--no-stage-changes", "--stats-file", str(stats))
     assert StageChange.objects.count() == 0
     figures = json.loads(stats.read_text())
-    assert [table["table"] for table in figures["tables"]] == ["leads", "events"]
+    assert [table["table"] for table in figures["tables"]] == ["leads", "scores", "events"]
     assert figures["peak_rss_mb"] > 0
 
 
@@ -94,7 +94,7 @@ def test_postgresql_streams_rows_through_copy(monkeypatch):
 
     monkeypatch.setattr(generate_data, "CopyStream", Recorder)
     generate("--leads", "500", "--events", "3000", "--batch", "1000")
-    assert sum(stream.count for stream in streams) == Lead.objects.count() + Event.objects.count() + (
-        StageChange.objects.count()
-    )
-    assert len(streams) >= 5  # batches of 1,000: 1 for leads, 3 (+1 empty) for events, 1+ for history
+    assert sum(
+        stream.count for stream in streams
+    ) == Lead.objects.count() + LeadScore.objects.count() + Event.objects.count() + (StageChange.objects.count())
+    assert len(streams) >= 6  # batches of 1,000: 1 for leads, 1 for scores, 3 (+1 empty) for events, 1+ for history

@@ -101,4 +101,4 @@ def test_concurrent_batches_over_the_same_leads_never_deadlock():
         thread.join()
     assert errors == []
     assert Event.objects.count() == 60 + 6 * 3 * 60
-    assert set(Lead.objects.values_list("score", flat=True)) == {1 + 18}
+    assert set(Lead.objects.values_list("scoring__score", flat=True)) == {1 + 18}

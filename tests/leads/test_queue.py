@@ -4,7 +4,7 @@ import pytest
 from django.http import Http404
 from django.utils import timezone
 
-from leads.models import AssignmentLog, Handoff, HandoffStatus, Lead, RepProfile
+from leads.models import AssignmentLog, Handoff, HandoffStatus, Lead, LeadScore, RepProfile
 from leads.queue import (
     SalesError,
     lead_claim_next,
@@ -91,7 +91,7 @@ def test_a_rep_at_capacity_is_refused_with_a_message(rep):
 def test_the_pool_score_follows_the_lead_after_the_clock_job_refreshes_it(rep):
     first = pooled_lead(score=10)
     second = pooled_lead(score=20)
-    Lead.objects.filter(pk=first.pk).update(score=90)
+    LeadScore.objects.filter(lead=first).update(score=90)
     assert pool_scores_refresh() == 1
     assert lead_claim_next(rep=rep).lead_id == first.pk
     assert lead_claim_next(rep=rep).lead_id == second.pk

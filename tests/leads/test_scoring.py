@@ -127,4 +127,4 @@ def test_rescoring_every_lead_in_ranges_reports_progress_and_scores_all(monkeypa
     seen = []
     assert scoring.leads_rescore_all(progress=seen.append) == 10
     assert sum(seen) == 10
-    assert set(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("fit_score", flat=True)) == {75}
+    assert set(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("scoring__fit", flat=True)) == {75}

@@ -131,7 +131,7 @@ def test_the_products_rules_score_every_lead_and_the_scores_explain_themselves(s
 
 def test_leads_that_got_far_fit_better_than_disqualified_ones(seeded):
     def fit(stages: set[str]) -> float:
-        return Lead.objects.filter(stage__in=stages).aggregate(fit=Avg("fit_score"))["fit"]
+        return Lead.objects.filter(stage__in=stages).aggregate(fit=Avg("scoring__fit"))["fit"]
 
     assert fit(LATER) > fit({Stage.LEAD}) > fit({Stage.DISQUALIFIED})
 

@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from leads.models import Campaign, ChangeSource, Channel, Event, Lead, Stage, StageChange
+from leads.models import Campaign, ChangeSource, Channel, Event, Lead, LeadScore, Stage, StageChange
 from smarketing.roles import Role
 
 DAYS = 365  # everything happens in the twelve months before today
@@ -85,10 +85,11 @@ EVENT_SHARES = [
 EVENTS_WITH_CAMPAIGN = 0.3
 LEAD_FIELDS = [
     "id", "email", "first_name", "last_name", "phone", "company", "title", "industry", "company_size", "country",
-    "website", "stage", "owner", "fit_score", "engagement_score", "score", "score_breakdown", "consent", "consent_at",
-    "unsubscribed_at", "source", "first_campaign", "first_touch", "last_source", "last_campaign", "last_touch",
-    "last_touch_at", "created_at", "updated_at", "stage_changed_at",
+    "website", "stage", "owner", "consent", "consent_at", "unsubscribed_at", "source", "first_campaign",
+    "first_touch", "last_source", "last_campaign", "last_touch", "last_touch_at", "created_at", "updated_at",
+    "stage_changed_at",
 ]  # fmt: skip
+SCORE_FIELDS = ["lead", "fit", "engagement", "score", "breakdown"]
 EVENT_FIELDS = ["lead", "type", "occurred_at", "received_at", "campaign", "properties", "idempotency_key"]
 STAGE_CHANGE_FIELDS = [
     "lead", "from_stage", "to_stage", "changed_at", "source", "changed_by", "playbook_id", "definition_version",
@@ -142,6 +143,8 @@ class Synth:
         self.lead_stage = array("B")
         self.lead_day = array("H")
         self.lead_second = array("I")
+        self.lead_fit = array("B")
+        self.lead_engagement = array("B")
 
     def _moment(self, day: int, second: int) -> str:
         return f"{self.day_text[day]} {self.clock_text[second]}{self.d.tz}"
@@ -169,17 +172,23 @@ class Synth:
             self.lead_second.append(second)
             created = self._moment(day, second)
             campaign_id, source, touch = self.campaigns[int(rnd() * len(self.campaigns))]
-            fit, engagement = int(rnd() * 101), int(rnd() * 80)
-            breakdown = f'{{"Fit": {fit}, "Engagement": {engagement}}}'
+            self.lead_fit.append(int(rnd() * 101))
+            self.lead_engagement.append(int(rnd() * 80))
             owner = self.owners[int(rnd() * len(self.owners))] if stage in OWNED else d.null
             consent = d.true if rnd() < 0.9 else d.false
             yield (
                 str(first_id + n), f"{first.lower()}.{last.lower()}.{self.run}.{n}@{domain}", first, last, "",
                 company, TITLES[int(rnd() * len(TITLES))], INDUSTRIES[int(rnd() * len(INDUSTRIES))],
                 str(int(rnd() * 5000) + 1), COUNTRIES[int(rnd() * len(COUNTRIES))], f"https://{domain}", stage,
-                owner, str(fit), str(engagement), str(fit + engagement), breakdown, consent, created, d.null,
+                owner, consent, created, d.null,
                 source, campaign_id, touch, source, campaign_id, touch, created, created, now, created,
             )  # fmt: skip
+
+    def score_rows(self, *, first_lead_id: int) -> Iterator[Row]:
+        """Each lead's LeadScore row, from the fit and engagement drawn with the lead."""
+        for lead, (fit, engagement) in enumerate(zip(self.lead_fit, self.lead_engagement, strict=True)):
+            breakdown = f'{{"Fit": {fit}, "Engagement": {engagement}}}'
+            yield str(first_lead_id + lead), str(fit), str(engagement), str(fit + engagement), breakdown
 
     def event_rows(self, *, first_lead_id: int, count: int) -> Iterator[Row]:
         """`count` events, month by month, each month's sorted by lead and time.
@@ -345,7 +354,10 @@ class Command(BaseCommand):
         )
         first_id = _reserve_ids(Lead, leads)
         # Lazily: each table's rows are generated while they are inserted.
-        plan = [("leads", Lead, LEAD_FIELDS, lambda: synth.lead_rows(first_id=first_id, count=leads))]
+        plan = [
+            ("leads", Lead, LEAD_FIELDS, lambda: synth.lead_rows(first_id=first_id, count=leads)),
+            ("scores", LeadScore, SCORE_FIELDS, lambda: synth.score_rows(first_lead_id=first_id)),
+        ]
         if events:
             plan.append(("events", Event, EVENT_FIELDS, lambda: synth.event_rows(first_lead_id=first_id, count=events)))
         if not options["no_stage_changes"]:
