@@ -1,7 +1,10 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from leads.models import (
@@ -13,6 +16,7 @@ from leads.models import (
     HandoffStatus,
     Lead,
     Notification,
+    Persona,
     RepProfile,
     Stage,
 )
@@ -83,6 +87,20 @@ def test_only_reps_claim(who, request):
 
 def test_claim_needs_authentication():
     assert api().post(CLAIM).status_code in (401, 403)
+
+
+def test_a_claim_takes_six_statements(rep):
+    """Token, roles, claim (capacity checked in it), owner, log, read back: persona and owner cost none."""
+    pooled_lead(score=40, persona=Persona.objects.create(name="Finance lead"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=rep).key}")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(CLAIM)
+    assert response.status_code == 200
+    assert (response.json()["lead"]["persona"], response.json()["lead"]["owner"]) == ("Finance lead", "rep")
+    # The test's own transaction turns the claim's into a savepoint: not a statement of the claim.
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 6, statements
 
 
 # --- Queue ------------------------------------------------------------------------------
