@@ -25,7 +25,18 @@ from django.utils import timezone
 from faker import Faker
 
 from leads.demo_scoring import PERSONAS
-from leads.models import Campaign, CampaignCost, ChangeSource, Channel, Event, Lead, Persona, Stage, StageChange
+from leads.models import (
+    Campaign,
+    CampaignCost,
+    ChangeSource,
+    Channel,
+    Event,
+    Lead,
+    LeadScore,
+    Persona,
+    Stage,
+    StageChange,
+)
 from leads.scoring import persona_fit
 
 DEMO_DAYS = 182  # the "last six months" everything happens in
@@ -627,6 +638,7 @@ def demo_leads_create(*, plans: list[Plan]) -> dict[str, int]:
         for start in range(0, len(todo), BATCH):
             batch = todo[start : start + BATCH]
             leads = Lead.objects.bulk_create([Lead(**plan.fields) for plan in batch])
+            LeadScore.objects.bulk_create([LeadScore(lead=lead) for lead in leads])
             events = [
                 Event(
                     lead=lead,

@@ -20,7 +20,17 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from leads.models import LEAD_PROFILE_FIELDS, Campaign, ChangeSource, Event, Lead, Stage, StageChange, normalize_email
+from leads.models import (
+    LEAD_PROFILE_FIELDS,
+    Campaign,
+    ChangeSource,
+    Event,
+    Lead,
+    LeadScore,
+    Stage,
+    StageChange,
+    normalize_email,
+)
 from smarketing.lib import sql
 
 TOUCH_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "referral_code")
@@ -105,6 +115,7 @@ def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], 
             StageChange(lead_id=lead_id, from_stage="", to_stage=Stage.LEAD, changed_at=now, source=ChangeSource.SYSTEM)
             for lead_id in created.values()
         )
+        LeadScore.objects.bulk_create(LeadScore(lead_id=lead_id) for lead_id in created.values())
     raced = [row["email"] for row in rows if row["email"] not in created]
     for chunk in sql.chunked(raced, INSERT_CHUNK):
         ids.update(Lead.objects.filter(email__in=chunk).values_list("email", "id"))

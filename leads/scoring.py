@@ -207,7 +207,7 @@ def leads_rescore(*, lead_ids: Iterable[int] | None = None) -> int:
     not written.
     """
     if lead_ids is None:
-        return _rescore_scope("", [])
+        return _rescore_scope("", [], ensure_rows=True)
     changed = 0
     for chunk in sql.chunked(sorted(set(lead_ids)), SCOPE_CHUNK):
         changed += _rescore_scope(f"AND {{id}} IN ({sql.in_list(chunk)})", chunk)
@@ -217,19 +217,21 @@ def leads_rescore(*, lead_ids: Iterable[int] | None = None) -> int:
 RESCORE_WORK_MEM = "64MB"  # the rollup pivot of a range aggregates in memory instead of sorting
 
 
-def _rescore_scope(scope_sql: str, scope_params: list[Any]) -> int:
+def _rescore_scope(scope_sql: str, scope_params: list[Any], *, ensure_rows: bool = False) -> int:
     statement, params = _rescore_statement(scope_sql, scope_params)
     with transaction.atomic(), connection.cursor() as cursor:
         if sql.is_postgres():
             cursor.execute(f"SET LOCAL work_mem = '{RESCORE_WORK_MEM}'")
-        cursor.execute(*_score_rows_ensure_statement(scope_sql, scope_params))
+        if ensure_rows:
+            cursor.execute(*_score_rows_ensure_statement(scope_sql, scope_params))
         cursor.execute(statement, params)
         return cursor.rowcount
 
 
 def _score_rows_ensure_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, list[Any]]:
     """Give leads in scope that have none a zero LeadScore row, so the rescore's UPDATE reaches
-    them. Capture paths create the row with the lead; this catches any other way in."""
+    them. Every way in creates the row with the lead (Lead.save, leads_ensure, the bulk
+    loaders); the full rescore runs this as a safety net, capture's scoped ones skip it."""
     return (
         "INSERT INTO leads_leadscore (lead_id, fit, engagement, score, persona_id, breakdown) "
         "SELECT l.id, 0, 0, 0, NULL, '{}' FROM leads_lead l "
@@ -353,7 +355,7 @@ def leads_rescore_all(*, progress: Any = None) -> int:
 
 
 def _rescore_range(bounds: tuple[int, int], progress: Any) -> int:
-    changed = _rescore_scope("AND {id} BETWEEN %s AND %s", list(bounds))
+    changed = _rescore_scope("AND {id} BETWEEN %s AND %s", list(bounds), ensure_rows=True)
     if progress:
         progress(Lead.objects.filter(id__gte=bounds[0], id__lte=bounds[1]).count())
     return changed

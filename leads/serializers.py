@@ -150,7 +150,10 @@ class EventItemIn(serializers.Serializer):
         return value
 
     def to_event(self) -> EventIn:
-        data = self.validated_data
+        return self.event_from(self.validated_data)
+
+    @staticmethod
+    def event_from(data: dict[str, Any]) -> EventIn:
         return EventIn(
             email=data["email"],
             type=data["type"],
