@@ -62,11 +62,13 @@ class IngestResult:
 def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResult:
     """Store a batch of events all or nothing, creating leads for unknown emails."""
     from leads import qualification, scoring
+    from leads.rulebook import rulebook
 
     result = IngestResult()
     if not events:
         return result
-    with transaction.atomic():
+    # No savepoint when called inside a transaction: a failure undoes the caller's work too.
+    with transaction.atomic(savepoint=False):
         lead_data: dict[str, dict[str, Any]] = {}
         for event in events:
             lead_data.setdefault(normalize_email(event.email), {}).update(
@@ -74,7 +76,8 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
             )
         result.lead_ids, created_emails = leads_ensure(lead_data)
         result.leads_created = len(created_emails)
-        leads_lock(result.lead_ids.values())
+        # Leads this transaction created are invisible to others until it commits: no lock needed.
+        leads_lock(lead_id for email, lead_id in result.lead_ids.items() if email not in created_emails)
         campaigns = _campaigns_by_utm(events)
         rows = [_event_row(event, result.lead_ids, campaigns) for event in events]
         stored = _events_insert(rows)
@@ -83,15 +86,16 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
         result.duplicates = len(events) - len(stored)
         new_rows = [row for row in rows if row["idempotency_key"] in stored]
         _touches_record(new_rows, campaigns)
+        book = rulebook()  # read once for the whole batch
         scored = scoring.rollups_add_events(
-            events=[(r["lead_id"], r["type"], r["occurred_at"], r["properties"]) for r in new_rows]
+            events=[(r["lead_id"], r["type"], r["occurred_at"], r["properties"]) for r in new_rows], book=book
         )
         created_ids = {result.lead_ids[email] for email in created_emails}
         if scored | created_ids:
-            scoring.leads_rescore(lead_ids=scored | created_ids)
+            scoring.leads_rescore(lead_ids=scored | created_ids, book=book)
         with_news = {row["lead_id"] for row in new_rows} | created_ids
-        if qualify and with_news:
-            qualification.leads_qualify(lead_ids=with_news)
+        if qualify and with_news and book.definition is not None:
+            qualification.leads_qualify(lead_ids=with_news, definition=book.definition)
     return result
 
 
@@ -347,8 +351,8 @@ def lead_capture(*, form: Any, data: dict[str, Any], touch: dict[str, Any], cons
         lead = Lead.objects.get(pk=result.lead_ids[normalize_email(data["email"])])
         if form.campaign_id and lead.first_campaign_id is None and lead.source in ("", "direct"):
             Lead.objects.filter(pk=lead.pk).update(first_campaign_id=form.campaign_id)
+            lead.first_campaign_id = form.campaign_id
         if consent and not lead.consent:
             lead.consent, lead.consent_at = True, timezone.now()
             lead.save(update_fields=["consent", "consent_at", "updated_at"])
-    lead.refresh_from_db()
     return lead, result.leads_created > 0

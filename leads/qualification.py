@@ -27,6 +27,7 @@ from leads.models import (
     Stage,
     StageChange,
 )
+from leads.rulebook import rulebook
 from smarketing.lib import sql
 from smarketing.roles import Role, user_roles
 
@@ -56,7 +57,7 @@ def leads_qualify(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Promote every lead (or the given ones) that the active definition qualifies."""
-    definition = definition or active_definition()
+    definition = definition or rulebook().definition  # capture calls this per event: cached
     if definition is None:
         return {}
     scope = None if lead_ids is None else sorted(set(lead_ids))

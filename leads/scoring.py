@@ -28,6 +28,7 @@ from django.utils import timezone
 from leads.conditions import condition_matches, condition_sql
 from leads.jobs import Advance, job_run
 from leads.models import EngagementRollup, Job, Lead, Persona, ScoringRule, ScoringState
+from leads.rulebook import Rulebook, rulebook
 from smarketing.lib import sql
 
 FIT_KEY = "fit"
@@ -88,14 +89,16 @@ def decayed_at_for_update() -> datetime:
     return ScoringState.current().decayed_at
 
 
-def rollups_add_events(*, events: Iterable[tuple[int, str, datetime, dict[str, Any]]]) -> set[int]:
+def rollups_add_events(
+    *, events: Iterable[tuple[int, str, datetime, dict[str, Any]]], book: Rulebook | None = None
+) -> set[int]:
     """Add new events' points to their (lead, rule) rollups; returns the leads touched.
 
     `events` are (lead_id, type, occurred_at, properties) of events just stored (never a
     repeat: the caller passes only rows its insert created). Must run inside the caller's
     transaction.
     """
-    rules = [r for r in active_rules() if r.kind == ScoringRule.Kind.ENGAGEMENT]
+    rules = [r for r in (book or rulebook()).rules if r.kind == ScoringRule.Kind.ENGAGEMENT]
     if not rules:
         return set()
     decayed_at = decayed_at_for_update()
@@ -169,7 +172,7 @@ def rollups_decay(*, now: datetime | None = None) -> dict[str, Any]:
 
 
 def active_rules() -> list[ScoringRule]:
-    return list(ScoringRule.objects.filter(is_active=True).order_by("pk"))
+    return rulebook().rules
 
 
 def _negative_sql(rule: ScoringRule) -> tuple[str, list[Any]]:
@@ -198,7 +201,7 @@ def _breakdown_sql(parts: list[tuple[str, str, list[Any]]]) -> tuple[str, list[A
     return f"json_patch('{{}}', json_object({', '.join(pieces)}))", params
 
 
-def leads_rescore(*, lead_ids: Iterable[int] | None = None) -> int:
+def leads_rescore(*, lead_ids: Iterable[int] | None = None, book: Rulebook | None = None) -> int:
     """Recompute fit, persona, engagement, score and breakdown; returns the rows changed.
 
     One statement over every lead (or the given ones): personas' fits as CASE sums, the
@@ -210,16 +213,18 @@ def leads_rescore(*, lead_ids: Iterable[int] | None = None) -> int:
         return _rescore_scope("", [], ensure_rows=True)
     changed = 0
     for chunk in sql.chunked(sorted(set(lead_ids)), SCOPE_CHUNK):
-        changed += _rescore_scope(f"AND {{id}} IN ({sql.in_list(chunk)})", chunk)
+        changed += _rescore_scope(f"AND {{id}} IN ({sql.in_list(chunk)})", chunk, book=book)
     return changed
 
 
 RESCORE_WORK_MEM = "64MB"  # the rollup pivot of a range aggregates in memory instead of sorting
 
 
-def _rescore_scope(scope_sql: str, scope_params: list[Any], *, ensure_rows: bool = False) -> int:
-    statement, params = _rescore_statement(scope_sql, scope_params)
-    with transaction.atomic(), connection.cursor() as cursor:
+def _rescore_scope(
+    scope_sql: str, scope_params: list[Any], *, ensure_rows: bool = False, book: Rulebook | None = None
+) -> int:
+    statement, params = _rescore_statement(scope_sql, scope_params, book or rulebook())
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if sql.is_postgres():
             cursor.execute(f"SET LOCAL work_mem = '{RESCORE_WORK_MEM}'")
         if ensure_rows:
@@ -240,11 +245,10 @@ def _score_rows_ensure_statement(scope_sql: str, scope_params: list[Any]) -> tup
     )
 
 
-def _rescore_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, list[Any]]:
+def _rescore_statement(scope_sql: str, scope_params: list[Any], book: Rulebook) -> tuple[str, list[Any]]:
     """The UPDATE for leads in scope; `scope_sql` names the id column as {id}, so the same
     bound narrows both the leads and their rollups (the pivot never reads other leads)."""
-    personas = list(Persona.objects.filter(is_active=True).order_by("pk"))
-    rules = active_rules()
+    personas, rules = book.personas, book.rules
     engagement = [r for r in rules if r.kind == ScoringRule.Kind.ENGAGEMENT]
     negatives = [r for r in rules if r.is_negative]
 

@@ -1,5 +1,7 @@
 """The scoring model: personas, engagement and negative rules, and the rollups that keep scoring fast."""
 
+import uuid
+
 from django.db import models
 from django.utils import timezone
 
@@ -111,10 +113,17 @@ class LeadScore(models.Model):
         return f"lead {self.lead_id}: {self.score}"
 
 
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
 class ScoringState(models.Model):
     """One row: the moment every rollup's value is decayed to."""
 
     decayed_at = models.DateTimeField(default=timezone.now)
+    # A fresh token (never a counter: a rolled-back change must not reuse the number of a
+    # later one) on every change of a persona, rule or definition; see leads/rulebook.py.
+    rulebook_version = models.CharField(max_length=32, default=new_token)
 
     def __str__(self) -> str:
         return f"scores decayed to {self.decayed_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,54 @@
+"""What capture reads on every event: the active personas, scoring rules and definition.
+
+They change a few times a month and are read by every form post and event batch, so each
+process keeps them, keyed by ScoringState.rulebook_version. A signal gives that a new token
+on every save or delete of a persona, rule or definition (the admin's too), so one cheap
+read of it tells whether the process's copy still holds.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from leads.models import DefinitionStatus, Persona, QualificationDefinition, ScoringRule, ScoringState
+from leads.models.scoring import new_token
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    version: str
+    personas: list[Persona]
+    rules: list[ScoringRule]
+    definition: QualificationDefinition | None
+
+
+_cached: Rulebook | None = None
+
+
+def rulebook() -> Rulebook:
+    """The current personas, rules and definition: one small query while nothing changed."""
+    global _cached
+    version = ScoringState.objects.filter(pk=1).values_list("rulebook_version", flat=True).first()
+    cached = _cached
+    if version is not None and cached is not None and cached.version == version:
+        return cached
+    fresh = Rulebook(
+        version=version or "",
+        personas=list(Persona.objects.filter(is_active=True).order_by("pk")),
+        rules=list(ScoringRule.objects.filter(is_active=True).order_by("pk")),
+        definition=QualificationDefinition.objects.filter(status=DefinitionStatus.ACTIVE).first(),
+    )
+    if version is not None:  # without the state row there is no version to trust: read each time
+        _cached = fresh
+    return fresh
+
+
+@receiver([post_save, post_delete], sender=Persona)
+@receiver([post_save, post_delete], sender=ScoringRule)
+@receiver([post_save, post_delete], sender=QualificationDefinition)
+def rulebook_changed(**kwargs: Any) -> None:
+    """Every process rereads the rulebook on its next capture (once this transaction commits)."""
+    ScoringState.current()
+    ScoringState.objects.filter(pk=1).update(rulebook_version=new_token())
