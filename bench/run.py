@@ -193,13 +193,21 @@ def main(argv: list[str]) -> int:
             results.extend(func(ctx))
     header = (
         f"{args.database}: {counts['leads']:,} leads, {counts['events']:,} events; {args.runs} runs per latency; "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; PostgreSQL shared_buffers {buffers()}"
     )
     print_table(results, header)
     if args.json:
         rows = [{**vars(r), "ratio": r.ratio} for r in results]
         Path(args.json).write_text(json.dumps({"counts": counts, "generate": stats, "results": rows}, indent=2))
     return 0
+
+
+def buffers() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW shared_buffers")
+        return cursor.fetchone()[0]
 
 
 if __name__ == "__main__":
