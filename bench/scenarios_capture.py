@@ -245,14 +245,11 @@ def _events_of(event_type: str) -> int:
 
 def _timed_rescore(name: str, rules: list[Any], *, note: str) -> list[Result]:
     """What the rescore job does (leads.scoring.rescore_run), timed step by step."""
-    from django.db import transaction
 
     from leads import qualification, scoring
 
     started = time.perf_counter()
-    for rule in rules:
-        with transaction.atomic():
-            scoring.rollups_rebuild(rule=rule)
+    scoring.rollups_rebuild_many(rules=rules)
     scoring.rollups_analyze()
     rebuilt = time.perf_counter()
     changed = scoring.leads_rescore_all()

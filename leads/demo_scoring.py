@@ -65,9 +65,7 @@ def demo_scoring_setup(
             _article_definition(marketer=marketer, signer_for_sales=signer_for_sales)
     if not score_now:
         return {}
-    for rule in ScoringRule.objects.filter(kind=ScoringRule.Kind.ENGAGEMENT):
-        with transaction.atomic():
-            scoring.rollups_rebuild(rule=rule)
+    scoring.rollups_rebuild_many(rules=ScoringRule.objects.filter(kind=ScoringRule.Kind.ENGAGEMENT))
     scoring.rollups_analyze()
     changed = scoring.leads_rescore_all()
     promoted = qualification.leads_qualify()

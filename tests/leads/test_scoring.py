@@ -128,3 +128,21 @@ def test_rescoring_every_lead_in_ranges_reports_progress_and_scores_all(monkeypa
     assert scoring.leads_rescore_all(progress=seen.append) == 10
     assert sum(seen) == 10
     assert set(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("scoring__fit", flat=True)) == {75}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rebuilding_rules_in_lead_ranges_gives_every_lead_its_rollups(monkeypatch):
+    monkeypatch.setattr(scoring, "REBUILD_RANGES", 3)  # several ranges, in parallel on PostgreSQL
+    views = ScoringRule.objects.create(name="Views", event_type="page_viewed", points=5)
+    clicks = ScoringRule.objects.create(name="Clicks", event_type="email_clicked", points=2)
+    for n in range(7):
+        ingest(f"lead{n}@acme.io", "page_viewed", f"v{n}")
+        ingest(f"lead{n}@acme.io", "email_clicked", f"c{n}")
+        ingest(f"lead{n}@acme.io", "email_clicked", f"c{n}-again")
+    ScoringRule.objects.filter(pk=views.pk).update(points=6)
+    views.refresh_from_db()
+    scoring.rollups_rebuild_many(rules=[views, clicks])
+    values = set(EngagementRollup.objects.values_list("lead__email", "rule__name", "value"))
+    expected = {(f"lead{n}@acme.io", "Views", 6.0) for n in range(7)}
+    expected |= {(f"lead{n}@acme.io", "Clicks", 4.0) for n in range(7)}
+    assert values == expected
