@@ -273,7 +273,9 @@ def touch_source(touch: dict[str, Any], campaign_channel: str = "") -> str:
 
 def _touches_record(rows: list[dict[str, Any]], campaigns: dict[str, int]) -> None:
     """First touch fills an empty source; last touch moves forward in time only. Set-based."""
-    channels = dict(Campaign.objects.filter(pk__in=set(campaigns.values())).values_list("id", "channel"))
+    channels = (
+        dict(Campaign.objects.filter(pk__in=set(campaigns.values())).values_list("id", "channel")) if campaigns else {}
+    )
     latest: dict[int, dict[str, Any]] = {}
     earliest: dict[int, dict[str, Any]] = {}
     for row in rows:
