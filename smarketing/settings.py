@@ -89,6 +89,11 @@ SQLITE_PATH = Path(env_str("SQLITE_PATH", str(VAR_DIR / "smarketing.sqlite3"))) 
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # No JIT: compiling a capture's statements (their estimates look big) took longer than
+        # running them. The bulk rescore turns it back on for its ranges (leads/scoring.py).
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 else:
     DATABASES = {
         "default": {
