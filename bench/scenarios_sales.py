@@ -149,12 +149,12 @@ def bench_data(ctx: Context) -> Iterator[tuple[list[Any], list[Any]]]:
 
 CLAIM_PATH = "/api/v1/queue/claim/"
 THINK_SECONDS = 0.5  # each rep claims about twice a second: ~100 claims/s from 50 reps
-# 4 sync workers, not gthread (--threads): measured here (2 cores, others' jobs running),
-# 4 sync workers gave the lower server p95, paced 67-73 ms against 79 ms and back to back
-# 75 ms against 115 ms for 2 workers x 4 threads. A sync worker runs one request at a time,
+# 4 sync workers, not gthread (--threads): measured here on a quiet 2-core machine, 4 sync
+# workers gave server p95 19 ms paced and 21 ms back to back, 2 workers x 4 threads 32 and
+# 38 ms, at the same throughput (~215 claims/s). A sync worker runs one request at a time,
 # so a request's server time is its own work plus the wait for a core; with threads, the
 # requests in flight in one worker also take turns at its GIL, and that wait lands inside
-# the server time. (Threads did claim more per second: their connections stay open.)
+# the server time.
 CLAIM_WORKERS = 4
 ALONE_CLAIMS = 200  # one rep claiming back to back before the others start: the path's own time
 APP_DURATION = re.compile(r"(?:^|,)\s*app;dur=([0-9.]+)")
