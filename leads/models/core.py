@@ -142,17 +142,17 @@ class Lead(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            # One per list filter, each ending in the default order so a filtered first page
-            # is an index range scan.
-            models.Index(fields=["stage", "-created_at"], name="lead_stage_created"),
-            models.Index(fields=["owner", "-created_at"], name="lead_owner_created"),
+            # One per list filter, each ending in the whole default order (id breaking ties), so
+            # a filtered first page is an index range scan whatever the newest leads hold.
+            models.Index(fields=["stage", "-created_at", "-id"], name="lead_stage_created"),
+            models.Index(fields=["owner", "-created_at", "-id"], name="lead_owner_created"),
             models.Index(fields=["-created_at", "-id"], name="lead_created"),
             # Sortable columns (ascending or, scanned backwards, descending), id breaking ties.
             models.Index(fields=["company", "id"], name="lead_company_sort"),
             models.Index(fields=["last_name", "id"], name="lead_last_name_sort"),
             models.Index(fields=["last_touch_at", "id"], name="lead_last_touch_sort"),
-            models.Index(fields=["source", "-created_at"], name="lead_source_created"),
-            models.Index(fields=["first_campaign", "-created_at"], name="lead_campaign_created"),
+            models.Index(fields=["source", "-created_at", "-id"], name="lead_source_created"),
+            models.Index(fields=["first_campaign", "-created_at", "-id"], name="lead_campaign_created"),
         ]
         constraints = [models.UniqueConstraint(fields=["email"], name="lead_email_unique")]
 
