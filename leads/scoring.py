@@ -123,66 +123,83 @@ def rollups_add_events(
     return {lead_id for lead_id, _ in sums}
 
 
-def rollups_rebuild(*, rule: ScoringRule, leads: tuple[int, int] | None = None) -> None:
-    """Recompute one engagement rule's rollups from its events, in one INSERT … SELECT
-    (of the leads with ids in the `leads` bounds, when given)."""
-    stale = EngagementRollup.objects.filter(rule=rule)
+def rollups_rebuild(*, rules: Iterable[ScoringRule], leads: tuple[int, int] | None = None) -> None:
+    """Recompute these rules' rollups from their events (of the leads with ids in the `leads`
+    bounds, when given). Must run inside the caller's transaction.
+
+    The events are read once for all the rules: each rule's decayed sum is a column of one
+    GROUP BY lead, and the columns are unfolded into (lead, rule, value) rows.
+    """
+    rules = list(rules)
+    stale = EngagementRollup.objects.filter(rule__in=rules)
     if leads is not None:
         stale = stale.filter(lead__gte=leads[0], lead__lte=leads[1])
     stale.delete()
-    if not rule.is_active or rule.kind != ScoringRule.Kind.ENGAGEMENT:
+    live = [rule for rule in rules if rule.is_active and rule.kind == ScoringRule.Kind.ENGAGEMENT]
+    if not live:
         return
-    decayed_at = ScoringState.current().decayed_at
-    where, params = sql.json_has("e.properties", rule.property_filter or {})
-    if rule.half_life_days:
-        age = sql.days_between("%s", "e.occurred_at")
-        points = f"%s * POWER(CAST(0.5 AS DOUBLE PRECISION), {age} / %s)"
-        point_params = [rule.points, sql.db_datetime(decayed_at), rule.half_life_days]
-    else:
-        points, point_params = "%s", [rule.points]
+    decayed_at = sql.db_datetime(ScoringState.current().decayed_at)
+    columns, params = [], []
+    for rule in live:
+        where, where_params = sql.json_has("e.properties", rule.property_filter or {})
+        if rule.half_life_days:
+            age = sql.days_between("%s", "e.occurred_at")
+            points = f"%s * POWER(CAST(0.5 AS DOUBLE PRECISION), {age} / %s)"
+            point_params = [rule.points, decayed_at, rule.half_life_days]
+        else:
+            points, point_params = "%s", [rule.points]
+        columns.append(f"SUM(CASE WHEN e.type = %s AND {where} THEN {points} END) AS rule{int(rule.pk)}")
+        params.extend([rule.event_type, *where_params, *point_params])
+    types = sorted({rule.event_type for rule in live})
+    scope = ""
     if leads is not None:
-        where += " AND e.lead_id BETWEEN %s AND %s"
-        params = [*params, *leads]
+        scope, params = " AND e.lead_id BETWEEN %s AND %s", [*params, *types, *leads]
+    else:
+        params = [*params, *types]
+    unfold = " UNION ALL ".join(
+        f"SELECT lead_id, {int(rule.pk)}, rule{int(rule.pk)} FROM agg WHERE rule{int(rule.pk)} IS NOT NULL"
+        for rule in live
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO leads_engagementrollup (lead_id, rule_id, value) "
-            f"SELECT e.lead_id, %s, SUM({points}) FROM leads_event e "
-            f"WHERE e.type = %s AND {where} GROUP BY e.lead_id",
-            [rule.pk, *point_params, rule.event_type, *params],
+            f"WITH agg AS (SELECT e.lead_id, {', '.join(columns)} FROM leads_event e "
+            f"WHERE e.type IN ({sql.in_list(types)}){scope} GROUP BY e.lead_id) "
+            f"INSERT INTO leads_engagementrollup (lead_id, rule_id, value) {unfold}",
+            params,
         )
 
 
-REBUILD_RANGES = 4  # per rule: enough pieces to keep both connections busy to the end
+REBUILD_RANGES = 8  # enough pieces to keep both connections busy to the end
 
 
 def rollups_rebuild_many(*, rules: Iterable[ScoringRule]) -> None:
-    """Rebuild these rules' rollups, each rule in its own transaction.
+    """Rebuild these rules' rollups.
 
-    On PostgreSQL, outside a transaction, each rule is rebuilt in lead-id ranges (each range
-    its own transaction) on RESCORE_THREADS connections at once: the aggregate is CPU in the
-    database, one core per backend.
+    On PostgreSQL, outside a transaction, the leads are split into id ranges, each rebuilt in
+    its own transaction, on RESCORE_THREADS connections at once: the aggregate is CPU in the
+    database, one core per backend. Elsewhere, one transaction does it all.
     """
     rules = list(rules)
+    if not rules:
+        return
     parallel = sql.is_postgres() and not connection.in_atomic_block and RESCORE_THREADS > 1
     if not parallel:
-        for rule in rules:
-            with transaction.atomic():
-                rollups_rebuild(rule=rule)
+        with transaction.atomic():
+            rollups_rebuild(rules=rules)
         return
     bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
     if bounds["low"] is None:
         return
     size = (bounds["high"] - bounds["low"]) // REBUILD_RANGES + 1
     ranges = [(start, start + size - 1) for start in range(bounds["low"], bounds["high"] + 1, size)]
-    units = [(rule, leads) for rule in rules for leads in ranges]
     with ThreadPoolExecutor(max_workers=RESCORE_THREADS) as pool:
-        list(pool.map(lambda unit: _rebuild_in_thread(*unit), units))
+        list(pool.map(lambda leads: _rebuild_in_thread(rules, leads), ranges))
 
 
-def _rebuild_in_thread(rule: ScoringRule, leads: tuple[int, int]) -> None:
+def _rebuild_in_thread(rules: list[ScoringRule], leads: tuple[int, int]) -> None:
     try:
         with transaction.atomic():
-            rollups_rebuild(rule=rule, leads=leads)
+            rollups_rebuild(rules=rules, leads=leads)
     finally:
         connection.close()  # each thread opened its own; don't leave it behind
 
@@ -376,8 +393,7 @@ def _best_persona_sql(personas: list[Persona], fit_names: list[str], fit_expr: s
 def rules_changed(*, rules: Iterable[ScoringRule] = ()) -> int:
     """After personas or rules change: rebuild the edited rules' rollups, then rescore all."""
     with transaction.atomic():
-        for rule in rules:
-            rollups_rebuild(rule=rule)
+        rollups_rebuild(rules=rules)
     rollups_analyze()
     return leads_rescore()
 

@@ -135,14 +135,26 @@ def test_rebuilding_rules_in_lead_ranges_gives_every_lead_its_rollups(monkeypatc
     monkeypatch.setattr(scoring, "REBUILD_RANGES", 3)  # several ranges, in parallel on PostgreSQL
     views = ScoringRule.objects.create(name="Views", event_type="page_viewed", points=5)
     clicks = ScoringRule.objects.create(name="Clicks", event_type="email_clicked", points=2)
+    pricing = ScoringRule.objects.create(
+        name="Pricing page", event_type="page_viewed", points=10, property_filter={"page": "/pricing"}
+    )
+    fading = ScoringRule.objects.create(name="Opens", event_type="email_opened", points=8, half_life_days=10)
+    moment = ScoringState.current().decayed_at
     for n in range(7):
         ingest(f"lead{n}@acme.io", "page_viewed", f"v{n}")
         ingest(f"lead{n}@acme.io", "email_clicked", f"c{n}")
         ingest(f"lead{n}@acme.io", "email_clicked", f"c{n}-again")
+        if n % 2:
+            ingest(f"lead{n}@acme.io", "page_viewed", f"p{n}", page="/pricing")
+            ingest(f"lead{n}@acme.io", "email_opened", f"o{n}", when=moment - timedelta(days=10))
     ScoringRule.objects.filter(pk=views.pk).update(points=6)
     views.refresh_from_db()
-    scoring.rollups_rebuild_many(rules=[views, clicks])
-    values = set(EngagementRollup.objects.values_list("lead__email", "rule__name", "value"))
-    expected = {(f"lead{n}@acme.io", "Views", 6.0) for n in range(7)}
+    scoring.rollups_rebuild_many(rules=[views, clicks, pricing, fading])
+    values = {
+        (e, r, round(v, 6)) for e, r, v in EngagementRollup.objects.values_list("lead__email", "rule__name", "value")
+    }
+    expected = {(f"lead{n}@acme.io", "Views", 6.0 * (2 if n % 2 else 1)) for n in range(7)}
     expected |= {(f"lead{n}@acme.io", "Clicks", 4.0) for n in range(7)}
+    expected |= {(f"lead{n}@acme.io", "Pricing page", 10.0) for n in range(1, 7, 2)}
+    expected |= {(f"lead{n}@acme.io", "Opens", 4.0) for n in range(1, 7, 2)}  # one half-life old: half of 8
     assert values == expected
