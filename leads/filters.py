@@ -81,8 +81,14 @@ class StableOrderingFilter(filters.OrderingFilter):
         if not value:
             return qs
         ordering = [self.get_ordering_value(param) for param in value]
-        tiebreak = "-id" if ordering[-1].startswith("-") else "id"
-        return qs.order_by(*ordering, tiebreak)
+        descending = ordering[-1].startswith("-")
+        if any(field.lstrip("-").startswith("scoring__") for field in ordering):
+            # Every lead has its score row: an inner join, with the tie broken on the score
+            # table's own key, lets PostgreSQL walk the (score, lead) index instead of sorting.
+            return qs.filter(scoring__isnull=False).order_by(
+                *ordering, "-scoring__lead_id" if descending else "scoring__lead_id"
+            )
+        return qs.order_by(*ordering, "-id" if descending else "id")
 
 
 def _owners(request: HttpRequest | None) -> QuerySet:
