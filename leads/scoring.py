@@ -151,11 +151,11 @@ def rollups_rebuild(*, rules: Iterable[ScoringRule], leads: tuple[int, int] | No
         columns.append(f"SUM(CASE WHEN e.type = %s AND {where} THEN {points} END) AS rule{int(rule.pk)}")
         params.extend([rule.event_type, *where_params, *point_params])
     types = sorted({rule.event_type for rule in live})
+    params.extend(types)  # placeholders in order: each column's, the types, then the bounds
     scope = ""
     if leads is not None:
-        scope, params = " AND e.lead_id BETWEEN %s AND %s", [*params, *types, *leads]
-    else:
-        params = [*params, *types]
+        scope = " AND e.lead_id BETWEEN %s AND %s"
+        params.extend(leads)
     unfold = " UNION ALL ".join(
         f"SELECT lead_id, {int(rule.pk)}, rule{int(rule.pk)} FROM agg WHERE rule{int(rule.pk)} IS NOT NULL"
         for rule in live
