@@ -31,6 +31,7 @@ from leads.models import (
     StageChange,
     normalize_email,
 )
+from leads.rulebook import rulebook
 from smarketing.lib import sql
 
 TOUCH_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "referral_code")
@@ -62,7 +63,6 @@ class IngestResult:
 def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResult:
     """Store a batch of events all or nothing, creating leads for unknown emails."""
     from leads import qualification, scoring
-    from leads.rulebook import rulebook
 
     result = IngestResult()
     if not events:

@@ -230,10 +230,6 @@ def rollups_decay(*, now: datetime | None = None) -> dict[str, Any]:
 # --- Rescore ----------------------------------------------------------------------------
 
 
-def active_rules() -> list[ScoringRule]:
-    return rulebook().rules
-
-
 def _negative_sql(rule: ScoringRule) -> tuple[str, list[Any]]:
     values = [str(v).lower() for v in rule.values or [] if str(v).strip()]
     if rule.kind == ScoringRule.Kind.UNSUBSCRIBED:
