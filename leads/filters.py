@@ -143,6 +143,16 @@ class LeadFilter(filters.FilterSet):
         model = Lead
         fields: list[str] = []
 
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        leads = super().filter_queryset(queryset)
+        ordering = self.form.cleaned_data.get("ordering") or ["-created_at"]
+        if self.form.cleaned_data.get("persona") is not None and ordering in (["created_at"], ["-created_at"]):
+            # The same order read from the score row's copy of created_at: PostgreSQL walks the
+            # (persona, created) index there instead of every newest lead.
+            sign = "-" if ordering == ["-created_at"] else ""
+            leads = leads.order_by(f"{sign}scoring__created_at", f"{sign}scoring__lead_id")
+        return leads
+
     def search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         for word in value.split()[:5]:
             qs = qs.filter(

@@ -119,7 +119,7 @@ def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], 
             StageChange(lead_id=lead_id, from_stage="", to_stage=Stage.LEAD, changed_at=now, source=ChangeSource.SYSTEM)
             for lead_id in created.values()
         )
-        LeadScore.objects.bulk_create(LeadScore(lead_id=lead_id) for lead_id in created.values())
+        LeadScore.objects.bulk_create(LeadScore(lead_id=lead_id, created_at=now) for lead_id in created.values())
     raced = [row["email"] for row in rows if row["email"] not in created]
     for chunk in sql.chunked(raced, INSERT_CHUNK):
         ids.update(Lead.objects.filter(email__in=chunk).values_list("email", "id"))

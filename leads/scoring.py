@@ -296,8 +296,8 @@ def _score_rows_ensure_statement(scope_sql: str, scope_params: list[Any]) -> tup
     them. Every way in creates the row with the lead (Lead.save, leads_ensure, the bulk
     loaders); the full rescore runs this as a safety net, capture's scoped ones skip it."""
     return (
-        "INSERT INTO leads_leadscore (lead_id, fit, engagement, score, persona_id, breakdown) "
-        "SELECT l.id, 0, 0, 0, NULL, '{}' FROM leads_lead l "
+        "INSERT INTO leads_leadscore (lead_id, fit, engagement, score, persona_id, breakdown, created_at) "
+        "SELECT l.id, 0, 0, 0, NULL, '{}', l.created_at FROM leads_lead l "
         f"WHERE NOT EXISTS (SELECT 1 FROM leads_leadscore s WHERE s.lead_id = l.id) {scope_sql.format(id='l.id')}",
         scope_params,
     )

@@ -165,7 +165,7 @@ class Lead(models.Model):
         if adding:  # every lead has its score row (bulk paths insert theirs themselves)
             from leads.models.scoring import LeadScore
 
-            LeadScore.objects.create(lead=self)
+            LeadScore.objects.create(lead=self, created_at=self.created_at)
 
     @property
     def full_name(self) -> str:

@@ -102,13 +102,26 @@ class LeadScore(models.Model):
     engagement = models.IntegerField(default=0)
     score = models.IntegerField(default=0)
     persona = models.ForeignKey(
-        Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="scores", help_text="Best match."
+        Persona,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="scores",
+        db_index=False,  # the (persona, created) index below serves it
+        help_text="Best match.",
     )
     breakdown = models.JSONField(default=dict, blank=True, help_text="Each rule's contribution to the score.")
+    # A copy of the lead's (set with the row, moved by a merge): the list filtered by persona
+    # is ordered through this table's index, instead of walking the newest leads one by one
+    # to find the persona's, which costs most when the newest are mostly unscored.
+    created_at = models.DateTimeField(default=timezone.now, help_text="The lead's creation time, copied.")
 
     class Meta:
-        # Ends in the lead, the lists' tie-break, so a page sorted by score is an index scan.
-        indexes = [models.Index(fields=["score", "lead"], name="lead_score_score")]
+        # Each ends in the lead, the lists' tie-break, so a first page is an index scan.
+        indexes = [
+            models.Index(fields=["score", "lead"], name="lead_score_score"),
+            models.Index(fields=["persona", "-created_at", "-lead"], name="lead_score_persona_created"),
+        ]
 
     def __str__(self) -> str:
         return f"lead {self.lead_id}: {self.score}"

@@ -248,6 +248,21 @@ def test_filter_by_source_campaign_and_persona(marketer):
     assert ids(api(marketer).get(LIST, query)) == [match.pk]
 
 
+def test_persona_filter_keeps_the_newest_first_order_whatever_the_ids(marketer):
+    """Filtered by persona, the list orders by the score row's copy of created_at."""
+    now = timezone.now()
+    persona = Persona.objects.create(name="Ops", conditions=[])
+    backdated = LeadFactory(persona=persona, created_at=now - timedelta(days=30))  # a later id, an older lead
+    oldest = LeadFactory(persona=persona, created_at=now - timedelta(days=60))
+    newest = LeadFactory(persona=persona, created_at=now - timedelta(days=1))
+    LeadFactory(created_at=now)
+    assert ids(api(marketer).get(LIST, {"persona": persona.pk})) == [newest.pk, backdated.pk, oldest.pk]
+    query = {"persona": persona.pk, "ordering": "created_at"}
+    assert ids(api(marketer).get(LIST, query)) == [oldest.pk, backdated.pk, newest.pk]
+    query["ordering"] = "-score"
+    assert set(ids(api(marketer).get(LIST, query))) == {oldest.pk, backdated.pk, newest.pk}
+
+
 def test_filter_by_created_range_with_dates_and_times(marketer):
     now = timezone.now()
     old = LeadFactory(created_at=now - timedelta(days=10))

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from leads.ingest import EventIn, events_ingest
 from leads.merge import MergeError, lead_merge
-from leads.models import EngagementRollup, Event, Lead, LeadMerge, ScoringRule, Stage, StageChange
+from leads.models import EngagementRollup, Event, Lead, LeadMerge, LeadScore, ScoringRule, Stage, StageChange
 from tests.factories import EventFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +50,7 @@ def test_merge_keeps_the_survivors_values_and_is_conservative_with_unsubscribes(
     assert survivor.company == "Acme"
     assert survivor.unsubscribed_at == earlier  # unsubscribed because the other address was
     assert survivor.created_at == earlier and survivor.source == "seo"  # the earlier first touch
+    assert LeadScore.objects.get(lead=survivor).created_at == earlier  # the persona list orders by this copy
 
 
 def test_merge_combines_score_rollups_per_rule_and_rescores(marketer):
