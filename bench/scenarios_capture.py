@@ -232,7 +232,7 @@ def rescore_requalify(ctx: Context) -> list[Result]:
         persona.conditions = original
         persona.save(update_fields=["conditions"])
         _timed_rescore("persona restored", [], note="")
-    results += _timed_rescore("every rule edited", rules, note=leads)[:1]
+    results += _timed_rescore("every rule edited", rules, note=leads)
     results.append(Result("rescore process peak RSS", _peak_mb(), "MB", 300))
     return results
 

@@ -206,10 +206,15 @@ def _rebuild_in_thread(rules: list[ScoringRule], leads: tuple[int, int]) -> None
 
 def rollups_analyze() -> None:
     """Refresh PostgreSQL's statistics after rebuilding rollups in bulk, so the next scoped
-    rescore reads a lead's rollups through the (lead, rule) index, not the whole table."""
+    rescore reads a lead's rollups through the (lead, rule) index, not the whole table.
+
+    Outside a transaction it also vacuums: a rebuild leaves a dead row behind every live one,
+    and the full rescore that follows would step over each (1.7 s to save about 3 at 1M leads).
+    """
     if sql.is_postgres():
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE leads_engagementrollup")
+            vacuum = "" if connection.in_atomic_block else "VACUUM "
+            cursor.execute(f"{vacuum}ANALYZE leads_engagementrollup")
 
 
 def rollups_decay(*, now: datetime | None = None) -> dict[str, Any]:

@@ -166,7 +166,7 @@ def rules_overview() -> dict[str, list[tuple[ScoringRule, int | None]]]:
     Engagement rules count their rollup rows (one grouped query); negative rules have no
     rollups, so their count is None.
     """
-    counts = dict(EngagementRollup.objects.order_by().values_list("rule").annotate(n=Count("id")))
+    counts = dict(EngagementRollup.objects.order_by().values_list("rule").annotate(n=Count("*")))
     out: dict[str, list[tuple[ScoringRule, int | None]]] = {"engagement": [], "negative": []}
     for rule in ScoringRule.objects.order_by("-is_active", "kind", "name"):
         if rule.is_negative:

@@ -76,14 +76,16 @@ class EngagementRollup(models.Model):
     these small rows instead of every event.
     """
 
-    # Indexed by the (lead, rule) constraint and the rule index below; no copies per column.
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+", db_index=False)
-    rule = models.ForeignKey(ScoringRule, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # A rebuild inserts millions of these rows, so each costs as little as it can: the (lead,
+    # rule) key is the only index (by rule, the rare readers, decay and rule deletion, scan),
+    # and no foreign-key constraint checks and locks the lead and rule of every row. Rollups
+    # are derived data: deleting a lead or rule still deletes its rollups (Django cascades).
+    pk = models.CompositePrimaryKey("lead", "rule")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    rule = models.ForeignKey(
+        ScoringRule, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     value = models.FloatField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["lead", "rule"], name="engagement_rollup_unique")]
-        indexes = [models.Index(fields=["rule"], name="engagement_rollup_rule")]
 
     def __str__(self) -> str:
         return f"lead {self.lead_id} · rule {self.rule_id}: {self.value:.2f}"
