@@ -201,17 +201,17 @@ def lead_upsert_by_email(
     return Lead.objects.get(pk=lead_id), address in created
 
 
-def capture_submit(*, form: CaptureForm, data: Mapping[str, Any]) -> Lead:
-    """Record one validated submission of a form."""
+def capture_submit(*, form: CaptureForm, data: Mapping[str, Any]) -> int:
+    """Record one validated submission of a form; returns the lead's id."""
     attributes = {k: v for k, v in data.items() if k in LEAD_ATTRIBUTES and v not in (None, "")}
     touch = {k: data[k] for k in TOUCH_KEYS if data.get(k)}
-    lead, _ = lead_capture(
+    lead_id, _ = lead_capture(
         form=form,
         data={"email": data["email"], **attributes},
         touch=touch,
         consent=bool(data.get("consent")),
     )
-    return lead
+    return lead_id
 
 
 def client_ip(request: HttpRequest) -> str:

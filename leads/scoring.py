@@ -286,10 +286,9 @@ def _rescore_scope(scope_sql: str, scope_params: list[Any], *, bulk: bool = Fals
     which pays off over tens of thousands of rows (connections have JIT off otherwise)."""
     statement, params = _rescore_statement(scope_sql, scope_params, book or rulebook())
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        if sql.is_postgres():
+        if sql.is_postgres() and bulk:  # a capture's few leads need neither
             cursor.execute(f"SET LOCAL work_mem = '{RESCORE_WORK_MEM}'")
-            if bulk:
-                cursor.execute("SET LOCAL jit = on")
+            cursor.execute("SET LOCAL jit = on")
         if bulk:
             cursor.execute(*_score_rows_ensure_statement(scope_sql, scope_params))
         cursor.execute(statement, params)

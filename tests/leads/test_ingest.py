@@ -58,6 +58,24 @@ def test_first_touch_is_kept_and_last_touch_moves_forward_only():
     assert Event.objects.get(idempotency_key="b").campaign == campaign
 
 
+def test_one_batch_takes_first_touch_from_its_earliest_event_and_last_from_its_latest():
+    known = LeadFactory(email="fa@x.io", source="seo")
+    now = timezone.now()
+    events_ingest(
+        events=[
+            event("fa@x.io", "late", when=now - timedelta(hours=1), utm_source="linkedin"),
+            event("fa@x.io", "early", when=now - timedelta(days=2), utm_source="google"),
+            event("fb@x.io", "late2", when=now - timedelta(hours=1), utm_source="linkedin"),
+            event("fb@x.io", "early2", when=now - timedelta(days=2), utm_source="google"),
+        ]
+    )
+    known.refresh_from_db()
+    assert (known.source, known.last_source) == ("seo", "linkedin")  # a known first touch stays
+    new = Lead.objects.get(email="fb@x.io")
+    assert (new.source, new.first_touch["utm_source"], new.last_source) == ("google", "google", "linkedin")
+    assert new.last_touch_at == now - timedelta(hours=1)
+
+
 def test_events_without_touch_data_leave_source_empty():
     events_ingest(events=[event("di@x.io", "a")])
     assert Lead.objects.get(email="di@x.io").source == ""
