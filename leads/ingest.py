@@ -106,26 +106,30 @@ def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], 
     lead created by someone else meanwhile).
     """
     now = timezone.now()
-    ids: dict[str, int] = {}
-    for chunk in sql.chunked(list(lead_data), INSERT_CHUNK):
-        ids.update(Lead.objects.filter(email__in=chunk).values_list("email", "id"))
+    ids = _lead_ids(list(lead_data))
     # Sorted, so two batches inserting the same new emails wait on each other in one order.
     rows = [_new_lead_row(email, lead_data[email], now) for email in sorted(lead_data) if email not in ids]
     inserted = insert_returning(Lead, rows, conflict="email", returning="email")
     created = {row["email"]: row["id"] for row in inserted}
     if created:
-        StageChange.objects.bulk_create(
-            StageChange(lead_id=lead_id, from_stage="", to_stage=Stage.LEAD, changed_at=now, source=ChangeSource.SYSTEM)
-            for lead_id in created.values()
-        )
-        LeadScore.objects.bulk_create(LeadScore(lead_id=lead_id, created_at=now) for lead_id in created.values())
-    raced = [row["email"] for row in rows if row["email"] not in created]
-    for chunk in sql.chunked(raced, INSERT_CHUNK):
-        ids.update(Lead.objects.filter(email__in=chunk).values_list("email", "id"))
+        history = {"from_stage": "", "to_stage": Stage.LEAD, "changed_at": now, "source": ChangeSource.SYSTEM}
+        rows_insert(StageChange, [{"lead_id": lead_id, **history} for lead_id in created.values()])
+        rows_insert(LeadScore, [{"lead_id": lead_id, "created_at": now} for lead_id in created.values()])
+    ids.update(_lead_ids([row["email"] for row in rows if row["email"] not in created]))  # lost a race
     known = {email: lead_id for email, lead_id in ids.items() if email not in created}
     _fill_blanks({lead_id: lead_data[email] for email, lead_id in known.items()}, now)
     ids.update(created)
     return ids, set(created)
+
+
+def _lead_ids(emails: list[str]) -> dict[str, int]:
+    """The ids of the leads with these (normalized) emails that exist."""
+    ids: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for chunk in sql.chunked(emails, INSERT_CHUNK):
+            cursor.execute(f"SELECT email, id FROM leads_lead WHERE email IN ({sql.in_list(chunk)})", chunk)
+            ids.update(cursor.fetchall())
+    return ids
 
 
 def leads_lock(lead_ids: Iterable[int]) -> None:
@@ -200,29 +204,35 @@ def insert_returning(
     Unlike bulk_create(ignore_conflicts=True) this says which rows were inserted, on
     PostgreSQL and on SQLite alike.
     """
-    if not rows:
-        return []
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    preps = [(f.attname, _prep_for(f), f) for f in fields]
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     out = []
     with connection.cursor() as cursor:
         for chunk in sql.chunked(rows, INSERT_CHUNK):
-            params = []
-            for row in chunk:
-                for name, prep, f in preps:
-                    value = row[name] if name in row else f.get_default()
-                    params.append(prep(value) if prep else value)
-            values = [row_sql] * len(chunk)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join(values)} "
-                f"ON CONFLICT ({conflict}) DO NOTHING RETURNING id, {returning}",
-                params,
-            )
+            statement, params = _insert_sql(model, chunk)
+            cursor.execute(f"{statement} ON CONFLICT ({conflict}) DO NOTHING RETURNING id, {returning}", params)
             out.extend({"id": row_id, returning: key} for row_id, key in cursor.fetchall())
     return out
+
+
+def rows_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
+    """INSERT rows as they are: bulk_create without building a model object for each."""
+    with connection.cursor() as cursor:
+        for chunk in sql.chunked(rows, INSERT_CHUNK):
+            cursor.execute(*_insert_sql(model, chunk))
+
+
+def _insert_sql(model: type[models.Model], rows: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+    """`INSERT INTO table (every column) VALUES …` for these rows; a column a row leaves out gets
+    the field's default, and the serial id is left to the database."""
+    fields = [f for f in model._meta.concrete_fields if f is not model._meta.auto_field]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    preps = [(f.attname, _prep_for(f), f) for f in fields]
+    params = []
+    for row in rows:
+        for name, prep, f in preps:
+            value = row[name] if name in row else f.get_default()
+            params.append(prep(value) if prep else value)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    return f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES {values}", params
 
 
 # Fields whose Python values the driver takes as they are: an event batch has thousands of

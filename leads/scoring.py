@@ -307,9 +307,31 @@ def _score_rows_ensure_statement(scope_sql: str, scope_params: list[Any]) -> tup
     )
 
 
+# The rescore statement's text per (rulebook version, scope shape): building it takes longer
+# than running it for the one lead of a form post, and it only changes with the rulebook.
+_statements: dict[tuple[str, str], tuple[str, list[Any], bool]] = {}
+
+
 def _rescore_statement(scope_sql: str, scope_params: list[Any], book: Rulebook) -> tuple[str, list[Any]]:
     """The UPDATE for leads in scope; `scope_sql` names the id column as {id}, so the same
     bound narrows both the leads and their rollups (the pivot never reads other leads)."""
+    key = (book.version, scope_sql)
+    built = _statements.get(key) if book.version else None
+    if built is None:
+        built = _rescore_template(scope_sql, book)
+        if book.version:
+            if any(version != book.version for version, _ in _statements):
+                _statements.clear()  # an older rulebook's
+            _statements[key] = built
+    statement, fixed_params, pivot_scoped = built
+    # Placeholders appear in this order: the fixed ones (breakdown names, fits, negatives), the
+    # pivot's scope, the leads' scope, then the target's scope.
+    pivot_scope = scope_params if pivot_scoped else []
+    return statement, [*fixed_params, *pivot_scope, *scope_params, *scope_params]
+
+
+def _rescore_template(scope_sql: str, book: Rulebook) -> tuple[str, list[Any], bool]:
+    """The statement, its parameters before the scope's, and whether the pivot takes the scope too."""
     personas, rules = book.personas, book.rules
     engagement = [r for r in rules if r.kind == ScoringRule.Kind.ENGAGEMENT]
     negatives = [r for r in rules if r.is_negative]
@@ -376,11 +398,8 @@ def _rescore_statement(scope_sql: str, scope_params: list[Any], book: Rulebook) 
         f"FROM ({computed}) n WHERE leads_leadscore.lead_id = n.id "
         f"{scope_sql.format(id='leads_leadscore.lead_id')} AND ({changed})"
     )
-    # Placeholders appear in this order: the breakdown's names (outer select), then fits and
-    # negatives (inner select), the pivot's scope, the leads' scope, then the target's scope.
-    pivot_scope = scope_params if engagement else []
-    params = [*breakdown_params, *fit_params, *negative_params, *pivot_scope, *scope_params, *scope_params]
-    return statement, params
+    # The breakdown's names come first (outer select), then fits and negatives (inner select).
+    return statement, [*breakdown_params, *fit_params, *negative_params], bool(engagement)
 
 
 def _best_persona_sql(personas: list[Persona], fit_names: list[str], fit_expr: str) -> str:

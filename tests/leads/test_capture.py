@@ -83,6 +83,15 @@ def test_json_errors_come_back_per_field(client, form):
     assert Lead.objects.count() == 0
 
 
+def test_an_edited_form_is_validated_by_its_new_fields(client, form):
+    """Each process keeps a validator per form shape; an edit must never meet the old one."""
+    assert post_json(client, form, {"email": "a@acme.io", "first_name": "Ana"}).status_code == 200
+    form.required_fields = ["email", "first_name", "company"]
+    form.save()
+    response = post_json(client, form, {"email": "b@acme.io", "first_name": "Bo"})
+    assert response.status_code == 400 and response.json()["company"] == ["This field is required."]
+
+
 def test_email_is_required(client, form):
     response = post_json(client, form, {"first_name": "Ana"})
     assert response.json()["email"] == ["This field is required."]

@@ -49,3 +49,23 @@ def test_without_the_state_row_nothing_is_cached(monkeypatch):
     ScoringState.objects.all().delete()
     rulebook()
     assert rulebook_module._cached is None
+
+
+def test_a_capture_after_an_edit_scores_by_the_edited_rule():
+    """The scoped rescore's statement is kept per rulebook version, never past an edit."""
+    from django.utils import timezone
+
+    from leads.ingest import EventIn, events_ingest
+    from leads.models import Lead
+
+    def capture(key: str) -> int:
+        event = EventIn(email="a@x.io", type="page_viewed", occurred_at=timezone.now(), idempotency_key=key)
+        events_ingest(events=[event])
+        return Lead.objects.get(email="a@x.io").score
+
+    edited = rule(points=5)
+    ScoringState.current()
+    assert capture("1") == 5 and capture("2") == 10
+    edited.cap = 12
+    edited.save()
+    assert capture("3") == 12  # 15 points, capped by the edit
