@@ -68,6 +68,9 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
         return result
     # No savepoint when called inside a transaction: a failure undoes the caller's work too.
     with transaction.atomic(savepoint=False):
+        # First the decay moment (waits out a decay or rollup rebuild), then the rules it applies.
+        decayed_at = scoring.decayed_at_for_update()
+        book = rulebook()
         lead_data: dict[str, dict[str, Any]] = {}
         for event in events:
             lead_data.setdefault(normalize_email(event.email), {}).update(
@@ -85,9 +88,10 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
         result.duplicates = len(events) - len(stored)
         new_rows = [row for row in rows if row["idempotency_key"] in stored]
         _touches_record(new_rows, campaigns)
-        book = rulebook()  # read once for the whole batch
         scored = scoring.rollups_add_events(
-            events=[(r["lead_id"], r["type"], r["occurred_at"], r["properties"]) for r in new_rows], book=book
+            events=[(r["lead_id"], r["type"], r["occurred_at"], r["properties"]) for r in new_rows],
+            book=book,
+            decayed_at=decayed_at,
         )
         created_ids = {result.lead_ids[email] for email in created_emails}
         if scored | created_ids:

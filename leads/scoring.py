@@ -9,7 +9,8 @@ How it stays fast:
 1. Per (lead, engagement rule) an EngagementRollup holds the decayed sum as of one shared
    moment, ScoringState.decayed_at. New events add to it; nothing rereads old events.
 2. The nightly decay multiplies each rule's rollups by one factor and moves the moment on.
-3. Editing a rule rebuilds only that rule's rollups, from its event type, in one statement.
+3. Editing a rule rebuilds only that rule's rollups, from its event type, in one statement;
+   capture waits meanwhile (seconds at 1M leads), so no event is missed or counted twice.
 4. A rescore is one UPDATE … FROM over leads, personas and rollups that writes only the
    rows whose figures changed.
 """
@@ -76,9 +77,10 @@ def decay_factor(rule: ScoringRule, age_days: float) -> float:
 
 
 def decayed_at_for_update() -> datetime:
-    """The shared decay moment, read so that a concurrent decay run waits for us (and we for it).
+    """The shared decay moment, read so that a concurrent decay or rebuild waits for us (and we for it).
 
-    One query: FOR SHARE on PostgreSQL (the nightly decay takes the row FOR UPDATE).
+    One query: FOR SHARE on PostgreSQL. The nightly decay and the rollup rebuilds take the row
+    FOR UPDATE (`rollups_exclusive`), so no rollup is added to while they rewrite rollups.
     """
     if sql.is_postgres():
         with connection.cursor() as cursor:
@@ -90,18 +92,22 @@ def decayed_at_for_update() -> datetime:
 
 
 def rollups_add_events(
-    *, events: Iterable[tuple[int, str, datetime, dict[str, Any]]], book: Rulebook | None = None
+    *,
+    events: Iterable[tuple[int, str, datetime, dict[str, Any]]],
+    book: Rulebook | None = None,
+    decayed_at: datetime | None = None,
 ) -> set[int]:
     """Add new events' points to their (lead, rule) rollups; returns the leads touched.
 
     `events` are (lead_id, type, occurred_at, properties) of events just stored (never a
     repeat: the caller passes only rows its insert created). Must run inside the caller's
-    transaction.
+    transaction; a caller that read `decayed_at_for_update()` (and then the rulebook) passes
+    the moment it got.
     """
     rules = [r for r in (book or rulebook()).rules if r.kind == ScoringRule.Kind.ENGAGEMENT]
     if not rules:
         return set()
-    decayed_at = decayed_at_for_update()
+    decayed_at = decayed_at or decayed_at_for_update()
     sums: dict[tuple[int, int], float] = defaultdict(float)
     for lead_id, event_type, occurred_at, properties in events:
         for rule in rules:
@@ -123,9 +129,27 @@ def rollups_add_events(
     return {lead_id for lead_id, _ in sums}
 
 
+def rollups_exclusive() -> None:
+    """Hold off capture's rollup writes until this transaction ends (PostgreSQL; SQLite has one
+    writer at a time anyway).
+
+    A rebuild deletes rollups and inserts them afresh from the events it sees. A capture
+    meanwhile could add to a rollup the rebuild then replaces (its points lost), insert one the
+    rebuild then clashes with (the job fails), or score with a rulebook from before the edit.
+    Capture takes the state row FOR SHARE before it reads the rulebook, so with the row held
+    FOR UPDATE it waits, then reads the edited rules; a capture already past that point
+    commits first, and the rebuild, waiting for it, sees its events.
+    """
+    ScoringState.current()
+    if sql.is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM leads_scoringstate WHERE id = 1 FOR UPDATE")
+
+
 def rollups_rebuild(*, rules: Iterable[ScoringRule], leads: tuple[int, int] | None = None) -> None:
     """Recompute these rules' rollups from their events (of the leads with ids in the `leads`
-    bounds, when given). Must run inside the caller's transaction.
+    bounds, when given). Must run inside the caller's transaction, which holds capture off
+    (`rollups_exclusive`) or runs while another transaction does.
 
     The events are read once for all the rules: each rule's decayed sum is a column of one
     GROUP BY lead, and the columns are unfolded into (lead, rule, value) rows.
@@ -183,17 +207,20 @@ def rollups_rebuild_many(*, rules: Iterable[ScoringRule]) -> None:
     if not rules:
         return
     parallel = sql.is_postgres() and not connection.in_atomic_block and RESCORE_THREADS > 1
-    if not parallel:
-        with transaction.atomic():
+    # This transaction holds capture off while the rollups are rewritten, the ranges' own
+    # transactions included (a few seconds at 1M leads; a rule edit is rare).
+    with transaction.atomic():
+        rollups_exclusive()
+        if not parallel:
             rollups_rebuild(rules=rules)
-        return
-    bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
-    if bounds["low"] is None:
-        return
-    size = (bounds["high"] - bounds["low"]) // REBUILD_RANGES + 1
-    ranges = [(start, start + size - 1) for start in range(bounds["low"], bounds["high"] + 1, size)]
-    with ThreadPoolExecutor(max_workers=RESCORE_THREADS) as pool:
-        list(pool.map(lambda leads: _rebuild_in_thread(rules, leads), ranges))
+            return
+        bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
+        if bounds["low"] is None:
+            return
+        size = (bounds["high"] - bounds["low"]) // REBUILD_RANGES + 1
+        ranges = [(start, start + size - 1) for start in range(bounds["low"], bounds["high"] + 1, size)]
+        with ThreadPoolExecutor(max_workers=RESCORE_THREADS) as pool:
+            list(pool.map(lambda leads: _rebuild_in_thread(rules, leads), ranges))
 
 
 def _rebuild_in_thread(rules: list[ScoringRule], leads: tuple[int, int]) -> None:
@@ -412,6 +439,7 @@ def _best_persona_sql(personas: list[Persona], fit_names: list[str], fit_expr: s
 def rules_changed(*, rules: Iterable[ScoringRule] = ()) -> int:
     """After personas or rules change: rebuild the edited rules' rollups, then rescore all."""
     with transaction.atomic():
+        rollups_exclusive()
         rollups_rebuild(rules=rules)
     rollups_analyze()
     return leads_rescore()

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from leads.ingest import EventIn, events_ingest, leads_ensure
@@ -90,7 +91,7 @@ def test_html_in_lead_fields_is_stored_as_given():
 def test_concurrent_batches_over_the_same_leads_never_deadlock():
     import threading
 
-    from django.db import connection, connections
+    from django.db import connections
 
     from leads.models import ScoringRule
 
@@ -120,3 +121,55 @@ def test_concurrent_batches_over_the_same_leads_never_deadlock():
     assert errors == []
     assert Event.objects.count() == 60 + 6 * 3 * 60
     assert set(Lead.objects.values_list("scoring__score", flat=True)) == {1 + 18}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rollup_rebuild_waits_for_a_capture_in_flight_and_counts_its_event():
+    """A new rule is rebuilt while a capture that already scored by it has not committed.
+
+    Without the rebuild holding capture off, its INSERT would clash with the capture's new
+    rollup row (and fail the job), or replace it without the capture's event.
+    """
+    import threading
+
+    from django.db import connections
+
+    from leads import scoring
+    from leads.models import EngagementRollup, ScoringRule
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to test")
+    events_ingest(events=[event("ra@x.io", "old")])  # before the rule: no rollup
+    rule = ScoringRule.objects.create(name="Views", event_type="page_viewed", points=3)
+    stored, release, rebuilt = threading.Event(), threading.Event(), threading.Event()
+    errors: list[Exception] = []
+
+    def capture() -> None:
+        try:
+            with transaction.atomic():
+                events_ingest(events=[event("ra@x.io", "new")])  # scores by the new rule
+                stored.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def rebuild() -> None:
+        try:
+            scoring.rollups_rebuild_many(rules=[rule])
+        except Exception as error:  # noqa: BLE001 - asserted below
+            errors.append(error)
+        finally:
+            rebuilt.set()
+            connections.close_all()
+
+    capturing = threading.Thread(target=capture)
+    capturing.start()
+    assert stored.wait(10)
+    rebuilding = threading.Thread(target=rebuild)
+    rebuilding.start()
+    assert not rebuilt.wait(1)  # held off by the capture in flight
+    release.set()
+    capturing.join()
+    rebuilding.join()
+    assert errors == []
+    assert EngagementRollup.objects.get(rule=rule).value == pytest.approx(6)  # both events
