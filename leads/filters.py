@@ -145,10 +145,12 @@ class LeadFilter(filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         leads = super().filter_queryset(queryset)
-        ordering = self.form.cleaned_data.get("ordering") or ["-created_at"]
-        if self.form.cleaned_data.get("persona") is not None and ordering in (["created_at"], ["-created_at"]):
-            # The same order read from the score row's copy of created_at: PostgreSQL walks the
-            # (persona, created) index there instead of every newest lead.
+        data = self.form.cleaned_data
+        ordering = data.get("ordering") or ["-created_at"]
+        by_score = any(data.get(name) is not None for name in ("persona", "score_min", "score_max"))
+        if by_score and ordering in (["created_at"], ["-created_at"]):
+            # The same order read from the score row's copy of created_at: PostgreSQL walks an
+            # index of the score table instead of probing it for every newest lead.
             sign = "-" if ordering == ["-created_at"] else ""
             leads = leads.order_by(f"{sign}scoring__created_at", f"{sign}scoring__lead_id")
         return leads

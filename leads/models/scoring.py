@@ -113,9 +113,9 @@ class LeadScore(models.Model):
         help_text="Best match.",
     )
     breakdown = models.JSONField(default=dict, blank=True, help_text="Each rule's contribution to the score.")
-    # A copy of the lead's (set with the row, moved by a merge): the list filtered by persona
-    # is ordered through this table's index, instead of walking the newest leads one by one
-    # to find the persona's, which costs most when the newest are mostly unscored.
+    # A copy of the lead's (set with the row, moved by a merge): the list filtered by persona or
+    # score is ordered through this table's indexes, instead of walking the newest leads one by
+    # one to find matching scores, which costs most when the newest are mostly unscored.
     created_at = models.DateTimeField(default=timezone.now, help_text="The lead's creation time, copied.")
 
     class Meta:
@@ -123,6 +123,8 @@ class LeadScore(models.Model):
         indexes = [
             models.Index(fields=["score", "lead"], name="lead_score_score"),
             models.Index(fields=["persona", "-created_at", "-lead"], name="lead_score_persona_created"),
+            # A score range in the lists' order: newest first, the score read from the index.
+            models.Index(fields=["-created_at", "-lead", "score"], name="lead_score_created"),
         ]
 
     def __str__(self) -> str:

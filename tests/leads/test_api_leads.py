@@ -248,15 +248,16 @@ def test_filter_by_source_campaign_and_persona(marketer):
     assert ids(api(marketer).get(LIST, query)) == [match.pk]
 
 
-def test_persona_filter_keeps_the_newest_first_order_whatever_the_ids(marketer):
-    """Filtered by persona, the list orders by the score row's copy of created_at."""
+def test_persona_and_score_filters_keep_the_newest_first_order_whatever_the_ids(marketer):
+    """Filtered by persona or score, the list orders by the score row's copy of created_at."""
     now = timezone.now()
     persona = Persona.objects.create(name="Ops", conditions=[])
-    backdated = LeadFactory(persona=persona, created_at=now - timedelta(days=30))  # a later id, an older lead
-    oldest = LeadFactory(persona=persona, created_at=now - timedelta(days=60))
-    newest = LeadFactory(persona=persona, created_at=now - timedelta(days=1))
+    backdated = LeadFactory(persona=persona, score=50, created_at=now - timedelta(days=30))  # a later id, older
+    oldest = LeadFactory(persona=persona, score=50, created_at=now - timedelta(days=60))
+    newest = LeadFactory(persona=persona, score=50, created_at=now - timedelta(days=1))
     LeadFactory(created_at=now)
     assert ids(api(marketer).get(LIST, {"persona": persona.pk})) == [newest.pk, backdated.pk, oldest.pk]
+    assert ids(api(marketer).get(LIST, {"score_min": 40})) == [newest.pk, backdated.pk, oldest.pk]
     query = {"persona": persona.pk, "ordering": "created_at"}
     assert ids(api(marketer).get(LIST, query)) == [oldest.pk, backdated.pk, newest.pk]
     query["ordering"] = "-score"
