@@ -311,7 +311,8 @@ def _rescore_scope(scope_sql: str, scope_params: list[Any], *, bulk: bool = Fals
     """Rescore the leads in scope. `bulk` (the whole table or a range of it) also gives leads
     without a score row theirs, and lets PostgreSQL JIT-compile the per-lead expressions,
     which pays off over tens of thousands of rows (connections have JIT off otherwise)."""
-    statement, params = _rescore_statement(scope_sql, scope_params, book or rulebook())
+    guarded = bulk and sql.is_postgres()
+    statement, params = _rescore_statement(scope_sql, scope_params, book or rulebook(), guarded=guarded)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if sql.is_postgres() and bulk:  # a capture's few leads need neither
             cursor.execute(f"SET LOCAL work_mem = '{RESCORE_WORK_MEM}'")
@@ -336,29 +337,36 @@ def _score_rows_ensure_statement(scope_sql: str, scope_params: list[Any]) -> tup
 
 # The rescore statement's text per (rulebook version, scope shape): building it takes longer
 # than running it for the one lead of a form post, and it only changes with the rulebook.
-_statements: dict[tuple[str, str], tuple[str, list[Any], bool]] = {}
+_statements: dict[tuple[str, str, bool], tuple[str, list[Any], int]] = {}
 
 
-def _rescore_statement(scope_sql: str, scope_params: list[Any], book: Rulebook) -> tuple[str, list[Any]]:
+def _rescore_statement(
+    scope_sql: str, scope_params: list[Any], book: Rulebook, *, guarded: bool = False
+) -> tuple[str, list[Any]]:
     """The UPDATE for leads in scope; `scope_sql` names the id column as {id}, so the same
-    bound narrows both the leads and their rollups (the pivot never reads other leads)."""
-    key = (book.version, scope_sql)
+    bound narrows both the leads and their rollups (the pivot never reads other leads).
+
+    `guarded` (PostgreSQL): leave alone a score row that another transaction rewrote since
+    this statement read it. A bulk rescore reads the rollups once, at its start; a capture
+    that meanwhile adds an event and rescores its lead has the fresher figures, and without
+    the guard the bulk statement, reaching that row after it, would put the stale ones back.
+    """
+    key = (book.version, scope_sql, guarded)
     built = _statements.get(key) if book.version else None
     if built is None:
-        built = _rescore_template(scope_sql, book)
+        built = _rescore_template(scope_sql, book, guarded)
         if book.version:
-            if any(version != book.version for version, _ in _statements):
+            if any(version != book.version for version, _, _ in _statements):
                 _statements.clear()  # an older rulebook's
             _statements[key] = built
-    statement, fixed_params, pivot_scoped = built
-    # Placeholders appear in this order: the fixed ones (breakdown names, fits, negatives), the
-    # pivot's scope, the leads' scope, then the target's scope.
-    pivot_scope = scope_params if pivot_scoped else []
-    return statement, [*fixed_params, *pivot_scope, *scope_params, *scope_params]
+    statement, fixed_params, scope_uses = built
+    # Placeholders appear in this order: the fixed ones (breakdown names, fits, negatives), then
+    # the scope once for each place that names it (the pivot, the seen rows, the leads, the target).
+    return statement, [*fixed_params, *scope_params * scope_uses]
 
 
-def _rescore_template(scope_sql: str, book: Rulebook) -> tuple[str, list[Any], bool]:
-    """The statement, its parameters before the scope's, and whether the pivot takes the scope too."""
+def _rescore_template(scope_sql: str, book: Rulebook, guarded: bool) -> tuple[str, list[Any], int]:
+    """The statement, its parameters before the scope's, and how many times it names the scope."""
     personas, rules = book.personas, book.rules
     engagement = [r for r in rules if r.kind == ScoringRule.Kind.ENGAGEMENT]
     negatives = [r for r in rules if r.is_negative]
@@ -400,11 +408,17 @@ def _rescore_template(scope_sql: str, book: Rulebook) -> tuple[str, list[Any], b
         else "SELECT CAST(NULL AS BIGINT) AS lead_id"
     )
     rollup_columns = [f"COALESCE(p.rule{r.pk}, 0) AS rule{r.pk}" for r in engagement]
-    inner_columns = ", ".join(["l.id", *fit_columns, *negative_columns, *rollup_columns])
+    # The version of the score row this statement saw (its xmin), to write only that version.
+    seen, seen_column, seen_join, seen_check = "", [], "", ""
+    if guarded:
+        seen, seen_column = ", s.seen", ["o.xmin AS seen"]
+        seen_join = f" LEFT JOIN leads_leadscore o ON o.lead_id = l.id {scope_sql.format(id='o.lead_id')}"
+        seen_check = " AND leads_leadscore.xmin = n.seen"
+    inner_columns = ", ".join(["l.id", *fit_columns, *negative_columns, *rollup_columns, *seen_column])
     computed = (
         f"SELECT s.id, CAST({fit_expr} AS INTEGER) AS fit, {persona_expr} AS persona_id, "
-        f"CAST({engagement_expr} AS INTEGER) AS engagement, {breakdown_expr} AS breakdown "
-        f"FROM (SELECT {inner_columns} FROM leads_lead l LEFT JOIN ({pivot}) p ON p.lead_id = l.id "
+        f"CAST({engagement_expr} AS INTEGER) AS engagement, {breakdown_expr} AS breakdown{seen} "
+        f"FROM (SELECT {inner_columns} FROM leads_lead l LEFT JOIN ({pivot}) p ON p.lead_id = l.id{seen_join} "
         # Fenced twice: each persona's fit and the breakdown are computed once per lead, not
         # once for every place the outer queries name them.
         f"WHERE 1=1 {scope_sql.format(id='l.id')}{sql.fence()}) s{sql.fence()}"
@@ -423,10 +437,10 @@ def _rescore_template(scope_sql: str, book: Rulebook) -> tuple[str, list[Any], b
         "engagement = n.engagement, score = n.fit + n.engagement, breakdown = n.breakdown "
         # The scope again on the target, so PostgreSQL reads only that id range of scores.
         f"FROM ({computed}) n WHERE leads_leadscore.lead_id = n.id "
-        f"{scope_sql.format(id='leads_leadscore.lead_id')} AND ({changed})"
+        f"{scope_sql.format(id='leads_leadscore.lead_id')} AND ({changed}){seen_check}"
     )
     # The breakdown's names come first (outer select), then fits and negatives (inner select).
-    return statement, [*breakdown_params, *fit_params, *negative_params], bool(engagement)
+    return statement, [*breakdown_params, *fit_params, *negative_params], 2 + bool(engagement) + guarded
 
 
 def _best_persona_sql(personas: list[Persona], fit_names: list[str], fit_expr: str) -> str:

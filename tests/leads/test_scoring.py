@@ -158,3 +158,51 @@ def test_rebuilding_rules_in_lead_ranges_gives_every_lead_its_rollups(monkeypatc
     expected |= {(f"lead{n}@acme.io", "Pricing page", 10.0) for n in range(1, 7, 2)}
     expected |= {(f"lead{n}@acme.io", "Opens", 4.0) for n in range(1, 7, 2)}  # one half-life old: half of 8
     assert values == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_rescore_never_puts_back_a_score_a_capture_refreshed_meanwhile():
+    """After a persona edit the full rescore reads every lead's rollups at its start. A capture
+    that scores a new event meanwhile has the fresher figures; they must survive it."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to test")
+    ScoringRule.objects.create(name="Views", event_type="page_viewed", points=4)
+    ScoringState.current()
+
+    def view(key: str) -> EventIn:
+        at = timezone.now()
+        return EventIn(email="rb@x.io", type="page_viewed", occurred_at=at, idempotency_key=key, lead={"title": "CTO"})
+
+    events_ingest(events=[view("1")])
+    Persona.objects.create(name="CTOs", conditions=[{"field": "title", "op": "contains", "value": "CTO", "weight": 1}])
+    stored, release = threading.Event(), threading.Event()
+
+    def capture() -> None:
+        try:
+            with transaction.atomic():
+                events_ingest(events=[view("2")])  # fit 100 + 8 points, not committed yet
+                stored.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def rescore_all() -> None:
+        try:
+            scoring.leads_rescore_all()  # reads 4 points, then waits for the capture's row
+        finally:
+            connections.close_all()
+
+    capturing = threading.Thread(target=capture)
+    capturing.start()
+    assert stored.wait(10)
+    rescoring = threading.Thread(target=rescore_all)
+    rescoring.start()
+    rescoring.join(1)
+    release.set()
+    capturing.join()
+    rescoring.join()
+    assert Lead.objects.get(email="rb@x.io").score == 108  # not 104 from the rescore's older read
