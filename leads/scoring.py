@@ -337,7 +337,8 @@ def _score_rows_ensure_statement(scope_sql: str, scope_params: list[Any]) -> tup
 
 # The rescore statement's text per (rulebook version, scope shape): building it takes longer
 # than running it for the one lead of a form post, and it only changes with the rulebook.
-_statements: dict[tuple[str, str, bool], tuple[str, list[Any], int]] = {}
+# Swapped whole when the version changes, so threads sharing it never see it half cleared.
+_statements: tuple[str, dict[tuple[str, bool], tuple[str, list[Any], int]]] = ("", {})
 
 
 def _rescore_statement(
@@ -351,14 +352,16 @@ def _rescore_statement(
     that meanwhile adds an event and rescores its lead has the fresher figures, and without
     the guard the bulk statement, reaching that row after it, would put the stale ones back.
     """
-    key = (book.version, scope_sql, guarded)
-    built = _statements.get(key) if book.version else None
+    global _statements
+    version, cache = _statements
+    if not book.version:  # no state row yet: nothing tells when the rules change, so no cache
+        cache = {}
+    elif version != book.version:
+        cache = {}
+        _statements = (book.version, cache)
+    built = cache.get((scope_sql, guarded))
     if built is None:
-        built = _rescore_template(scope_sql, book, guarded)
-        if book.version:
-            if any(version != book.version for version, _, _ in _statements):
-                _statements.clear()  # an older rulebook's
-            _statements[key] = built
+        built = cache[(scope_sql, guarded)] = _rescore_template(scope_sql, book, guarded)
     statement, fixed_params, scope_uses = built
     # Placeholders appear in this order: the fixed ones (breakdown names, fits, negatives), then
     # the scope once for each place that names it (the pivot, the seen rows, the leads, the target).
