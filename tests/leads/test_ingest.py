@@ -1,11 +1,12 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from leads.ingest import EventIn, events_ingest, leads_ensure
 from leads.models import Event, Lead, Stage, StageChange
+from tests.concurrency import in_thread, ingest_held_open
 from tests.factories import CampaignFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -130,10 +131,6 @@ def test_a_rollup_rebuild_waits_for_a_capture_in_flight_and_counts_its_event():
     Without the rebuild holding capture off, its INSERT would clash with the capture's new
     rollup row (and fail the job), or replace it without the capture's event.
     """
-    import threading
-
-    from django.db import connections
-
     from leads import scoring
     from leads.models import EngagementRollup, ScoringRule
 
@@ -141,35 +138,9 @@ def test_a_rollup_rebuild_waits_for_a_capture_in_flight_and_counts_its_event():
         pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to test")
     events_ingest(events=[event("ra@x.io", "old")])  # before the rule: no rollup
     rule = ScoringRule.objects.create(name="Views", event_type="page_viewed", points=3)
-    stored, release, rebuilt = threading.Event(), threading.Event(), threading.Event()
-    errors: list[Exception] = []
-
-    def capture() -> None:
-        try:
-            with transaction.atomic():
-                events_ingest(events=[event("ra@x.io", "new")])  # scores by the new rule
-                stored.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    def rebuild() -> None:
-        try:
-            scoring.rollups_rebuild_many(rules=[rule])
-        except Exception as error:  # noqa: BLE001 - asserted below
-            errors.append(error)
-        finally:
-            rebuilt.set()
-            connections.close_all()
-
-    capturing = threading.Thread(target=capture)
-    capturing.start()
-    assert stored.wait(10)
-    rebuilding = threading.Thread(target=rebuild)
-    rebuilding.start()
-    assert not rebuilt.wait(1)  # held off by the capture in flight
-    release.set()
-    capturing.join()
+    with ingest_held_open([event("ra@x.io", "new")]):  # scores by the new rule, not committed yet
+        rebuilding = in_thread(lambda: scoring.rollups_rebuild_many(rules=[rule]))
+        assert not rebuilding.done.wait(1)  # held off by the capture in flight
     rebuilding.join()
-    assert errors == []
+    assert rebuilding.errors == []
     assert EngagementRollup.objects.get(rule=rule).value == pytest.approx(6)  # both events

@@ -6,6 +6,7 @@ from django.utils import timezone
 from leads import scoring
 from leads.ingest import EventIn, events_ingest
 from leads.models import EngagementRollup, Lead, Persona, ScoringRule, ScoringState
+from tests.concurrency import in_thread, ingest_held_open
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -164,9 +165,7 @@ def test_rebuilding_rules_in_lead_ranges_gives_every_lead_its_rollups(monkeypatc
 def test_a_bulk_rescore_never_puts_back_a_score_a_capture_refreshed_meanwhile():
     """After a persona edit the full rescore reads every lead's rollups at its start. A capture
     that scores a new event meanwhile has the fresher figures; they must survive it."""
-    import threading
-
-    from django.db import connection, connections, transaction
+    from django.db import connection
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to test")
@@ -179,30 +178,9 @@ def test_a_bulk_rescore_never_puts_back_a_score_a_capture_refreshed_meanwhile():
 
     events_ingest(events=[view("1")])
     Persona.objects.create(name="CTOs", conditions=[{"field": "title", "op": "contains", "value": "CTO", "weight": 1}])
-    stored, release = threading.Event(), threading.Event()
-
-    def capture() -> None:
-        try:
-            with transaction.atomic():
-                events_ingest(events=[view("2")])  # fit 100 + 8 points, not committed yet
-                stored.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    def rescore_all() -> None:
-        try:
-            scoring.leads_rescore_all()  # reads 4 points, then waits for the capture's row
-        finally:
-            connections.close_all()
-
-    capturing = threading.Thread(target=capture)
-    capturing.start()
-    assert stored.wait(10)
-    rescoring = threading.Thread(target=rescore_all)
-    rescoring.start()
-    rescoring.join(1)
-    release.set()
-    capturing.join()
+    with ingest_held_open([view("2")]):  # fit 100 + 8 points, not committed yet
+        rescoring = in_thread(scoring.leads_rescore_all)  # reads 4 points, then waits for the capture's row
+        rescoring.done.wait(1)
     rescoring.join()
+    assert rescoring.errors == []
     assert Lead.objects.get(email="rb@x.io").score == 108  # not 104 from the rescore's older read
