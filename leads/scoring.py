@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Max, Min
+from django.db.models import Case, F, FloatField, Max, Min, Value, When
 from django.utils import timezone
 
 from leads.conditions import condition_matches, condition_sql
@@ -250,10 +250,14 @@ def rollups_decay(*, now: datetime | None = None) -> dict[str, Any]:
     with transaction.atomic():
         state = ScoringState.objects.select_for_update().get(pk=ScoringState.current().pk)
         days = max((now - state.decayed_at).total_seconds() / 86400, 0.0)
-        for rule in ScoringRule.objects.filter(kind=ScoringRule.Kind.ENGAGEMENT, half_life_days__isnull=False):
-            factor = math.pow(0.5, days / rule.half_life_days)
-            EngagementRollup.objects.filter(rule=rule).update(value=F("value") * factor)
-            EngagementRollup.objects.filter(rule=rule, value__gt=-ROLLUP_FLOOR, value__lt=ROLLUP_FLOOR).delete()
+        decaying = ScoringRule.objects.filter(kind=ScoringRule.Kind.ENGAGEMENT, half_life_days__isnull=False)
+        factors = {rule.pk: math.pow(0.5, days / rule.half_life_days) for rule in decaying}
+        if factors:
+            # One pass over the table for every rule (rollups have no index by rule).
+            factor = Case(*[When(rule=pk, then=Value(f)) for pk, f in factors.items()], output_field=FloatField())
+            rollups = EngagementRollup.objects.filter(rule__in=list(factors))
+            rollups.update(value=F("value") * factor)
+            rollups.filter(value__gt=-ROLLUP_FLOOR, value__lt=ROLLUP_FLOOR).delete()
         state.decayed_at = now
         state.save(update_fields=["decayed_at"])
     return {"days": days}
@@ -455,9 +459,7 @@ def _best_persona_sql(personas: list[Persona], fit_names: list[str], fit_expr: s
 
 def rules_changed(*, rules: Iterable[ScoringRule] = ()) -> int:
     """After personas or rules change: rebuild the edited rules' rollups, then rescore all."""
-    with transaction.atomic():
-        rollups_exclusive()
-        rollups_rebuild(rules=rules)
+    rollups_rebuild_many(rules=rules)
     rollups_analyze()
     return leads_rescore()
 

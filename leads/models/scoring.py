@@ -95,8 +95,8 @@ class LeadScore(models.Model):
     """A lead's fit, engagement, score, best persona and breakdown, one row per lead.
 
     Apart from the lead's row on purpose: a rescore rewrites most of these rows, and here
-    each write touches three indexes instead of the lead's dozen and more (trigram search
-    included), so PostgreSQL can rewrite a million of them in seconds.
+    each write touches four indexes instead of the lead's fifteen (trigram search included),
+    so PostgreSQL can rewrite a million of them in seconds.
     """
 
     lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.CASCADE, related_name="scoring")

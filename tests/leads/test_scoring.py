@@ -90,6 +90,18 @@ def test_nightly_decay_multiplies_rollups_and_rescores():
     assert EngagementRollup.objects.get().value == pytest.approx(20)
 
 
+def test_nightly_decay_ages_each_rule_by_its_own_half_life():
+    ScoringRule.objects.create(name="Opens", event_type="email_opened", points=40, half_life_days=10)
+    ScoringRule.objects.create(name="Views", event_type="page_viewed", points=40, half_life_days=5)
+    ScoringRule.objects.create(name="Demo", event_type="demo_requested", points=40)  # no decay
+    at = ScoringState.current().decayed_at
+    for event_type in ("email_opened", "page_viewed", "demo_requested"):
+        ingest("ed@acme.io", event_type, event_type, when=at)
+    scoring.rollups_decay(now=at + timedelta(days=10))
+    values = dict(EngagementRollup.objects.values_list("rule__name", "value"))
+    assert values == {"Opens": pytest.approx(20), "Views": pytest.approx(10), "Demo": pytest.approx(40)}
+
+
 def test_negative_rules_subtract_and_show_in_breakdown():
     ScoringRule.objects.create(name="Free mail", kind=ScoringRule.Kind.FREE_MAIL, points=15, values=["gmail.com"])
     ScoringRule.objects.create(name="Competitor", kind=ScoringRule.Kind.COMPETITOR, points=50, values=["Rival Inc"])
