@@ -156,6 +156,10 @@ def events_validated(data: Any) -> list[EventIn]:
         if not isinstance(item, Mapping):
             errors[str(index)] = {"non_field_errors": ["Each event must be a JSON object."]}
             continue
+        plain = EventItemIn.plainly_valid(item)
+        if plain is not None:
+            events.append(plain)
+            continue
         try:
             events.append(EventItemIn.event_from(validator.run_validation(item)))
         except ValidationError as error:

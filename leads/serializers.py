@@ -7,9 +7,12 @@ stripped of markup): pages escape it when they render it.
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
@@ -115,6 +118,22 @@ def _json_problem(value: Any, depth: int = 0) -> str | None:
     return None
 
 
+PLAIN_TEXT = ("idempotency_key", "email", "type", "occurred_at")
+PLAIN_KEYS = {*PLAIN_TEXT, "properties"}
+EVENT_TYPE_RE = re.compile(EVENT_TYPE_PATTERN)
+
+
+def _plain_text(value: Any, max_length: int) -> bool:
+    """Text DRF's CharField keeps exactly as it is: a non-empty ASCII str without padding or NUL."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= max_length
+        and value.isascii()
+        and value == value.strip()
+        and "\x00" not in value
+    )
+
+
 class EventItemIn(serializers.Serializer):
     idempotency_key = serializers.CharField(
         max_length=200, help_text="Your unique id for this event: the same key sent again is stored once."
@@ -151,6 +170,40 @@ class EventItemIn(serializers.Serializer):
 
     def to_event(self) -> EventIn:
         return self.event_from(self.validated_data)
+
+    @staticmethod
+    def plainly_valid(item: Mapping[str, Any]) -> EventIn | None:
+        """The event, when the item is the plain case DRF would accept unchanged; else None.
+
+        A batch of 1,000 spends most of its validation time in DRF's generic machinery
+        (its fields, validators and error plumbing per value). Items as integrations send
+        them (ASCII text without padding, no lead facts) are checked here with the same
+        rules; anything else, valid or not, goes through `run_validation`, which says what
+        is wrong. A test checks that both agree on generated items.
+        """
+        if "lead" in item or not item.keys() <= PLAIN_KEYS:
+            return None
+        key, email, event_type, occurred_at = (item.get(name) for name in PLAIN_TEXT)
+        properties = item.get("properties", {})
+        if not (
+            _plain_text(key, 200)
+            and _plain_text(email, 254)
+            and _plain_text(event_type, 64)
+            and EVENT_TYPE_RE.match(event_type)
+            and _plain_text(occurred_at, 64)
+            and isinstance(properties, dict)
+        ):
+            return None
+        try:
+            validate_email(email)
+            when = parse_datetime(occurred_at)
+        except (DjangoValidationError, ValueError):
+            return None
+        if when is None or timezone.is_naive(when) or not EARLIEST_EVENT <= when <= timezone.now() + FUTURE_TOLERANCE:
+            return None
+        if properties and (len(json.dumps(properties)) > PROPERTIES_MAX_BYTES or _json_problem(properties)):
+            return None
+        return EventIn(email=email, type=event_type, occurred_at=when, idempotency_key=key, properties=properties)
 
     @staticmethod
     def event_from(data: dict[str, Any]) -> EventIn:
