@@ -76,13 +76,16 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
             lead_data.setdefault(normalize_email(event.email), {}).update(
                 {k: v for k, v in event.lead.items() if v not in (None, "")}
             )
-        result.lead_ids, created_emails = leads_ensure(lead_data)
+        result.lead_ids, created_emails = leads_find_or_create(lead_data)
         result.leads_created = len(created_emails)
-        # Leads this transaction created are invisible to others until it commits: no lock needed.
-        leads_lock(lead_id for email, lead_id in result.lead_ids.items() if email not in created_emails)
         campaigns = _campaigns_by_utm(events)
         rows = [_event_row(event, result.lead_ids, campaigns) for event in events]
+        # New event rows clash with no one (a repeated key just waits for its first sender), so
+        # they go in before the leads are locked: the locks are held for as short a time as can be.
         stored = _events_insert(rows)
+        known = {email: lead_id for email, lead_id in result.lead_ids.items() if email not in created_emails}
+        leads_lock(known.values())
+        _fill_blanks({lead_id: lead_data[email] for email, lead_id in known.items()})
         result.event_ids = stored
         result.created = len(stored)
         result.duplicates = len(events) - len(stored)
@@ -105,9 +108,21 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
 def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], set[str]]:
     """Ids for these (normalized) emails, creating the missing leads; returns (ids, created emails).
 
-    Known leads get their blank fields filled, never overwritten. Most emails are usually
-    known, so they are looked up first and only the rest are inserted (ON CONFLICT covers a
-    lead created by someone else meanwhile).
+    Known leads are locked (`leads_lock`) and get their blank fields filled, never overwritten.
+    """
+    ids, created = leads_find_or_create(lead_data)
+    known = {email: lead_id for email, lead_id in ids.items() if email not in created}
+    leads_lock(known.values())
+    _fill_blanks({lead_id: lead_data[email] for email, lead_id in known.items()})
+    return ids, created
+
+
+def leads_find_or_create(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], set[str]]:
+    """Ids for these (normalized) emails, creating the missing leads; returns (ids, created emails).
+
+    Most emails are usually known, so they are looked up first and only the rest are inserted
+    (ON CONFLICT covers a lead created by someone else meanwhile). Known leads are neither
+    locked nor changed; leads created here are invisible to others until the transaction commits.
     """
     now = timezone.now()
     ids = _lead_ids(list(lead_data))
@@ -120,8 +135,6 @@ def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], 
         rows_insert(StageChange, [{"lead_id": lead_id, **history} for lead_id in created.values()])
         rows_insert(LeadScore, [{"lead_id": lead_id, "created_at": now} for lead_id in created.values()])
     ids.update(_lead_ids([row["email"] for row in rows if row["email"] not in created]))  # lost a race
-    known = {email: lead_id for email, lead_id in ids.items() if email not in created}
-    _fill_blanks({lead_id: lead_data[email] for email, lead_id in known.items()}, now)
     ids.update(created)
     return ids, set(created)
 
@@ -141,6 +154,8 @@ def leads_lock(lead_ids: Iterable[int]) -> None:
 
     Concurrent batches touching the same leads then queue behind each other instead of each
     holding some rows the other needs (a deadlock). SQLite runs one writer at a time anyway.
+    FOR NO KEY UPDATE, the lock an UPDATE takes: another batch's events may still reference
+    these leads meanwhile (their foreign-key checks only need a key share).
     """
     if not sql.is_postgres():
         return
@@ -148,7 +163,7 @@ def leads_lock(lead_ids: Iterable[int]) -> None:
     with connection.cursor() as cursor:
         for chunk in sql.chunked(ids, INSERT_CHUNK * 4):
             cursor.execute(
-                f"SELECT id FROM leads_lead WHERE id IN ({sql.in_list(chunk)}) ORDER BY id FOR UPDATE", chunk
+                f"SELECT id FROM leads_lead WHERE id IN ({sql.in_list(chunk)}) ORDER BY id FOR NO KEY UPDATE", chunk
             )
 
 
@@ -175,8 +190,9 @@ def _new_lead_row(email: str, data: dict[str, Any], now: datetime) -> dict[str, 
 FILL_COLUMNS = [(name, "text") for name in LEAD_TEXT_FIELDS] + [("company_size", "integer")]
 
 
-def _fill_blanks(data_by_id: dict[int, dict[str, Any]], now: datetime) -> int:
-    """Fill known leads' blank fields from new data, one UPDATE per chunk of leads."""
+def _fill_blanks(data_by_id: dict[int, dict[str, Any]]) -> int:
+    """Fill known (and locked) leads' blank fields from new data, one UPDATE per chunk of leads."""
+    now = timezone.now()
     rows = []
     for lead_id, data in data_by_id.items():
         attributes = _lead_attributes(data)
