@@ -291,8 +291,9 @@ def _event_row(event: EventIn, lead_ids: dict[str, int], campaigns: dict[str, in
 
 
 def _events_insert(rows: list[dict[str, Any]]) -> dict[str, int]:
-    # The same key twice inside one batch is stored once, like a resend.
-    unique = list({row["idempotency_key"]: row for row in rows}.values())
+    # The same key twice inside one batch is stored once, like a resend. In key order: two
+    # resends of the same events wait for each other's keys in one order, never crosswise.
+    unique = sorted({row["idempotency_key"]: row for row in rows}.values(), key=lambda row: row["idempotency_key"])
     stored = insert_returning(Event, unique, conflict="idempotency_key", returning="idempotency_key")
     return {row["idempotency_key"]: row["id"] for row in stored}
 

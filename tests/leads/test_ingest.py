@@ -125,6 +125,35 @@ def test_concurrent_batches_over_the_same_leads_never_deadlock():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_concurrent_resends_of_the_same_events_store_each_once_without_deadlock():
+    """Events go in before the leads are locked, so resends of one batch meet on their
+    idempotency keys first. Sent in opposite orders, each in two INSERTs of 500, they would
+    each hold half the keys and wait for the other half (a deadlock) unless taken in one order."""
+    import threading
+
+    from leads.models import ScoringRule
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is nothing to deadlock")
+    ScoringRule.objects.create(name="Views", event_type="page_viewed", points=1)
+    emails = [f"resent{n}@x.io" for n in range(1_000)]
+    events_ingest(events=[event(email, f"seed-{email}") for email in emails])  # known leads: no insert to queue on
+    batch = [event(email, f"resend-{email}") for email in emails]
+    start = threading.Barrier(4)
+
+    def resend(order: list[EventIn]) -> None:
+        start.wait(10)
+        events_ingest(events=order)
+
+    sending = [in_thread(lambda order=order: resend(order)) for order in (batch, batch[::-1]) * 2]
+    for running in sending:
+        running.join()
+    assert [running.errors for running in sending] == [[]] * 4
+    assert Event.objects.count() == 1_000 + 1_000
+    assert set(Lead.objects.values_list("scoring__score", flat=True)) == {2}
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_rollup_rebuild_waits_for_a_capture_in_flight_and_counts_its_event():
     """A new rule is rebuilt while a capture that already scored by it has not committed.
 
