@@ -152,13 +152,20 @@ def lead_list_all(ctx: Context) -> list[Result]:
     return _lead_list(ctx, "lead list all", "")
 
 
-# The list's other filters and its score sort, as the page builds them (LeadFilter).
-OTHER_FILTERS = ["ordering=-score", "ordering=score", "score_min=90", "persona={persona}", "source=newsletter"]
+# The list's other filters and its score and last-touch sorts, as the page builds them (LeadFilter).
+OTHER_FILTERS = [
+    "ordering=-score",
+    "ordering=score",
+    "ordering=-last_touch_at",
+    "score_min=90",
+    "persona={persona}",
+    "source=newsletter",
+]
 
 
 @scenario
 def lead_list_other_filters(ctx: Context) -> list[Result]:
-    """First pages of the lead list with the other filters and sorted by score: p95 each."""
+    """First pages of the lead list with the other filters and sorted by score or last touch: p95 each."""
     from django.http import QueryDict
 
     from leads.filters import LeadFilter

@@ -638,7 +638,9 @@ def demo_leads_create(*, plans: list[Plan]) -> dict[str, int]:
         for start in range(0, len(todo), BATCH):
             batch = todo[start : start + BATCH]
             leads = Lead.objects.bulk_create([Lead(**plan.fields) for plan in batch])
-            LeadScore.objects.bulk_create([LeadScore(lead=lead, created_at=lead.created_at) for lead in leads])
+            LeadScore.objects.bulk_create(
+                [LeadScore(lead=lead, created_at=lead.created_at, last_touch_at=lead.last_touch_at) for lead in leads]
+            )
             events = [
                 Event(
                     lead=lead,

@@ -23,8 +23,9 @@ SEARCH_MAX_LENGTH = 200
 SCORE_BOUND = 1_000_000
 # Outside these years a timestamp cannot be shifted between time zones without overflowing.
 YEAR_MIN, YEAR_MAX = 1900, 9000
-# Parameters whose column lives elsewhere (scores are in LeadScore).
-ORDERING_COLUMNS = {"score": "scoring__score"}
+# Parameters whose column lives elsewhere: scores are in LeadScore, and so is the copy of the
+# last touch time that the list sorts by (the lead row keeps its touch columns unindexed).
+ORDERING_COLUMNS = {"score": "scoring__score", "last_touch_at": "scoring__last_touch_at"}
 ORDERING_FIELDS = ("created_at", "score", "last_name", "company", "email", "stage", "last_touch_at", "updated_at")
 
 

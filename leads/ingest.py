@@ -90,15 +90,16 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
         result.created = len(stored)
         result.duplicates = len(events) - len(stored)
         new_rows = [row for row in rows if row["idempotency_key"] in stored]
-        _touches_record(new_rows, campaigns)
+        touched = _touches_record(new_rows, campaigns)
         scored = scoring.rollups_add_events(
             events=[(r["lead_id"], r["type"], r["occurred_at"], r["properties"]) for r in new_rows],
             book=book,
             decayed_at=decayed_at,
         )
         created_ids = {result.lead_ids[email] for email in created_emails}
-        if scored | created_ids:
-            scoring.leads_rescore(lead_ids=scored | created_ids, book=book)
+        # Touched leads too: the rescore keeps the score row's copy of the last touch.
+        if scored | created_ids | touched:
+            scoring.leads_rescore(lead_ids=scored | created_ids | touched, book=book)
         with_news = {row["lead_id"] for row in new_rows} | created_ids
         if qualify and with_news and book.definition is not None:
             qualification.leads_qualify(lead_ids=with_news, definition=book.definition)
@@ -321,10 +322,13 @@ def touch_source(touch: dict[str, Any], campaign_channel: str = "") -> str:
     return "direct"
 
 
-def _touches_record(rows: list[dict[str, Any]], campaigns: dict[str, int]) -> None:
-    """First touch fills an empty source; last touch moves forward in time only.
+def _touches_record(rows: list[dict[str, Any]], campaigns: dict[str, int]) -> set[int]:
+    """First touch fills an empty source; last touch moves forward in time only. Returns
+    the leads whose events carried a touch.
 
-    One UPDATE per chunk of leads sets both, so a lead's wide row is rewritten once.
+    One UPDATE per chunk of leads sets both, so a lead's wide row is rewritten once. A
+    known lead's source is kept as it is and no last-touch column is indexed, so for it
+    that rewrite is heap-only (HOT): none of the row's indexes takes a new entry.
     """
     channels = (
         dict(Campaign.objects.filter(pk__in=set(campaigns.values())).values_list("id", "channel")) if campaigns else {}
@@ -342,7 +346,7 @@ def _touches_record(rows: list[dict[str, Any]], campaigns: dict[str, int]) -> No
         if lead_id not in earliest or row["occurred_at"] < earliest[lead_id]["occurred_at"]:
             earliest[lead_id] = entry
     if not latest:
-        return
+        return set()
 
     def facts(entry: dict[str, Any]) -> tuple[Any, ...]:
         source = touch_source(entry["touch"], channels.get(entry["campaign_id"], ""))
@@ -380,6 +384,7 @@ def _touches_record(rows: list[dict[str, Any]], campaigns: dict[str, int]) -> No
                 f"WHERE leads_lead.id = v.id AND ({first} OR {last})",
                 [*params, now],
             )
+    return set(latest)
 
 
 # --- Capture forms ----------------------------------------------------------------------

@@ -293,7 +293,8 @@ def _breakdown_sql(parts: list[tuple[str, str, list[Any]]]) -> tuple[str, list[A
 
 
 def leads_rescore(*, lead_ids: Iterable[int] | None = None, book: Rulebook | None = None) -> int:
-    """Recompute fit, persona, engagement, score and breakdown; returns the rows changed.
+    """Recompute fit, persona, engagement, score and breakdown, and copy the lead's last
+    touch time beside them (the list sorts by it there); returns the rows changed.
 
     One statement over every lead (or the given ones): personas' fits as CASE sums, the
     best persona by comparison, engagement from the rollups, negative rules as CASEs,
@@ -332,8 +333,9 @@ def _score_rows_ensure_statement(scope_sql: str, scope_params: list[Any]) -> tup
     them. Every way in creates the row with the lead (Lead.save, leads_ensure, the bulk
     loaders); the full rescore runs this as a safety net, capture's scoped ones skip it."""
     return (
-        "INSERT INTO leads_leadscore (lead_id, fit, engagement, score, persona_id, breakdown, created_at) "
-        "SELECT l.id, 0, 0, 0, NULL, '{}', l.created_at FROM leads_lead l "
+        "INSERT INTO leads_leadscore "
+        "(lead_id, fit, engagement, score, persona_id, breakdown, created_at, last_touch_at) "
+        "SELECT l.id, 0, 0, 0, NULL, '{}', l.created_at, l.last_touch_at FROM leads_lead l "
         f"WHERE NOT EXISTS (SELECT 1 FROM leads_leadscore s WHERE s.lead_id = l.id) {scope_sql.format(id='l.id')}",
         scope_params,
     )
@@ -421,9 +423,11 @@ def _rescore_template(scope_sql: str, book: Rulebook, guarded: bool) -> tuple[st
         seen, seen_column = ", s.seen", ["o.xmin AS seen"]
         seen_join = f" LEFT JOIN leads_leadscore o ON o.lead_id = l.id {scope_sql.format(id='o.lead_id')}"
         seen_check = " AND leads_leadscore.xmin = n.seen"
-    inner_columns = ", ".join(["l.id", *fit_columns, *negative_columns, *rollup_columns, *seen_column])
+    inner_columns = ", ".join(
+        ["l.id", "l.last_touch_at", *fit_columns, *negative_columns, *rollup_columns, *seen_column]
+    )
     computed = (
-        f"SELECT s.id, CAST({fit_expr} AS INTEGER) AS fit, {persona_expr} AS persona_id, "
+        f"SELECT s.id, s.last_touch_at, CAST({fit_expr} AS INTEGER) AS fit, {persona_expr} AS persona_id, "
         f"CAST({engagement_expr} AS INTEGER) AS engagement, {breakdown_expr} AS breakdown{seen} "
         f"FROM (SELECT {inner_columns} FROM leads_lead l LEFT JOIN ({pivot}) p ON p.lead_id = l.id{seen_join} "
         # Fenced twice: each persona's fit and the breakdown are computed once per lead, not
@@ -437,11 +441,14 @@ def _rescore_template(scope_sql: str, book: Rulebook, guarded: bool) -> tuple[st
             sql.distinct("leads_leadscore.engagement", "n.engagement"),
             sql.distinct("leads_leadscore.score", "n.fit + n.engagement"),
             sql.distinct("leads_leadscore.breakdown", "n.breakdown"),
+            sql.distinct("leads_leadscore.last_touch_at", "n.last_touch_at"),
         ]
     )
     statement = (
         "UPDATE leads_leadscore SET fit = n.fit, persona_id = n.persona_id, "
-        "engagement = n.engagement, score = n.fit + n.engagement, breakdown = n.breakdown "
+        "engagement = n.engagement, score = n.fit + n.engagement, breakdown = n.breakdown, "
+        # The sort copy of the lead's last touch rides along: capture rescores every lead it touches.
+        "last_touch_at = n.last_touch_at "
         # The scope again on the target, so PostgreSQL reads only that id range of scores.
         f"FROM ({computed}) n WHERE leads_leadscore.lead_id = n.id "
         f"{scope_sql.format(id='leads_leadscore.lead_id')} AND ({changed}){seen_check}"

@@ -128,9 +128,18 @@ class Lead(models.Model):
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="first_touch_leads", db_index=False
     )
     first_touch = models.JSONField(default=dict, blank=True)
+    # Last touch moves with nearly every event, so none of its columns is indexed here: the
+    # update stays heap-only (HOT), leaving this row's many indexes alone. The list sorts by
+    # the score row's copy of last_touch_at (LeadScore), and a campaign's deletion finds its
+    # last-touch leads by a scan, which it can afford.
     last_source = models.CharField(max_length=100, blank=True)
     last_campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="last_touch_leads"
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="last_touch_leads",
+        db_index=False,
     )
     last_touch = models.JSONField(default=dict, blank=True)
     last_touch_at = models.DateTimeField(null=True, blank=True)
@@ -150,7 +159,6 @@ class Lead(models.Model):
             # Sortable columns (ascending or, scanned backwards, descending), id breaking ties.
             models.Index(fields=["company", "id"], name="lead_company_sort"),
             models.Index(fields=["last_name", "id"], name="lead_last_name_sort"),
-            models.Index(fields=["last_touch_at", "id"], name="lead_last_touch_sort"),
             models.Index(fields=["source", "-created_at", "-id"], name="lead_source_created"),
             models.Index(fields=["first_campaign", "-created_at", "-id"], name="lead_campaign_created"),
         ]
@@ -165,7 +173,7 @@ class Lead(models.Model):
         if adding:  # every lead has its score row (bulk paths insert theirs themselves)
             from leads.models.scoring import LeadScore
 
-            LeadScore.objects.create(lead=self, created_at=self.created_at)
+            LeadScore.objects.create(lead=self, created_at=self.created_at, last_touch_at=self.last_touch_at)
 
     @property
     def full_name(self) -> str:

@@ -285,6 +285,19 @@ def test_ordering_by_whitelisted_fields(marketer):
     assert ids(api(marketer).get(LIST, {"ordering": "score"})) == [low.pk, high.pk]
 
 
+def test_ordering_by_last_touch_follows_each_new_touch(marketer):
+    """The list sorts by the score row's copy of the last touch, which capture keeps current."""
+    now = timezone.now()
+    for email, hours_ago in (("old@x.io", 3), ("recent@x.io", 1)):
+        touch = EventIn(email, "page_viewed", now - timedelta(hours=hours_ago), email, {"utm_source": "ads"})
+        events_ingest(events=[touch])
+    old, recent = Lead.objects.get(email="old@x.io"), Lead.objects.get(email="recent@x.io")
+    assert ids(api(marketer).get(LIST, {"ordering": "-last_touch_at"})) == [recent.pk, old.pk]
+    events_ingest(events=[EventIn("old@x.io", "page_viewed", now, "again", {"utm_source": "mail"})])
+    assert ids(api(marketer).get(LIST, {"ordering": "-last_touch_at"})) == [old.pk, recent.pk]
+    assert ids(api(marketer).get(LIST, {"ordering": "last_touch_at"})) == [recent.pk, old.pk]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [

@@ -36,6 +36,13 @@ def test_every_event_points_at_a_lead_it_follows():
     assert Event.objects.values("lead").distinct().count() > 150
 
 
+def test_score_rows_copy_their_leads_creation_and_last_touch():
+    generate("--leads", "50", "--events", "100")
+    copies = LeadScore.objects.values_list("created_at", "last_touch_at", "lead__created_at", "lead__last_touch_at")
+    assert len(copies) == 50
+    assert all(created == lead_created and touch == lead_touch for created, touch, lead_created, lead_touch in copies)
+
+
 def test_emails_and_idempotency_keys_stay_unique_across_runs_and_beside_existing_rows():
     LeadFactory.create_batch(3)
     EventFactory.create_batch(3)

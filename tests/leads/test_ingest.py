@@ -78,6 +78,26 @@ def test_one_batch_takes_first_touch_from_its_earliest_event_and_last_from_its_l
     assert new.last_touch_at == now - timedelta(hours=1)
 
 
+def test_a_known_leads_new_touch_rewrites_its_row_heap_only():
+    """No index covers a last-touch column, so PostgreSQL updates the row in place of its
+    page without a new entry in any of its indexes (four of them trigram search)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("heap-only updates are PostgreSQL's")
+    events_ingest(events=[event("hot@x.io", "first", utm_source="ads")])  # created, first touch set
+
+    def updates() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'leads_lead'")
+            return cursor.fetchone()
+
+    before = updates()
+    events_ingest(events=[event("hot@x.io", "second", utm_source="mail", utm_campaign="autumn")])
+    after = updates()
+    assert Lead.objects.get(email="hot@x.io").last_touch["utm_source"] == "mail"
+    assert after[0] - before[0] == 1  # the touch
+    assert after[1] - before[1] == 1  # ... heap-only
+
+
 def test_events_without_touch_data_leave_source_empty():
     events_ingest(events=[event("di@x.io", "a")])
     assert Lead.objects.get(email="di@x.io").source == ""

@@ -89,7 +89,7 @@ LEAD_FIELDS = [
     "first_touch", "last_source", "last_campaign", "last_touch", "last_touch_at", "created_at", "updated_at",
     "stage_changed_at",
 ]  # fmt: skip
-SCORE_FIELDS = ["lead", "fit", "engagement", "score", "breakdown", "created_at"]
+SCORE_FIELDS = ["lead", "fit", "engagement", "score", "breakdown", "created_at", "last_touch_at"]
 EVENT_FIELDS = ["lead", "type", "occurred_at", "received_at", "campaign", "properties", "idempotency_key"]
 STAGE_CHANGE_FIELDS = [
     "lead", "from_stage", "to_stage", "changed_at", "source", "changed_by", "playbook_id", "definition_version",
@@ -189,7 +189,9 @@ class Synth:
         for lead, (fit, engagement) in enumerate(zip(self.lead_fit, self.lead_engagement, strict=True)):
             breakdown = f'{{"Fit": {fit}, "Engagement": {engagement}}}'
             created = self._moment(self.lead_day[lead], self.lead_second[lead])
-            yield str(first_lead_id + lead), str(fit), str(engagement), str(fit + engagement), breakdown, created
+            # A generated lead's last touch is its creation (lead_rows sets both alike).
+            score = (str(fit), str(engagement), str(fit + engagement))
+            yield str(first_lead_id + lead), *score, breakdown, created, created
 
     def event_rows(self, *, first_lead_id: int, count: int) -> Iterator[Row]:
         """`count` events, month by month, each month's sorted by lead and time.
