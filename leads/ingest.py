@@ -9,6 +9,7 @@ Every path ends in the same steps, in one transaction:
 4. add the new events' points to the score rollups, rescore and requalify the touched leads.
 """
 
+import functools
 import json
 import uuid
 from collections.abc import Callable, Iterable
@@ -244,16 +245,25 @@ def rows_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
 def _insert_sql(model: type[models.Model], rows: list[dict[str, Any]]) -> tuple[str, list[Any]]:
     """`INSERT INTO table (every column) VALUES …` for these rows; a column a row leaves out gets
     the field's default, and the serial id is left to the database."""
-    fields = [f for f in model._meta.concrete_fields if f is not model._meta.auto_field]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    preps = [(f.attname, _prep_for(f), f) for f in fields]
+    head, preps = _insert_shape(model)
     params = []
     for row in rows:
         for name, prep, f in preps:
             value = row[name] if name in row else f.get_default()
             params.append(prep(value) if prep else value)
-    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
-    return f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES {values}", params
+    values = ", ".join(["(" + ", ".join(["%s"] * len(preps)) + ")"] * len(rows))
+    return f"{head} VALUES {values}", params
+
+
+@functools.cache
+def _insert_shape(model: type[models.Model]) -> tuple[str, list[tuple[str, Callable[[Any], Any] | None, Any]]]:
+    """The INSERT's head and each column's (name, preparation, field), worked out once per model:
+    a form post makes four one-row inserts, and working this out each time cost three times
+    as much as the rows' values (226 µs against 58 µs for a lead and its event)."""
+    fields = [f for f in model._meta.concrete_fields if f is not model._meta.auto_field]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    head = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns})"
+    return head, [(f.attname, _prep_for(f), f) for f in fields]
 
 
 # Fields whose Python values the driver takes as they are: an event batch has thousands of
