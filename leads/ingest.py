@@ -77,9 +77,11 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
             lead_data.setdefault(normalize_email(event.email), {}).update(
                 {k: v for k, v in event.lead.items() if v not in (None, "")}
             )
-        result.lead_ids, created_emails = leads_find_or_create(lead_data)
+        campaigns, channels = _campaigns_by_utm(events)
+        # A new lead is inserted with its touch (updating the fresh row would index it twice).
+        by_email = [(normalize_email(e.email), e.properties, _campaign_of(e, campaigns), e.occurred_at) for e in events]
+        result.lead_ids, created_emails = leads_find_or_create(lead_data, _lead_touches(by_email, channels))
         result.leads_created = len(created_emails)
-        campaigns = _campaigns_by_utm(events)
         rows = [_event_row(event, result.lead_ids, campaigns) for event in events]
         # New event rows clash with no one (a repeated key just waits for its first sender), so
         # they go in before the leads are locked: the locks are held for as short a time as can be.
@@ -91,7 +93,9 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
         result.created = len(stored)
         result.duplicates = len(events) - len(stored)
         new_rows = [row for row in rows if row["idempotency_key"] in stored]
-        touched = _touches_record(new_rows, campaigns)
+        known_ids = set(known.values())
+        by_lead = [(r["lead_id"], r["properties"], r["campaign_id"], r["occurred_at"]) for r in new_rows]
+        touched = _touches_record(_lead_touches([row for row in by_lead if row[0] in known_ids], channels))
         scored = scoring.rollups_add_events(
             events=[(r["lead_id"], r["type"], r["occurred_at"], r["properties"]) for r in new_rows],
             book=book,
@@ -119,23 +123,34 @@ def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], 
     return ids, created
 
 
-def leads_find_or_create(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], set[str]]:
+def leads_find_or_create(
+    lead_data: dict[str, dict[str, Any]], touches: dict[str, dict[str, Any]] | None = None
+) -> tuple[dict[str, int], set[str]]:
     """Ids for these (normalized) emails, creating the missing leads; returns (ids, created emails).
 
     Most emails are usually known, so they are looked up first and only the rest are inserted
-    (ON CONFLICT covers a lead created by someone else meanwhile). Known leads are neither
-    locked nor changed; leads created here are invisible to others until the transaction commits.
+    (ON CONFLICT covers a lead created by someone else meanwhile). A new lead starts with its
+    touch columns from `touches` (`_lead_touches`, by email). Known leads are neither locked
+    nor changed; leads created here are invisible to others until the transaction commits.
     """
-    now = timezone.now()
+    now, touches = timezone.now(), touches or {}
     ids = _lead_ids(list(lead_data))
     # Sorted, so two batches inserting the same new emails wait on each other in one order.
-    rows = [_new_lead_row(email, lead_data[email], now) for email in sorted(lead_data) if email not in ids]
+    rows = [
+        {**_new_lead_row(email, lead_data[email], now), **touches.get(email, {})}
+        for email in sorted(lead_data)
+        if email not in ids
+    ]
     inserted = insert_returning(Lead, rows, conflict="email", returning="email")
     created = {row["email"]: row["id"] for row in inserted}
     if created:
         history = {"from_stage": "", "to_stage": Stage.LEAD, "changed_at": now, "source": ChangeSource.SYSTEM}
         rows_insert(StageChange, [{"lead_id": lead_id, **history} for lead_id in created.values()])
-        rows_insert(LeadScore, [{"lead_id": lead_id, "created_at": now} for lead_id in created.values()])
+        scores = [
+            {"lead_id": lead_id, "created_at": now, "last_touch_at": touches.get(email, {}).get("last_touch_at")}
+            for email, lead_id in created.items()
+        ]
+        rows_insert(LeadScore, scores)
     ids.update(_lead_ids([row["email"] for row in rows if row["email"] not in created]))  # lost a race
     ids.update(created)
     return ids, set(created)
@@ -282,11 +297,17 @@ def _prep_for(field: models.Field) -> Callable[[Any], Any] | None:
     return lambda value: field.get_db_prep_save(value, connection)
 
 
-def _campaigns_by_utm(events: list[EventIn]) -> dict[str, int]:
+def _campaigns_by_utm(events: list[EventIn]) -> tuple[dict[str, int], dict[int, str]]:
+    """The campaigns the events' utm_campaign values name: (id by utm_campaign, channel by id)."""
     names = {str(e.properties.get("utm_campaign")) for e in events if e.properties.get("utm_campaign")}
     if not names:
-        return {}
-    return dict(Campaign.objects.filter(utm_campaign__in=names).values_list("utm_campaign", "id"))
+        return {}, {}
+    found = Campaign.objects.filter(utm_campaign__in=names).values_list("utm_campaign", "id", "channel")
+    return {utm: pk for utm, pk, _ in found}, {pk: channel for _, pk, channel in found}
+
+
+def _campaign_of(event: EventIn, campaigns: dict[str, int]) -> int | None:
+    return campaigns.get(str(event.properties.get("utm_campaign", "")))
 
 
 def _event_row(event: EventIn, lead_ids: dict[str, int], campaigns: dict[str, int]) -> dict[str, Any]:
@@ -295,7 +316,7 @@ def _event_row(event: EventIn, lead_ids: dict[str, int], campaigns: dict[str, in
         "type": event.type,
         "occurred_at": event.occurred_at,
         "received_at": timezone.now(),
-        "campaign_id": campaigns.get(str(event.properties.get("utm_campaign", ""))),
+        "campaign_id": _campaign_of(event, campaigns),
         "properties": event.properties,
         "idempotency_key": event.idempotency_key,
     }
@@ -332,69 +353,88 @@ def touch_source(touch: dict[str, Any], campaign_channel: str = "") -> str:
     return "direct"
 
 
-def _touches_record(rows: list[dict[str, Any]], campaigns: dict[str, int]) -> set[int]:
-    """First touch fills an empty source; last touch moves forward in time only. Returns
-    the leads whose events carried a touch.
+def _lead_touches(
+    rows: Iterable[tuple[Any, dict[str, Any], int | None, datetime]], channels: dict[int, str]
+) -> dict[Any, dict[str, Any]]:
+    """Each lead's first and last touch, as its columns, from the events that carry one.
+
+    `rows` are (lead, properties, campaign id, occurred at), the lead named however the
+    caller knows it (its email before it exists, its id after); `channels` by campaign id.
+    """
+    latest: dict[Any, tuple[datetime, int | None, dict[str, Any]]] = {}
+    earliest: dict[Any, tuple[datetime, int | None, dict[str, Any]]] = {}
+    for lead, properties, campaign_id, occurred_at in rows:
+        touch = {key: str(properties[key])[:200] for key in TOUCH_KEYS if properties.get(key)}
+        if not touch and not campaign_id:
+            continue
+        entry = (occurred_at, campaign_id, {**touch, "at": occurred_at.isoformat()})
+        if lead not in latest or occurred_at > latest[lead][0]:
+            latest[lead] = entry
+        if lead not in earliest or occurred_at < earliest[lead][0]:
+            earliest[lead] = entry
+    columns = {}
+    for lead, (at, campaign_id, touch) in latest.items():
+        _, first_campaign_id, first_touch = earliest[lead]  # the same event when it has one touch
+        columns[lead] = {
+            "source": touch_source(first_touch, channels.get(first_campaign_id, "")),
+            "first_campaign_id": first_campaign_id,
+            "first_touch": first_touch,
+            "last_source": touch_source(touch, channels.get(campaign_id, "")),
+            "last_campaign_id": campaign_id,
+            "last_touch": touch,
+            "last_touch_at": at,
+        }
+    return columns
+
+
+TOUCH_COLUMNS = [
+    ("source", "text"),
+    ("first_campaign_id", "bigint"),
+    ("first_touch", "jsonb"),
+    ("last_source", "text"),
+    ("last_campaign_id", "bigint"),
+    ("last_touch", "jsonb"),
+    ("last_touch_at", "timestamptz"),
+]
+
+
+FIRST_TOUCH = {"source", "first_campaign_id", "first_touch"}
+
+
+def _touch_values(columns: dict[str, Any]) -> list[Any]:
+    """A lead's touch columns as the VALUES list takes them: JSON as text, times for the database."""
+    prepared = {"jsonb": json.dumps, "timestamptz": sql.db_datetime}
+    return [prepared[kind](columns[name]) if kind in prepared else columns[name] for name, kind in TOUCH_COLUMNS]
+
+
+def _touches_record(touches: dict[int, dict[str, Any]]) -> set[int]:
+    """Record known leads' touches (`_lead_touches`, by id): the first touch fills an empty
+    source, the last one moves forward in time only. Returns the leads given.
 
     One UPDATE per chunk of leads sets both, so a lead's wide row is rewritten once. A
     known lead's source is kept as it is and no last-touch column is indexed, so for it
     that rewrite is heap-only (HOT): none of the row's indexes takes a new entry.
     """
-    channels = (
-        dict(Campaign.objects.filter(pk__in=set(campaigns.values())).values_list("id", "channel")) if campaigns else {}
-    )
-    latest: dict[int, dict[str, Any]] = {}
-    earliest: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        touch = {key: str(row["properties"][key])[:200] for key in TOUCH_KEYS if row["properties"].get(key)}
-        if not touch and not row["campaign_id"]:
-            continue
-        entry = {**row, "touch": {**touch, "at": row["occurred_at"].isoformat()}}
-        lead_id = row["lead_id"]
-        if lead_id not in latest or row["occurred_at"] > latest[lead_id]["occurred_at"]:
-            latest[lead_id] = entry
-        if lead_id not in earliest or row["occurred_at"] < earliest[lead_id]["occurred_at"]:
-            earliest[lead_id] = entry
-    if not latest:
+    if not touches:
         return set()
-
-    def facts(entry: dict[str, Any]) -> tuple[Any, ...]:
-        source = touch_source(entry["touch"], channels.get(entry["campaign_id"], ""))
-        return source, entry["campaign_id"], json.dumps(entry["touch"])
-
-    # Every lead with a latest touch has an earliest one (the same event when it has one).
-    touch_rows = [
-        (lead_id, *facts(earliest[lead_id]), *facts(entry), sql.db_datetime(entry["occurred_at"]))
-        for lead_id, entry in latest.items()
-    ]
-    columns = [("id", "bigint")]
-    columns += [("first_source", "text"), ("first_campaign_id", "bigint"), ("first_touch", "jsonb")]
-    columns += [("last_source", "text"), ("last_campaign_id", "bigint"), ("last_touch", "jsonb"), ("at", "timestamptz")]
+    touch_rows = [(lead_id, *_touch_values(columns)) for lead_id, columns in touches.items()]
     first = "leads_lead.source = ''"
-    last = "(leads_lead.last_touch_at IS NULL OR leads_lead.last_touch_at < v.at)"
+    last = "(leads_lead.last_touch_at IS NULL OR leads_lead.last_touch_at < v.last_touch_at)"
     sets = [
-        f"{column} = CASE WHEN {condition} THEN v.{value} ELSE leads_lead.{column} END"
-        for column, value, condition in (
-            ("source", "first_source", first),
-            ("first_campaign_id", "first_campaign_id", first),
-            ("first_touch", "first_touch", first),
-            ("last_source", "last_source", last),
-            ("last_campaign_id", "last_campaign_id", last),
-            ("last_touch", "last_touch", last),
-            ("last_touch_at", "at", last),
-        )
+        f"{name} = CASE WHEN {first if name in FIRST_TOUCH else last} THEN v.{name} ELSE leads_lead.{name} END"
+        for name, _ in TOUCH_COLUMNS
     ]
     now = sql.db_datetime(timezone.now())
     with connection.cursor() as cursor:
         for chunk in sql.chunked(touch_rows, INSERT_CHUNK):
-            cte, params = sql.values_cte("v", columns, chunk)
+            cte, params = sql.values_cte("v", [("id", "bigint"), *TOUCH_COLUMNS], chunk)
             # SET reads the row as it was, so each CASE sees the old source and last touch.
             cursor.execute(
                 f"{cte} UPDATE leads_lead SET {', '.join(sets)}, updated_at = %s FROM v "
                 f"WHERE leads_lead.id = v.id AND ({first} OR {last})",
                 [*params, now],
             )
-    return set(latest)
+    return set(touches)
 
 
 # --- Capture forms ----------------------------------------------------------------------

@@ -76,6 +76,21 @@ def test_one_batch_takes_first_touch_from_its_earliest_event_and_last_from_its_l
     new = Lead.objects.get(email="fb@x.io")
     assert (new.source, new.first_touch["utm_source"], new.last_source) == ("google", "google", "linkedin")
     assert new.last_touch_at == now - timedelta(hours=1)
+    assert new.scoring.last_touch_at == new.last_touch_at  # the copy the list sorts by
+
+
+def test_a_new_lead_starts_with_the_touch_and_campaign_of_its_event():
+    campaign = CampaignFactory(utm_campaign="autumn", channel="paid_social")
+    events_ingest(events=[event("nu@x.io", "n1", utm_campaign="autumn")])
+    lead = Lead.objects.get(email="nu@x.io")
+    assert (lead.source, lead.first_campaign, lead.last_source, lead.last_campaign) == (
+        "paid_social",
+        campaign,
+        "paid_social",
+        campaign,
+    )
+    assert lead.first_touch == lead.last_touch == {"utm_campaign": "autumn", "at": lead.last_touch_at.isoformat()}
+    assert lead.scoring.last_touch_at == lead.last_touch_at
 
 
 def test_a_known_leads_new_touch_rewrites_its_row_heap_only():
