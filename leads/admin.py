@@ -24,7 +24,8 @@ class LeadAdmin(admin.ModelAdmin):
     search_fields = ["email", "first_name", "last_name", "company"]
     list_select_related = ["owner", "scoring"]
     raw_id_fields = ["owner", "first_campaign", "last_campaign"]
-    readonly_fields = ["created_at", "updated_at", "stage_changed_at"]
+    # last_touch_at comes from events, and the score row keeps the copy the list sorts by.
+    readonly_fields = ["created_at", "updated_at", "stage_changed_at", "last_touch_at"]
     show_full_result_count = False  # counting millions of rows on every page is slow
 
 
