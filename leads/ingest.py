@@ -82,7 +82,8 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
         by_email = [(normalize_email(e.email), e.properties, _campaign_of(e, campaigns), e.occurred_at) for e in events]
         result.lead_ids, created_emails = leads_find_or_create(lead_data, _lead_touches(by_email, channels))
         result.leads_created = len(created_emails)
-        rows = [_event_row(event, result.lead_ids, campaigns) for event in events]
+        received = timezone.now()
+        rows = [_event_row(event, result.lead_ids, campaigns, received) for event in events]
         # New event rows clash with no one (a repeated key just waits for its first sender), so
         # they go in before the leads are locked: the locks are held for as short a time as can be.
         stored = _events_insert(rows)
@@ -310,12 +311,14 @@ def _campaign_of(event: EventIn, campaigns: dict[str, int]) -> int | None:
     return campaigns.get(str(event.properties.get("utm_campaign", "")))
 
 
-def _event_row(event: EventIn, lead_ids: dict[str, int], campaigns: dict[str, int]) -> dict[str, Any]:
+def _event_row(
+    event: EventIn, lead_ids: dict[str, int], campaigns: dict[str, int], received: datetime
+) -> dict[str, Any]:
     return {
         "lead_id": lead_ids[normalize_email(event.email)],
         "type": event.type,
         "occurred_at": event.occurred_at,
-        "received_at": timezone.now(),
+        "received_at": received,
         "campaign_id": _campaign_of(event, campaigns),
         "properties": event.properties,
         "idempotency_key": event.idempotency_key,
