@@ -2,10 +2,11 @@
 
 Every path ends in the same steps, in one transaction:
 1. make sure each email has its lead (INSERT … ON CONFLICT DO NOTHING: identical submits
-   arriving at once make one lead, whoever wins);
+   arriving at once make one lead, whoever wins); a new lead starts with its first and
+   last touch from UTM, referrer and campaign;
 2. store the events, skipping idempotency keys already seen (ON CONFLICT DO NOTHING
    RETURNING tells which rows are new, so a resend adds no points);
-3. record first and last touch from UTM, referrer and campaign;
+3. lock the known leads in id order, fill their blank fields and record their touches;
 4. add the new events' points to the score rollups, rescore and requalify the touched leads.
 """
 
