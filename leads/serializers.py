@@ -181,7 +181,7 @@ class EventItemIn(serializers.Serializer):
         rules; anything else, valid or not, goes through `run_validation`, which says what
         is wrong. A test checks that both agree on generated items. A batch passes its `now`.
         """
-        if "lead" in item or not item.keys() <= PLAIN_KEYS:
+        if not item.keys() <= PLAIN_KEYS:  # lead facts (or anything unknown): DRF decides
             return None
         key, email, event_type, occurred_at = (item.get(name) for name in PLAIN_TEXT)
         properties = item.get("properties", {})
