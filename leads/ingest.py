@@ -88,9 +88,7 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
         # New event rows clash with no one (a repeated key just waits for its first sender), so
         # they go in before the leads are locked: the locks are held for as short a time as can be.
         stored = _events_insert(rows)
-        known = {email: lead_id for email, lead_id in result.lead_ids.items() if email not in created_emails}
-        leads_lock(known.values())
-        _fill_blanks({lead_id: lead_data[email] for email, lead_id in known.items()})
+        known = _known_leads_claim(result.lead_ids, created_emails, lead_data)
         result.event_ids = stored
         result.created = len(stored)
         result.duplicates = len(events) - len(stored)
@@ -119,10 +117,17 @@ def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], 
     Known leads are locked (`leads_lock`) and get their blank fields filled, never overwritten.
     """
     ids, created = leads_find_or_create(lead_data)
+    _known_leads_claim(ids, created, lead_data)
+    return ids, created
+
+
+def _known_leads_claim(ids: dict[str, int], created: set[str], lead_data: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Lock the leads that existed before (`leads_lock`) and fill their blank fields; returns
+    their ids by email. Leads created in this transaction need no lock: nobody else sees them."""
     known = {email: lead_id for email, lead_id in ids.items() if email not in created}
     leads_lock(known.values())
     _fill_blanks({lead_id: lead_data[email] for email, lead_id in known.items()})
-    return ids, created
+    return known
 
 
 def leads_find_or_create(
@@ -368,7 +373,7 @@ def _lead_touches(
     latest: dict[Any, tuple[datetime, int | None, dict[str, Any]]] = {}
     earliest: dict[Any, tuple[datetime, int | None, dict[str, Any]]] = {}
     for lead, properties, campaign_id, occurred_at in rows:
-        touch = {key: str(properties[key])[:200] for key in TOUCH_KEYS if properties.get(key)}
+        touch = touch_from(properties)
         if not touch and not campaign_id:
             continue
         entry = (occurred_at, campaign_id, {**touch, "at": occurred_at.isoformat()})

@@ -161,5 +161,3 @@ def _fill_from(survivor: Lead, other: Lead, *, ahead: bool) -> None:
         changed.append("unsubscribed_at")
     survivor.updated_at = timezone.now()
     survivor.save(update_fields=[*dict.fromkeys(name.removesuffix("_id") for name in changed), "updated_at"])
-    if "created_at" in changed:  # the score row keeps a copy, for lists filtered by persona or score
-        LeadScore.objects.filter(lead=survivor).update(created_at=survivor.created_at)

@@ -293,8 +293,8 @@ def _breakdown_sql(parts: list[tuple[str, str, list[Any]]]) -> tuple[str, list[A
 
 
 def leads_rescore(*, lead_ids: Iterable[int] | None = None, book: Rulebook | None = None) -> int:
-    """Recompute fit, persona, engagement, score and breakdown, and copy the lead's last
-    touch time beside them (the list sorts by it there); returns the rows changed.
+    """Recompute fit, persona, engagement, score and breakdown, and copy the lead's creation
+    and last touch times beside them (the lists sort by those there); returns the rows changed.
 
     One statement over every lead (or the given ones): personas' fits as CASE sums, the
     best persona by comparison, engagement from the rollups, negative rules as CASEs,
@@ -424,10 +424,11 @@ def _rescore_template(scope_sql: str, book: Rulebook, guarded: bool) -> tuple[st
         seen_join = f" LEFT JOIN leads_leadscore o ON o.lead_id = l.id {scope_sql.format(id='o.lead_id')}"
         seen_check = " AND leads_leadscore.xmin = n.seen"
     inner_columns = ", ".join(
-        ["l.id", "l.last_touch_at", *fit_columns, *negative_columns, *rollup_columns, *seen_column]
+        ["l.id", "l.created_at", "l.last_touch_at", *fit_columns, *negative_columns, *rollup_columns, *seen_column]
     )
     computed = (
-        f"SELECT s.id, s.last_touch_at, CAST({fit_expr} AS INTEGER) AS fit, {persona_expr} AS persona_id, "
+        f"SELECT s.id, s.created_at, s.last_touch_at, CAST({fit_expr} AS INTEGER) AS fit, "
+        f"{persona_expr} AS persona_id, "
         f"CAST({engagement_expr} AS INTEGER) AS engagement, {breakdown_expr} AS breakdown{seen} "
         f"FROM (SELECT {inner_columns} FROM leads_lead l LEFT JOIN ({pivot}) p ON p.lead_id = l.id{seen_join} "
         # Fenced twice: each persona's fit and the breakdown are computed once per lead, not
@@ -441,14 +442,15 @@ def _rescore_template(scope_sql: str, book: Rulebook, guarded: bool) -> tuple[st
             sql.distinct("leads_leadscore.engagement", "n.engagement"),
             sql.distinct("leads_leadscore.score", "n.fit + n.engagement"),
             sql.distinct("leads_leadscore.breakdown", "n.breakdown"),
+            sql.distinct("leads_leadscore.created_at", "n.created_at"),
             sql.distinct("leads_leadscore.last_touch_at", "n.last_touch_at"),
         ]
     )
     statement = (
         "UPDATE leads_leadscore SET fit = n.fit, persona_id = n.persona_id, "
         "engagement = n.engagement, score = n.fit + n.engagement, breakdown = n.breakdown, "
-        # The sort copy of the lead's last touch rides along: capture rescores every lead it touches.
-        "last_touch_at = n.last_touch_at "
+        # The lists' sort copies ride along: capture rescores every lead it touches, a merge its survivor.
+        "created_at = n.created_at, last_touch_at = n.last_touch_at "
         # The scope again on the target, so PostgreSQL reads only that id range of scores.
         f"FROM ({computed}) n WHERE leads_leadscore.lead_id = n.id "
         f"{scope_sql.format(id='leads_leadscore.lead_id')} AND ({changed}){seen_check}"

@@ -113,7 +113,7 @@ class LeadScore(models.Model):
         help_text="Best match.",
     )
     breakdown = models.JSONField(default=dict, blank=True, help_text="Each rule's contribution to the score.")
-    # A copy of the lead's (set with the row, moved by a merge): the list filtered by persona or
+    # A copy of the lead's (set with the row, kept by every rescore): the list filtered by persona or
     # score is ordered through this table's indexes, instead of walking the newest leads one by
     # one to find matching scores, which costs most when the newest are mostly unscored.
     created_at = models.DateTimeField(default=timezone.now, help_text="The lead's creation time, copied.")
