@@ -32,7 +32,6 @@ from leads.models import (
     StageChange,
     normalize_email,
 )
-from leads.rulebook import rulebook
 from smarketing.lib import sql
 
 TOUCH_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "referral_code")
@@ -70,9 +69,8 @@ def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResul
         return result
     # No savepoint when called inside a transaction: a failure undoes the caller's work too.
     with transaction.atomic(savepoint=False):
-        # First the decay moment (waits out a decay or rollup rebuild), then the rules it applies.
-        decayed_at = scoring.decayed_at_for_update()
-        book = rulebook()
+        # The decay moment (waits out a decay or rollup rebuild) and the rules it applies.
+        decayed_at, book = scoring.capture_state()
         lead_data: dict[str, dict[str, Any]] = {}
         for event in events:
             lead_data.setdefault(normalize_email(event.email), {}).update(

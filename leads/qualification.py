@@ -60,37 +60,76 @@ def leads_qualify(
     definition = definition or rulebook().definition  # capture calls this per event: cached
     if definition is None:
         return {}
-    scope = None if lead_ids is None else sorted(set(lead_ids))
     now = timezone.now()
-    promoted = {}
-    for target, tree in ((Stage.MQL, definition.mql_rule), (Stage.SQL, definition.sql_rule)):
-        if tree and not rules.tree_errors(tree):
-            promoted[str(target)] = _promote(target, tree, definition, now, scope, progress)
-    return promoted
+    trees = {
+        target: tree
+        for target, tree in ((Stage.MQL, definition.mql_rule), (Stage.SQL, definition.sql_rule))
+        if tree and not rules.tree_errors(tree)
+    }
+    compiled = {target: rules.compile_tree(tree, as_of=now) for target, tree in trees.items()}
+    scope = None if lead_ids is None else sorted(set(lead_ids))
+    qualifying = _qualifying(compiled, scope)
+    return {
+        str(target): _promote(target, qualifying[target], trees[target], compiled[target], definition, now, progress)
+        for target in compiled
+    }
 
 
-def _qualifying(target: str, compiled: rules.Compiled, scope: list[int] | None) -> list[tuple[int, str]]:
-    stages = CANDIDATES[target]
-    base = f"SELECT l.id, l.stage FROM leads_lead l WHERE l.stage IN ({sql.in_list(stages)})"
-    found: list[tuple[int, str]] = []
+def _qualifying(compiled: dict[str, rules.Compiled], scope: list[int] | None) -> dict[str, list[tuple[int, str]]]:
+    """The leads each tree promotes, as (id, stage it moves from), both trees in one pass.
+
+    The SQL tree is checked on MQLs and on the leads the MQL tree is about to promote, so a
+    lead can go lead → mql → sql at once. Its leaves read events, scores and attributes,
+    never the stage, so checking it before the MQL move gives the answer after it.
+    """
+    mql, sql_tree = compiled.get(Stage.MQL), compiled.get(Stage.SQL)
+    promotes_from = CANDIDATES[Stage.MQL] if mql else []
+    stages = [*promotes_from, *([Stage.MQL] if sql_tree else [])]
+    if not stages:
+        return {}
+    to_mql, mql_params = ("0", [])
+    if mql:
+        to_mql = f"CASE WHEN l.stage IN ({sql.in_list(promotes_from)}) AND {mql.condition} THEN 1 ELSE 0 END"
+        mql_params = [*promotes_from, *mql.params]
+    to_sql, sql_params = ("0", [])
+    if sql_tree:
+        to_sql = f"CASE WHEN (l.stage = %s OR l.to_mql = 1) AND {sql_tree.condition} THEN 1 ELSE 0 END"
+        sql_params = [Stage.MQL, *sql_tree.params]
+    found: dict[str, list[tuple[int, str]]] = {Stage.MQL: [], Stage.SQL: []}
     with connection.cursor() as cursor:
         for chunk in [None] if scope is None else sql.chunked(scope, CHUNK):
-            where = "" if chunk is None else f" AND l.id IN ({sql.in_list(chunk)})"
-            cursor.execute(f"{base}{where} AND {compiled.condition}", [*stages, *(chunk or []), *compiled.params])
-            found.extend(cursor.fetchall())
+            # A scope is looked up by id first (fenced): left to itself, PostgreSQL ANDs the id
+            # list with a bitmap of every lead at the stage, 180k entries for a thousand leads.
+            leads = (
+                "leads_lead"
+                if chunk is None
+                else f"(SELECT * FROM leads_lead WHERE id IN ({sql.in_list(chunk)}){sql.fence()})"
+            )
+            # Fenced so each tree's subqueries run once per lead, not wherever a flag is named.
+            statement = (
+                f"SELECT id, stage, to_mql, to_sql FROM ("
+                f"SELECT l.id, l.stage, l.to_mql, {to_sql} AS to_sql FROM ("
+                f"SELECT l.*, {to_mql} AS to_mql FROM {leads} l WHERE l.stage IN ({sql.in_list(stages)}){sql.fence()}"
+                f") l{sql.fence()}) q WHERE to_mql = 1 OR to_sql = 1"
+            )
+            sql.execute_prepared(cursor, statement, [*sql_params, *mql_params, *(chunk or []), *stages])
+            for lead_id, stage, moves_to_mql, moves_to_sql in cursor.fetchall():
+                if moves_to_mql:
+                    found[Stage.MQL].append((lead_id, stage))
+                if moves_to_sql:
+                    found[Stage.SQL].append((lead_id, Stage.MQL))
     return found
 
 
 def _promote(
     target: str,
+    qualifying: list[tuple[int, str]],
     tree: dict[str, Any],
+    compiled: rules.Compiled,
     definition: QualificationDefinition,
     now: datetime,
-    scope: list[int] | None,
     progress: Callable[[int], None] | None,
 ) -> int:
-    compiled = rules.compile_tree(tree, as_of=now)
-    qualifying = _qualifying(target, compiled, scope)
     descriptions = [rules.describe(leaf) for leaf in rules.leaves(tree)]
     moved = 0
     for chunk in sql.chunked(qualifying, CHUNK):

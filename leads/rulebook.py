@@ -30,11 +30,15 @@ _cached: Rulebook | None = None
 
 def rulebook() -> Rulebook:
     """The current personas, rules and definition: one small query while nothing changed."""
-    global _cached
     with connection.cursor() as cursor:  # by hand: the ORM's query building cost more than the query
         cursor.execute("SELECT rulebook_version FROM leads_scoringstate WHERE id = 1")
         row = cursor.fetchone()
-    version = row[0] if row else None
+    return rulebook_at(row[0] if row else None)
+
+
+def rulebook_at(version: str | None) -> Rulebook:
+    """The rulebook for a version the caller has just read from the state row (None: no row)."""
+    global _cached
     cached = _cached
     if version is not None and cached is not None and cached.version == version:
         return cached

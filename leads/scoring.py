@@ -29,7 +29,7 @@ from django.utils import timezone
 from leads.conditions import condition_matches, condition_sql
 from leads.jobs import Advance, job_run
 from leads.models import EngagementRollup, Job, Lead, Persona, ScoringRule, ScoringState
-from leads.rulebook import Rulebook, rulebook
+from leads.rulebook import Rulebook, rulebook, rulebook_at
 from smarketing.lib import sql
 
 FIT_KEY = "fit"
@@ -82,13 +82,20 @@ def decayed_at_for_update() -> datetime:
     One query: FOR SHARE on PostgreSQL. The nightly decay and the rollup rebuilds take the row
     FOR UPDATE (`rollups_exclusive`), so no rollup is added to while they rewrite rollups.
     """
+    return capture_state()[0]
+
+
+def capture_state() -> tuple[datetime, Rulebook]:
+    """`decayed_at_for_update()` and the rulebook in force, from the one read of the state row
+    that capture starts with: the rules are read after the lock, so a rebuild's edit is seen."""
     if sql.is_postgres():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT decayed_at FROM leads_scoringstate WHERE id = 1 FOR SHARE")
+            cursor.execute("SELECT decayed_at, rulebook_version FROM leads_scoringstate WHERE id = 1 FOR SHARE")
             row = cursor.fetchone()
         if row is not None:
-            return row[0]
-    return ScoringState.current().decayed_at
+            return row[0], rulebook_at(row[1])
+    state = ScoringState.current()
+    return state.decayed_at, rulebook_at(state.rulebook_version)
 
 
 def rollups_add_events(
@@ -324,7 +331,9 @@ def _rescore_scope(scope_sql: str, scope_params: list[Any], *, bulk: bool = Fals
             cursor.execute("SET LOCAL jit = on")
         if bulk:
             cursor.execute(*_score_rows_ensure_statement(scope_sql, scope_params))
-        cursor.execute(statement, params)
+            cursor.execute(statement, params)
+        else:  # a capture's: the same few statements over and over
+            sql.execute_prepared(cursor, statement, params)
         return cursor.rowcount
 
 

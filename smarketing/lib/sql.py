@@ -4,11 +4,16 @@ Scoring and qualification are set-based SQL over the whole lead table; everythin
 need that the two databases spell differently is here, so the rest reads the same on both.
 """
 
+import hashlib
 import json
+import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 
 
 def vendor() -> str:
@@ -99,3 +104,65 @@ def values_cte(name: str, columns: list[tuple[str, str]], rows: list[tuple[Any, 
     names = ", ".join(column for column, _ in columns)
     text = f"WITH {name}({names}) AS (VALUES {', '.join([row_sql] * len(rows))})"
     return text, [value for row in rows for value in row]
+
+
+# --- Statements planned once per connection ---------------------------------------------
+
+# Parameter types by Python type (bool before int: a bool is an int).
+PARAMETER_TYPES = (
+    (bool, "boolean"),
+    (int, "bigint"),
+    (float, "double precision"),
+    (Decimal, "numeric"),
+    (str, "text"),
+    (datetime, "timestamptz"),
+)
+PREPARED_MAX = 200  # distinct statements a connection keeps before it drops them all
+_PLACEHOLDER = re.compile(r"%s|%%")
+
+
+def execute_prepared(cursor: Any, statement: str, params: list[Any]) -> None:
+    """Run `statement` as a prepared statement on PostgreSQL: parsed and planned once per
+    connection (after five runs PostgreSQL keeps a generic plan when it costs no more).
+
+    For the statements a form post runs every time, whose planning took longer than their
+    run (0.6 ms against 0.2 for the qualification check). Parameter types are declared from
+    the values, so an untyped spot such as `jsonb_build_object(%s, …)` still prepares; a
+    statement with a None among its values, and SQLite, run as usual.
+    """
+    types = [_parameter_type(value) for value in params]
+    if not is_postgres() or None in types:
+        cursor.execute(statement, params)
+        return
+    key = f"{statement}\0{','.join(types)}"
+    name = "smk_" + hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+    prepared = _prepared_names(cursor.db)
+    if name not in prepared:
+        if len(prepared) >= PREPARED_MAX:
+            cursor.execute("DEALLOCATE ALL")
+            prepared.clear()
+        numbers = iter(range(1, len(params) + 1))
+        body = _PLACEHOLDER.sub(lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", statement)
+        # Not transactional: it outlives a rollback, so the name is remembered at once.
+        cursor.execute(f"PREPARE {name} ({', '.join(types)}) AS {body}")
+        prepared.add(name)
+    cursor.execute(f"EXECUTE {name} ({in_list(params)})" if params else f"EXECUTE {name}", params)
+
+
+def _parameter_type(value: Any) -> str | None:
+    for kind, name in PARAMETER_TYPES:
+        if isinstance(value, kind):
+            return name
+    return None
+
+
+def _prepared_names(db: Any) -> set[str]:
+    names = getattr(db, "_smk_prepared", None)
+    if names is None:
+        names = db._smk_prepared = set()
+    return names
+
+
+@receiver(connection_created)
+def _new_connection_has_nothing_prepared(sender: Any, connection: Any, **kwargs: Any) -> None:
+    connection._smk_prepared = set()

@@ -58,6 +58,29 @@ def test_article_journey_makes_an_mql_then_an_sql(active):
     ]
 
 
+def test_one_batch_with_the_whole_journey_goes_straight_to_sql(active):
+    t0 = timezone.now() - timedelta(days=5)
+    journey = ["webinar_registered", "webinar_attended", "pricing_downloaded", "trial_started"]
+    events_ingest(events=[EventIn("bo@acme.io", kind, t0 + timedelta(days=n), kind) for n, kind in enumerate(journey)])
+    lead = Lead.objects.get(email="bo@acme.io")
+    assert lead.stage == Stage.SQL
+    moves = list(StageChange.objects.filter(lead=lead).order_by("id").values_list("from_stage", "to_stage"))
+    assert moves == [("", Stage.LEAD), (Stage.LEAD, Stage.MQL), (Stage.MQL, Stage.SQL)]
+
+
+def test_requalifying_everyone_promotes_each_lead_as_far_as_it_qualifies(active):
+    t0 = timezone.now() - timedelta(days=5)
+    webinar, pricing, trial = LeadFactory(), LeadFactory(), LeadFactory()
+    for lead, kinds in ((webinar, 2), (pricing, 3), (trial, 4)):
+        for n, kind in enumerate(
+            ["webinar_registered", "webinar_attended", "pricing_downloaded", "trial_started"][:kinds]
+        ):
+            EventFactory(lead=lead, type=kind, occurred_at=t0 + timedelta(days=n))
+    assert qualification.leads_qualify() == {Stage.MQL: 3, Stage.SQL: 1}
+    stages = dict(Lead.objects.filter(pk__in=[webinar.pk, pricing.pk, trial.pk]).values_list("pk", "stage"))
+    assert stages == {webinar.pk: Stage.MQL, pricing.pk: Stage.MQL, trial.pk: Stage.SQL}
+
+
 def test_attending_before_registering_does_not_qualify(active):
     t0 = timezone.now() - timedelta(days=5)
     send("bo@acme.io", "webinar_attended", t0)
