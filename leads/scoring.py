@@ -90,7 +90,8 @@ def capture_state() -> tuple[datetime, Rulebook]:
     that capture starts with: the rules are read after the lock, so a rebuild's edit is seen."""
     if sql.is_postgres():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT decayed_at, rulebook_version FROM leads_scoringstate WHERE id = 1 FOR SHARE")
+            statement = "SELECT decayed_at, rulebook_version FROM leads_scoringstate WHERE id = 1 FOR SHARE"
+            sql.execute_prepared(cursor, statement, [])
             row = cursor.fetchone()
         if row is not None:
             return row[0], rulebook_at(row[1])
@@ -127,7 +128,8 @@ def rollups_add_events(
     with connection.cursor() as cursor:
         for chunk in sql.chunked(rows, SCOPE_CHUNK):
             values = ", ".join(["(%s, %s, %s)"] * len(chunk))
-            cursor.execute(
+            sql.execute_prepared(
+                cursor,
                 "INSERT INTO leads_engagementrollup (lead_id, rule_id, value) VALUES "
                 f"{values} ON CONFLICT (lead_id, rule_id) DO UPDATE "
                 "SET value = leads_engagementrollup.value + excluded.value",

@@ -37,6 +37,13 @@ def test_a_statement_is_prepared_once_and_then_executed_with_each_runs_values():
     assert prepared_count() == before + 1
 
 
+def test_a_statement_without_values_prepares_too():
+    before = prepared_count()
+    assert run("SELECT 6 * 7", []) == [(42,)]
+    assert run("SELECT 6 * 7", []) == [(42,)]
+    assert prepared_count() == before + 1
+
+
 def test_a_rollback_keeps_what_was_prepared():
     before = prepared_count()
     with transaction.atomic():
