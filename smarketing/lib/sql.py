@@ -130,7 +130,9 @@ def execute_prepared(cursor: Any, statement: str, params: list[Any], types: list
     run (0.6 ms against 0.2 for the qualification check). Parameter types are declared from
     the values (or given as `types`, which an INSERT's columns know), so an untyped spot such
     as `jsonb_build_object(%s, …)` still prepares. SQLite, a None among values whose types
-    are not given, or more than PREPARED_PARAMS_MAX values, run as usual.
+    are not given, or more than PREPARED_PARAMS_MAX values, run as usual. Prepared statements
+    live in the server session: a pooler in front of PostgreSQL must keep one session per
+    connection (pgbouncer's session mode, not its transaction mode).
     """
     types = types or [_parameter_type(value) for value in params]
     if not is_postgres() or None in types or len(params) > PREPARED_PARAMS_MAX:

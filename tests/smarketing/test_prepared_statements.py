@@ -66,3 +66,10 @@ def test_a_connection_drops_them_all_past_the_limit(monkeypatch):
     for n in range(4):
         assert run(f"SELECT %s + {n}", [1]) == [(1 + n,)]
     assert prepared_count() == 1  # the fourth, after the first three were dropped
+
+
+def test_a_statement_with_very_many_values_runs_unprepared(monkeypatch):
+    monkeypatch.setattr(sql, "PREPARED_PARAMS_MAX", 2)
+    before = prepared_count()
+    assert run("SELECT %s + %s + %s", [1, 2, 3]) == [(6,)]
+    assert prepared_count() == before
