@@ -95,30 +95,40 @@ def _qualifying(compiled: dict[str, rules.Compiled], scope: list[int] | None) ->
     if sql_tree:
         to_sql = f"CASE WHEN (l.stage = %s OR l.to_mql = 1) AND {sql_tree.condition} THEN 1 ELSE 0 END"
         sql_params = [Stage.MQL, *sql_tree.params]
-    found: dict[str, list[tuple[int, str]]] = {Stage.MQL: [], Stage.SQL: []}
-    with connection.cursor() as cursor:
-        for chunk in [None] if scope is None else sql.chunked(scope, CHUNK):
-            # A scope is looked up by id first (fenced): left to itself, PostgreSQL ANDs the id
-            # list with a bitmap of every lead at the stage, 180k entries for a thousand leads.
-            leads = (
-                "leads_lead"
-                if chunk is None
-                else f"(SELECT * FROM leads_lead WHERE id IN ({sql.in_list(chunk)}){sql.fence()})"
-            )
-            # Fenced so each tree's subqueries run once per lead, not wherever a flag is named.
-            statement = (
-                f"SELECT id, stage, to_mql, to_sql FROM ("
-                f"SELECT l.id, l.stage, l.to_mql, {to_sql} AS to_sql FROM ("
-                f"SELECT l.*, {to_mql} AS to_mql FROM {leads} l WHERE l.stage IN ({sql.in_list(stages)}){sql.fence()}"
-                f") l{sql.fence()}) q WHERE to_mql = 1 OR to_sql = 1"
-            )
-            sql.execute_prepared(cursor, statement, [*sql_params, *mql_params, *(chunk or []), *stages])
-            for lead_id, stage, moves_to_mql, moves_to_sql in cursor.fetchall():
-                if moves_to_mql:
-                    found[Stage.MQL].append((lead_id, stage))
-                if moves_to_sql:
-                    found[Stage.SQL].append((lead_id, Stage.MQL))
-    return found
+    # Fenced so each tree's subqueries run once per lead, not wherever a flag is named.
+    statement = (
+        f"SELECT id, stage, to_mql, to_sql FROM ("
+        f"SELECT l.id, l.stage, l.to_mql, {to_sql} AS to_sql FROM ("
+        f"SELECT l.*, {to_mql} AS to_mql FROM {{leads}} l WHERE l.stage IN ({sql.in_list(stages)}){{bounds}}"
+        f"{sql.fence()}) l{sql.fence()}) q WHERE to_mql = 1 OR to_sql = 1"
+    )
+
+    def check(leads: str, ids: list[int], bounds: str, limits: list[int]) -> list[tuple[int, str, int, int]]:
+        with connection.cursor() as cursor:
+            text = statement.format(leads=leads, bounds=bounds)
+            sql.execute_prepared(cursor, text, [*sql_params, *mql_params, *ids, *stages, *limits])
+            return cursor.fetchall()
+
+    if scope is None:  # every lead, a range of ids at a time, on two connections where it can
+        found = sql.each_in_parallel(
+            lambda limits: check("leads_lead", [], " AND l.id BETWEEN %s AND %s", list(limits)),
+            sql.id_ranges(Lead, size=sql.ID_RANGE),
+        )
+    else:
+        # Looked up by id first (fenced): left to itself, PostgreSQL ANDs the id list with a
+        # bitmap of every lead at the stage, 180k entries for a thousand leads.
+        found = [
+            check(f"(SELECT * FROM leads_lead WHERE id IN ({sql.in_list(chunk)}){sql.fence()})", chunk, "", [])
+            for chunk in sql.chunked(scope, CHUNK)
+        ]
+    qualifying: dict[str, list[tuple[int, str]]] = {Stage.MQL: [], Stage.SQL: []}
+    for rows in found:
+        for lead_id, stage, moves_to_mql, moves_to_sql in rows:
+            if moves_to_mql:
+                qualifying[Stage.MQL].append((lead_id, stage))
+            if moves_to_sql:
+                qualifying[Stage.SQL].append((lead_id, Stage.MQL))
+    return qualifying
 
 
 def _promote(

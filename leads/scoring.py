@@ -18,12 +18,11 @@ How it stays fast:
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, F, FloatField, Max, Min, Value, When
+from django.db.models import Case, F, FloatField, Value, When
 from django.utils import timezone
 
 from leads.conditions import condition_matches, condition_sql
@@ -209,13 +208,13 @@ def rollups_rebuild_many(*, rules: Iterable[ScoringRule]) -> None:
     """Rebuild these rules' rollups.
 
     On PostgreSQL, outside a transaction, the leads are split into id ranges, each rebuilt in
-    its own transaction, on RESCORE_THREADS connections at once: the aggregate is CPU in the
-    database, one core per backend. Elsewhere, one transaction does it all.
+    its own transaction, on two connections at once (`sql.each_in_parallel`): the aggregate
+    is CPU in the database, one core per backend. Elsewhere, one transaction does it all.
     """
     rules = list(rules)
     if not rules:
         return
-    parallel = sql.is_postgres() and not connection.in_atomic_block and RESCORE_THREADS > 1
+    parallel = sql.parallel_possible()  # decided before this transaction starts
     # This transaction holds capture off while the rollups are rewritten, the ranges' own
     # transactions included (a few seconds at 1M leads; a rule edit is rare).
     with transaction.atomic():
@@ -223,21 +222,14 @@ def rollups_rebuild_many(*, rules: Iterable[ScoringRule]) -> None:
         if not parallel:
             rollups_rebuild(rules=rules)
             return
-        bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
-        if bounds["low"] is None:
-            return
-        size = (bounds["high"] - bounds["low"]) // REBUILD_RANGES + 1
-        ranges = [(start, start + size - 1) for start in range(bounds["low"], bounds["high"] + 1, size)]
-        with ThreadPoolExecutor(max_workers=RESCORE_THREADS) as pool:
-            list(pool.map(lambda leads: _rebuild_in_thread(rules, leads), ranges))
+        sql.each_in_parallel(
+            lambda leads: _rebuild_range(rules, leads), sql.id_ranges(Lead, pieces=REBUILD_RANGES), parallel=True
+        )
 
 
-def _rebuild_in_thread(rules: list[ScoringRule], leads: tuple[int, int]) -> None:
-    try:
-        with transaction.atomic():
-            rollups_rebuild(rules=rules, leads=leads)
-    finally:
-        connection.close()  # each thread opened its own; don't leave it behind
+def _rebuild_range(rules: list[ScoringRule], leads: tuple[int, int]) -> None:
+    with transaction.atomic():
+        rollups_rebuild(rules=rules, leads=leads)
 
 
 def rollups_analyze() -> None:
@@ -485,24 +477,13 @@ def rules_changed(*, rules: Iterable[ScoringRule] = ()) -> int:
 
 
 RESCORE_RANGE = 50_000
-RESCORE_THREADS = 2  # PostgreSQL works two id ranges at once, one backend per core
 
 
 def leads_rescore_all(*, progress: Any = None) -> int:
-    """Rescore every lead in id ranges: set-based within each range, progress between them.
-
-    On PostgreSQL, outside a transaction, ranges run on RESCORE_THREADS connections at once:
-    the work is CPU in the database, and each backend uses one core.
-    """
-    bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
-    if bounds["low"] is None:
-        return 0
-    ranges = [(start, start + RESCORE_RANGE - 1) for start in range(bounds["low"], bounds["high"] + 1, RESCORE_RANGE)]
-    parallel = sql.is_postgres() and not connection.in_atomic_block and RESCORE_THREADS > 1
-    if not parallel:
-        return sum(_rescore_range(bounds, progress) for bounds in ranges)
-    with ThreadPoolExecutor(max_workers=RESCORE_THREADS) as pool:
-        return sum(pool.map(lambda bounds: _rescore_range_in_thread(bounds, progress), ranges))
+    """Rescore every lead in id ranges: set-based within each range, progress between them,
+    two ranges at once on PostgreSQL outside a transaction (`sql.each_in_parallel`)."""
+    ranges = sql.id_ranges(Lead, size=RESCORE_RANGE)
+    return sum(sql.each_in_parallel(lambda bounds: _rescore_range(bounds, progress), ranges))
 
 
 def _rescore_range(bounds: tuple[int, int], progress: Any) -> int:
@@ -510,13 +491,6 @@ def _rescore_range(bounds: tuple[int, int], progress: Any) -> int:
     if progress:
         progress(Lead.objects.filter(id__gte=bounds[0], id__lte=bounds[1]).count())
     return changed
-
-
-def _rescore_range_in_thread(bounds: tuple[int, int], progress: Any) -> int:
-    try:
-        return _rescore_range(bounds, progress)
-    finally:
-        connection.close()  # each thread opened its own; don't leave it behind
 
 
 def rescore_enqueue(*, rule_ids: Iterable[int] = (), by: Any = None) -> Job:

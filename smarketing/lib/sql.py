@@ -7,13 +7,19 @@ need that the two databases spell differently is here, so the rest reads the sam
 import hashlib
 import json
 import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.backends.signals import connection_created
+from django.db.models import Max, Min
 from django.dispatch import receiver
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def vendor() -> str:
@@ -104,6 +110,47 @@ def values_cte(name: str, columns: list[tuple[str, str]], rows: list[tuple[Any, 
     names = ", ".join(column for column, _ in columns)
     text = f"WITH {name}({names}) AS (VALUES {', '.join([row_sql] * len(rows))})"
     return text, [value for row in rows for value in row]
+
+
+# --- Work over the whole lead table ------------------------------------------------------
+
+ID_RANGE = 50_000
+THREADS = 2  # PostgreSQL works two id ranges at once, one backend per core
+
+
+def id_ranges(model: Any, *, size: int | None = None, pieces: int | None = None) -> list[tuple[int, int]]:
+    """The model's ids cut into (first, last) ranges of `size` ids, or into `pieces` ranges,
+    for work done a piece at a time."""
+    bounds = model.objects.aggregate(low=Min("id"), high=Max("id"))
+    low, high = bounds["low"], bounds["high"]
+    if low is None:
+        return []
+    size = size or (high - low) // (pieces or 1) + 1
+    return [(start, start + size - 1) for start in range(low, high + 1, size)]
+
+
+def parallel_possible() -> bool:
+    """Whether work may be spread over several connections now: on PostgreSQL, outside a
+    transaction (other connections would not see its changes), with THREADS above one."""
+    return is_postgres() and not connection.in_atomic_block and THREADS > 1
+
+
+def each_in_parallel(work: Callable[[T], R], items: Iterable[T], *, parallel: bool | None = None) -> list[R]:
+    """`work` on each item, in order; on THREADS connections at once where `parallel`
+    (by default `parallel_possible()`): set-based work is CPU in the database, one core per
+    backend. Otherwise the items are worked one after another on this connection.
+    """
+    if not (parallel_possible() if parallel is None else parallel):
+        return [work(item) for item in items]
+
+    def in_thread(item: T) -> R:
+        try:
+            return work(item)
+        finally:
+            connection.close()  # each thread opened its own; don't leave it behind
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        return list(pool.map(in_thread, items))
 
 
 # --- Statements planned once per connection ---------------------------------------------

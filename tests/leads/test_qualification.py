@@ -8,6 +8,7 @@ from leads.definitions import ARTICLE_MQL, ARTICLE_SQL
 from leads.ingest import EventIn, events_ingest
 from leads.models import DefinitionStatus, Job, Lead, Stage, StageChange
 from leads.qualification import DefinitionError
+from smarketing.lib import sql
 from tests.factories import EventFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +80,19 @@ def test_requalifying_everyone_promotes_each_lead_as_far_as_it_qualifies(active)
     assert qualification.leads_qualify() == {Stage.MQL: 3, Stage.SQL: 1}
     stages = dict(Lead.objects.filter(pk__in=[webinar.pk, pricing.pk, trial.pk]).values_list("pk", "stage"))
     assert stages == {webinar.pk: Stage.MQL, pricing.pk: Stage.MQL, trial.pk: Stage.SQL}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requalifying_everyone_in_id_ranges_finds_every_qualifying_lead(monkeypatch, active):
+    monkeypatch.setattr(sql, "ID_RANGE", 2)  # several ranges, in parallel on PostgreSQL
+    t0 = timezone.now() - timedelta(days=5)
+    leads = LeadFactory.create_batch(7)
+    for lead in leads[1::2]:
+        EventFactory(lead=lead, type="webinar_registered", occurred_at=t0)
+        EventFactory(lead=lead, type="webinar_attended", occurred_at=t0 + timedelta(days=1))
+    assert qualification.leads_qualify() == {Stage.MQL: 3, Stage.SQL: 0}
+    mqls = set(Lead.objects.filter(stage=Stage.MQL).values_list("pk", flat=True))
+    assert mqls == {lead.pk for lead in leads[1::2]}
 
 
 def test_attending_before_registering_does_not_qualify(active):
