@@ -95,18 +95,17 @@ def _qualifying(compiled: dict[str, rules.Compiled], scope: list[int] | None) ->
     if sql_tree:
         to_sql = f"CASE WHEN (l.stage = %s OR l.to_mql = 1) AND {sql_tree.condition} THEN 1 ELSE 0 END"
         sql_params = [Stage.MQL, *sql_tree.params]
-    # Fenced so each tree's subqueries run once per lead, not wherever a flag is named.
-    statement = (
-        f"SELECT id, stage, to_mql, to_sql FROM ("
-        f"SELECT l.id, l.stage, l.to_mql, {to_sql} AS to_sql FROM ("
-        f"SELECT l.*, {to_mql} AS to_mql FROM {{leads}} l WHERE l.stage IN ({sql.in_list(stages)}){{bounds}}"
-        f"{sql.fence()}) l{sql.fence()}) q WHERE to_mql = 1 OR to_sql = 1"
-    )
 
     def check(leads: str, ids: list[int], bounds: str, limits: list[int]) -> list[tuple[int, str, int, int]]:
+        # Fenced so each tree's subqueries run once per lead, not wherever a flag is named.
+        statement = (
+            f"SELECT id, stage, to_mql, to_sql FROM ("
+            f"SELECT l.id, l.stage, l.to_mql, {to_sql} AS to_sql FROM ("
+            f"SELECT l.*, {to_mql} AS to_mql FROM {leads} l WHERE l.stage IN ({sql.in_list(stages)}){bounds}"
+            f"{sql.fence()}) l{sql.fence()}) q WHERE to_mql = 1 OR to_sql = 1"
+        )
         with connection.cursor() as cursor:
-            text = statement.format(leads=leads, bounds=bounds)
-            sql.execute_prepared(cursor, text, [*sql_params, *mql_params, *ids, *stages, *limits])
+            sql.execute_prepared(cursor, statement, [*sql_params, *mql_params, *ids, *stages, *limits])
             return cursor.fetchall()
 
     if scope is None:  # every lead, a range of ids at a time, on two connections where it can
