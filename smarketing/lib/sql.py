@@ -2,6 +2,9 @@
 
 Scoring and qualification are set-based SQL over the whole lead table; everything they
 need that the two databases spell differently is here, so the rest reads the same on both.
+So are the two ways that work is made cheaper on PostgreSQL alone: whole-table work spread
+over id ranges on two connections (`each_in_parallel`), and capture's hot statements
+planned once per connection (`execute_prepared`). On SQLite both simply run as usual.
 """
 
 import hashlib
