@@ -56,7 +56,7 @@ def lead_merge(*, survivor: Lead, other: Lead, by: AbstractBaseUser | None) -> L
     if survivor.pk == other.pk:
         raise MergeError("A lead cannot be merged into itself; choose another lead.")
     with transaction.atomic():
-        scoring.decayed_at_for_update()  # no decay or rollup rebuild while rollups are combined
+        scoring.capture_state()  # no decay or rollup rebuild while rollups are combined
         locked = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=[survivor.pk, other.pk])}
         if len(locked) != 2:
             raise MergeError("One of the two leads no longer exists (merged or deleted meanwhile).")

@@ -75,18 +75,14 @@ def decay_factor(rule: ScoringRule, age_days: float) -> float:
     return math.pow(0.5, age_days / rule.half_life_days)
 
 
-def decayed_at_for_update() -> datetime:
-    """The shared decay moment, read so that a concurrent decay or rebuild waits for us (and we for it).
-
-    One query: FOR SHARE on PostgreSQL. The nightly decay and the rollup rebuilds take the row
-    FOR UPDATE (`rollups_exclusive`), so no rollup is added to while they rewrite rollups.
-    """
-    return capture_state()[0]
-
-
 def capture_state() -> tuple[datetime, Rulebook]:
-    """`decayed_at_for_update()` and the rulebook in force, from the one read of the state row
-    that capture starts with: the rules are read after the lock, so a rebuild's edit is seen."""
+    """The shared decay moment and the rulebook in force, from one read of the state row, made
+    so that a concurrent decay or rebuild waits for us (and we for it).
+
+    FOR SHARE on PostgreSQL: the nightly decay and the rollup rebuilds take the row FOR UPDATE
+    (`rollups_exclusive`), so no rollup is added to while they rewrite rollups, and the rules
+    are read after the lock, so a rebuild's edit is seen.
+    """
     if sql.is_postgres():
         with connection.cursor() as cursor:
             statement = "SELECT decayed_at, rulebook_version FROM leads_scoringstate WHERE id = 1 FOR SHARE"
@@ -108,13 +104,13 @@ def rollups_add_events(
 
     `events` are (lead_id, type, occurred_at, properties) of events just stored (never a
     repeat: the caller passes only rows its insert created). Must run inside the caller's
-    transaction; a caller that read `decayed_at_for_update()` (and then the rulebook) passes
-    the moment it got.
+    transaction; a caller that read `capture_state()` passes the moment and rules it got.
     """
-    rules = [r for r in (book or rulebook()).rules if r.kind == ScoringRule.Kind.ENGAGEMENT]
+    if book is None or decayed_at is None:
+        decayed_at, book = capture_state()
+    rules = [r for r in book.rules if r.kind == ScoringRule.Kind.ENGAGEMENT]
     if not rules:
         return set()
-    decayed_at = decayed_at or decayed_at_for_update()
     sums: dict[tuple[int, int], float] = defaultdict(float)
     for lead_id, event_type, occurred_at, properties in events:
         for rule in rules:
