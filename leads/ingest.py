@@ -11,7 +11,6 @@ Every path ends in the same steps, in one transaction:
 """
 
 import functools
-import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -166,9 +165,8 @@ def _lead_ids(emails: list[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
     with connection.cursor() as cursor:
         for chunk in sql.chunked(emails, INSERT_CHUNK):
-            sql.execute_prepared(
-                cursor, f"SELECT email, id FROM leads_lead WHERE email IN ({sql.in_list(chunk)})", chunk
-            )
+            condition, params = sql.any_of("email", chunk, "text")
+            sql.execute_prepared(cursor, f"SELECT email, id FROM leads_lead WHERE {condition}", params)
             ids.update(cursor.fetchall())
     return ids
 
@@ -186,8 +184,9 @@ def leads_lock(lead_ids: Iterable[int]) -> None:
     ids = sorted(set(lead_ids))
     with connection.cursor() as cursor:
         for chunk in sql.chunked(ids, INSERT_CHUNK * 4):
-            cursor.execute(
-                f"SELECT id FROM leads_lead WHERE id IN ({sql.in_list(chunk)}) ORDER BY id FOR NO KEY UPDATE", chunk
+            condition, params = sql.any_of("id", chunk)
+            sql.execute_prepared(
+                cursor, f"SELECT id FROM leads_lead WHERE {condition} ORDER BY id FOR NO KEY UPDATE", params
             )
 
 
@@ -231,7 +230,8 @@ def _fill_blanks(data_by_id: dict[int, dict[str, Any]]) -> int:
             sets.append(f"{name} = CASE WHEN {blank} AND v.{name} IS NOT NULL THEN v.{name} ELSE leads_lead.{name} END")
             blanks.append(f"({blank} AND v.{name} IS NOT NULL)")
         with connection.cursor() as cursor:
-            cursor.execute(
+            sql.execute_prepared(
+                cursor,
                 f"{cte} UPDATE leads_lead SET {', '.join(sets)}, updated_at = %s FROM v "
                 f"WHERE leads_lead.id = v.id AND ({' OR '.join(blanks)})",
                 [*params, sql.db_datetime(now)],
@@ -251,9 +251,9 @@ def insert_returning(
     out = []
     with connection.cursor() as cursor:
         for chunk in sql.chunked(rows, INSERT_CHUNK):
-            statement, params, types = _insert_sql(model, chunk)
+            statement, params = _insert_sql(model, chunk)
             statement = f"{statement} ON CONFLICT ({conflict}) DO NOTHING RETURNING id, {returning}"
-            sql.execute_prepared(cursor, statement, params, types)
+            sql.execute_prepared(cursor, statement, params)
             out.extend({"id": row_id, returning: key} for row_id, key in cursor.fetchall())
     return out
 
@@ -265,35 +265,42 @@ def rows_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
             sql.execute_prepared(cursor, *_insert_sql(model, chunk))
 
 
-def _insert_sql(model: type[models.Model], rows: list[dict[str, Any]]) -> tuple[str, list[Any], list[str]]:
-    """`INSERT INTO table (every column) VALUES …` for these rows, its values and their database
-    types (for `sql.execute_prepared`); a column a row leaves out gets the field's default,
-    and the serial id is left to the database."""
-    head, preps, types = _insert_shape(model)
+def _insert_sql(model: type[models.Model], rows: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+    """`INSERT INTO table (every column) …` for these rows, and its values; a column a row
+    leaves out gets the field's default, and the serial id is left to the database. On
+    PostgreSQL the rows go as one JSON parameter (`sql.records`), so the statement's text
+    is the same for any number of rows and is planned once per connection."""
+    head, preps, columns = _insert_shape(model)
+    if sql.is_postgres():
+        records = ({f.column: row[name] if name in row else f.get_default() for name, _, f in preps} for row in rows)
+        source, params = sql.records(columns, records)
+        return f"{head} SELECT * FROM {source}", params
     params = []
     for row in rows:
         for name, prep, f in preps:
             value = row[name] if name in row else f.get_default()
             params.append(prep(value) if prep else value)
     values = ", ".join(["(" + ", ".join(["%s"] * len(preps)) + ")"] * len(rows))
-    return f"{head} VALUES {values}", params, types * len(rows)
+    return f"{head} VALUES {values}", params
 
 
 @functools.cache
 def _insert_shape(
     model: type[models.Model],
-) -> tuple[str, list[tuple[str, Callable[[Any], Any] | None, Any]], list[str]]:
-    """The INSERT's head, each column's (name, preparation, field) and database type, worked out
-    once per model: a form post makes four one-row inserts, and working this out each time
-    cost three times as much as the rows' values (226 µs against 58 µs for a lead and its event)."""
+) -> tuple[str, list[tuple[str, Callable[[Any], Any] | None, Any]], list[tuple[str, str]]]:
+    """The INSERT's head, each column's (name, preparation, field) and (column, database
+    type), worked out once per model: a form post makes four one-row inserts, and working this
+    out each time cost three times as much as the rows' values (226 µs against 58 µs for a lead
+    and its event)."""
     fields = [f for f in model._meta.concrete_fields if f is not model._meta.auto_field]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     head = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns})"
-    return head, [(f.attname, _prep_for(f), f) for f in fields], [f.db_type(connection) for f in fields]
+    return head, [(f.attname, _prep_for(f), f) for f in fields], [(f.column, f.db_type(connection)) for f in fields]
 
 
-# Fields whose Python values the driver takes as they are: an event batch has thousands of
-# values, and Django's per-value preparation was a sixth of its time.
+# Fields whose Python values the driver takes as they are (SQLite; PostgreSQL reads the rows
+# as JSON): an event batch has thousands of values, and Django's per-value preparation was a
+# sixth of its time.
 PASSED_AS_IS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
 
 
@@ -415,9 +422,8 @@ FIRST_TOUCH = {"source", "first_campaign_id", "first_touch"}
 
 
 def _touch_values(columns: dict[str, Any]) -> list[Any]:
-    """A lead's touch columns as the VALUES list takes them: JSON as text, times for the database."""
-    prepared = {"jsonb": json.dumps, "timestamptz": sql.db_datetime}
-    return [prepared[kind](columns[name]) if kind in prepared else columns[name] for name, kind in TOUCH_COLUMNS]
+    """A lead's touch columns as `sql.values_cte` takes them: times for the database."""
+    return [sql.db_datetime(columns[name]) if kind == "timestamptz" else columns[name] for name, kind in TOUCH_COLUMNS]
 
 
 def _touches_record(touches: dict[int, dict[str, Any]]) -> set[int]:
@@ -442,7 +448,8 @@ def _touches_record(touches: dict[int, dict[str, Any]]) -> set[int]:
         for chunk in sql.chunked(touch_rows, INSERT_CHUNK):
             cte, params = sql.values_cte("v", [("id", "bigint"), *TOUCH_COLUMNS], chunk)
             # SET reads the row as it was, so each CASE sees the old source and last touch.
-            cursor.execute(
+            sql.execute_prepared(
+                cursor,
                 f"{cte} UPDATE leads_lead SET {', '.join(sets)}, updated_at = %s FROM v "
                 f"WHERE leads_lead.id = v.id AND ({first} OR {last})",
                 [*params, now],

@@ -116,10 +116,10 @@ def _qualifying(compiled: dict[str, rules.Compiled], scope: list[int] | None) ->
     else:
         # Looked up by id first (fenced): left to itself, PostgreSQL ANDs the id list with a
         # bitmap of every lead at the stage, 180k entries for a thousand leads.
-        found = [
-            check(f"(SELECT * FROM leads_lead WHERE id IN ({sql.in_list(chunk)}){sql.fence()})", chunk, "", [])
-            for chunk in sql.chunked(scope, CHUNK)
-        ]
+        found = []
+        for chunk in sql.chunked(scope, CHUNK):
+            condition, ids = sql.any_of("id", chunk)
+            found.append(check(f"(SELECT * FROM leads_lead WHERE {condition}{sql.fence()})", ids, "", []))
     qualifying: dict[str, list[tuple[int, str]]] = {Stage.MQL: [], Stage.SQL: []}
     for rows in found:
         for lead_id, stage, moves_to_mql, moves_to_sql in rows:

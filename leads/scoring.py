@@ -94,6 +94,9 @@ def capture_state() -> tuple[datetime, Rulebook]:
     return state.decayed_at, rulebook_at(state.rulebook_version)
 
 
+ROLLUP_COLUMNS = [("lead_id", "bigint"), ("rule_id", "bigint"), ("value", "double precision")]
+
+
 def rollups_add_events(
     *,
     events: Iterable[tuple[int, str, datetime, dict[str, Any]]],
@@ -122,13 +125,14 @@ def rollups_add_events(
     rows = sorted((lead_id, rule_id, value) for (lead_id, rule_id), value in sums.items())
     with connection.cursor() as cursor:
         for chunk in sql.chunked(rows, SCOPE_CHUNK):
-            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            cte, params = sql.values_cte("v", ROLLUP_COLUMNS, chunk)
+            # WHERE true: SQLite would read ON CONFLICT as a join's ON without it.
             sql.execute_prepared(
                 cursor,
-                "INSERT INTO leads_engagementrollup (lead_id, rule_id, value) VALUES "
-                f"{values} ON CONFLICT (lead_id, rule_id) DO UPDATE "
+                f"{cte} INSERT INTO leads_engagementrollup (lead_id, rule_id, value) "
+                "SELECT lead_id, rule_id, value FROM v WHERE true ON CONFLICT (lead_id, rule_id) DO UPDATE "
                 "SET value = leads_engagementrollup.value + excluded.value",
-                [x for row in chunk for x in row],
+                params,
             )
     return {lead_id for lead_id, _ in sums}
 
@@ -302,7 +306,8 @@ def leads_rescore(*, lead_ids: Iterable[int] | None = None, book: Rulebook | Non
         return _rescore_scope("", [], bulk=True)
     changed = 0
     for chunk in sql.chunked(sorted(set(lead_ids)), SCOPE_CHUNK):
-        changed += _rescore_scope(f"AND {{id}} IN ({sql.in_list(chunk)})", chunk, book=book)
+        condition, params = sql.any_of("{id}", chunk)
+        changed += _rescore_scope(f"AND {condition}", params, book=book)
     return changed
 
 

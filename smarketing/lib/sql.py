@@ -2,9 +2,11 @@
 
 Scoring and qualification are set-based SQL over the whole lead table; everything they
 need that the two databases spell differently is here, so the rest reads the same on both.
-So are the two ways that work is made cheaper on PostgreSQL alone: whole-table work spread
-over id ranges on two connections (`each_in_parallel`), and capture's hot statements
-planned once per connection (`execute_prepared`). On SQLite both simply run as usual.
+So are the ways work is made cheaper on PostgreSQL alone: whole-table work spread over id
+ranges on two connections (`each_in_parallel`); capture's hot statements planned once per
+connection (`execute_prepared`); and rows and id lists sent as one JSON or array parameter
+(`records`, `any_of`), so a statement's text does not depend on how many there are. On
+SQLite all of these simply run as usual.
 """
 
 import hashlib
@@ -12,9 +14,10 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
+from uuid import UUID
 
 from django.db import connection
 from django.db.backends.signals import connection_created
@@ -90,27 +93,78 @@ def in_list(values: list[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def any_of(column: str, values: list[Any], pg_type: str = "bigint") -> tuple[str, list[Any]]:
+    """`column` is one of `values`. On PostgreSQL the values travel as one array parameter, so
+    the statement's text is the same however many there are: it is planned once
+    (`execute_prepared`), and the server reads the array instead of parsing a list."""
+    if is_postgres():
+        return f"{column} = ANY(CAST(%s AS {pg_type}[]))", [array_literal(values)]
+    return f"{column} IN ({in_list(values)})", list(values)
+
+
+def array_literal(values: list[Any]) -> str:
+    """PostgreSQL's text form of an array: numbers as they are, anything else quoted."""
+    if all(isinstance(value, int) and not isinstance(value, bool) for value in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    quoted = (str(value).replace("\\", "\\\\").replace('"', '\\"') for value in values)
+    return "{" + ",".join(f'"{value}"' for value in quoted) + "}"
+
+
+def json_text(value: Any) -> str:
+    """JSON for the database to read rows from (`records`): times in full ISO form, with
+    their offset and microseconds (Django's encoder would cut them to milliseconds)."""
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} cannot be sent as JSON")
+
+
+def records(columns: list[tuple[str, str]], rows: Iterable[dict[str, Any]]) -> tuple[str, list[Any]]:
+    """PostgreSQL: `json_to_recordset(%s::json) AS r(column type, …)` over `rows` (dicts by
+    column name), with its one parameter. Rows sent this way are one parameter whatever
+    their number: the statement is planned once, and neither the driver nor the server
+    handles thousands of separate values (a batch's 7,000 cost a fifth of its time)."""
+    spec = ", ".join(f"{connection.ops.quote_name(name)} {pg_type}" for name, pg_type in columns)
+    return f"json_to_recordset(CAST(%s AS json)) AS r({spec})", [json_text(list(rows))]
+
+
 def chunked(values: list[Any], size: int) -> list[list[Any]]:
     return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 # PostgreSQL type → SQLite type for typed VALUES lists (SQLite would turn an unknown type
 # name like JSONB into NUMERIC affinity and mangle the text).
-SQLITE_TYPES = {"bigint": "INTEGER", "integer": "INTEGER", "text": "TEXT", "jsonb": "TEXT", "timestamptz": "TEXT"}
+SQLITE_TYPES = {
+    "bigint": "INTEGER",
+    "integer": "INTEGER",
+    "double precision": "REAL",
+    "text": "TEXT",
+    "jsonb": "TEXT",
+    "timestamptz": "TEXT",
+}
 
 
 def values_cte(name: str, columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
-    """`WITH name(col, …) AS (VALUES …)` with each value cast to its column's type.
+    """`WITH name(col, …) AS (…)`: the rows, each value of its column's type (a jsonb
+    column's values as Python objects).
 
     Lets one UPDATE … FROM name apply a different value to each of many rows, on both
-    databases (typed, since PostgreSQL cannot infer parameter types inside VALUES).
+    databases. On PostgreSQL the rows travel as one JSON parameter (`records`); on SQLite
+    as a VALUES list, cast (SQLite would not know a column of NULLs' type).
     """
-    casts = []
-    for _, pg_type in columns:
-        db_type = pg_type if is_postgres() else SQLITE_TYPES[pg_type]
-        casts.append(f"CAST(%s AS {db_type})")
-    row_sql = "(" + ", ".join(casts) + ")"
     names = ", ".join(column for column, _ in columns)
+    if is_postgres():
+        source, params = records(columns, (dict(zip([c for c, _ in columns], row, strict=True)) for row in rows))
+        return f"WITH {name}({names}) AS (SELECT * FROM {source})", params  # noqa: S608
+    jsonb = [index for index, (_, pg_type) in enumerate(columns) if pg_type == "jsonb"]
+    if jsonb:
+        rows = [tuple(json.dumps(v) if i in jsonb and v is not None else v for i, v in enumerate(row)) for row in rows]
+    row_sql = "(" + ", ".join(f"CAST(%s AS {SQLITE_TYPES[pg_type]})" for _, pg_type in columns) + ")"
     text = f"WITH {name}({names}) AS (VALUES {', '.join([row_sql] * len(rows))})"
     return text, [value for row in rows for value in row]
 
@@ -168,7 +222,7 @@ PARAMETER_TYPES = (
     (datetime, "timestamptz"),
 )
 PREPARED_MAX = 100  # distinct statements a connection keeps before it drops them all (~30 MB)
-PREPARED_PARAMS_MAX = 2_000  # a batch's 500-lead rescore has 1,500; the 500-event insert runs as usual
+PREPARED_PARAMS_MAX = 2_000  # a statement with more values is a one-off list, not worth keeping
 _PLACEHOLDER = re.compile(r"%s|%%")
 
 
