@@ -96,7 +96,14 @@ def in_list(values: list[Any]) -> str:
 def any_of(column: str, values: list[Any], pg_type: str = "bigint") -> tuple[str, list[Any]]:
     """`column` is one of `values`. On PostgreSQL the values travel as one array parameter, so
     the statement's text is the same however many there are: it is planned once
-    (`execute_prepared`), and the server reads the array instead of parsing a list."""
+    (`execute_prepared`), and the server reads the array instead of parsing a list.
+
+    One value is compared as itself. Planned for an array, PostgreSQL expects ten rows; a form
+    post's one-lead statements then looked dearer that way than planned afresh each time, so
+    it kept planning them (0.4 ms more per statement).
+    """
+    if len(values) == 1:
+        return f"{column} = %s", list(values)
     if is_postgres():
         return f"{column} = ANY(CAST(%s AS {pg_type}[]))", [array_literal(values)]
     return f"{column} IN ({in_list(values)})", list(values)

@@ -28,10 +28,12 @@ def test_any_of_finds_values_whatever_characters_they_hold():
 
 def test_any_of_ids_keeps_one_statement_text_for_any_number_of_ids():
     leads = [LeadFactory() for _ in range(3)]
-    one, _ = sql.any_of("id", [leads[0].id])
+    one, one_params = sql.any_of("id", [leads[0].id])
+    two, _ = sql.any_of("id", [lead.id for lead in leads[:2]])
     three, params = sql.any_of("id", [lead.id for lead in leads])
     if connection.vendor == "postgresql":
-        assert one == three
+        assert two == three
+    assert (one, one_params) == ("id = %s", [leads[0].id])  # planned as one row, not as an array
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM leads_lead WHERE {three}", params)
         assert cursor.fetchone()[0] == 3
