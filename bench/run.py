@@ -193,7 +193,7 @@ def main(argv: list[str]) -> int:
             results.extend(func(ctx))
     header = (
         f"{args.database}: {counts['leads']:,} leads, {counts['events']:,} events; {args.runs} runs per latency; "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; PostgreSQL shared_buffers {buffers()}"
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; PostgreSQL {server_settings()}"
     )
     print_table(results, header)
     if args.json:
@@ -202,12 +202,16 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def buffers() -> str:
+def server_settings() -> str:
+    """The PostgreSQL settings the figures depend on most (bench/README.md)."""
     from django.db import connection
 
+    shown = []
     with connection.cursor() as cursor:
-        cursor.execute("SHOW shared_buffers")
-        return cursor.fetchone()[0]
+        for name in ("shared_buffers", "max_wal_size", "min_wal_size"):
+            cursor.execute(f"SHOW {name}")
+            shown.append(f"{name} {cursor.fetchone()[0]}")
+    return ", ".join(shown)
 
 
 if __name__ == "__main__":

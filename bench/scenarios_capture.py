@@ -30,10 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 EVENT_TYPES = ["page_viewed", "email_opened", "email_clicked", "form_submitted", "webinar_registered"]
 BATCH = 1_000
-BATCHES = 40
+BATCHES = 100
 EVENT_CLIENTS = 4
 FORM_POSTS = 3_000
 FORM_CLIENTS = 8
+# Requests sent before the clock starts, from every client so each worker gets its share. A
+# new PostgreSQL backend maps the shared buffers into its memory page by page as it first
+# touches them: its first batch takes 14,000 page faults, its twentieth a few hundred, and
+# until then it spends a third more CPU per batch. A running server's connections live on
+# (CONN_MAX_AGE), so the figure is taken once the workers' backends have settled.
+WARMUP_BATCHES = 20
+WARMUP_POSTS = 400
 
 
 def free_port() -> int:
@@ -159,12 +166,12 @@ def event_batches_http(ctx: Context) -> list[Result]:
     emails = sample_emails(20_000)
     now = timezone.now().isoformat()
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    requests = [("POST", "/api/v1/events/", event_batch(emails, now), headers) for _ in range(BATCHES)]
+    requests = [("POST", "/api/v1/events/", event_batch(emails, now), headers) for _ in range(WARMUP_BATCHES + BATCHES)]
     with gunicorn() as port:
-        drive(port, requests[:2], 1)  # warm both workers' imports and connections
-        outcome = drive(port, requests[2:], EVENT_CLIENTS)
-    sent = (BATCHES - 2) * BATCH
-    note = f"{EVENT_CLIENTS} clients, statuses {outcome['statuses']}"
+        drive(port, requests[:WARMUP_BATCHES], EVENT_CLIENTS)
+        outcome = drive(port, requests[WARMUP_BATCHES:], EVENT_CLIENTS)
+    sent = BATCHES * BATCH
+    note = f"{EVENT_CLIENTS} clients, {WARMUP_BATCHES} batches before the clock, statuses {outcome['statuses']}"
     return [
         Result("API event ingestion", sent / outcome["seconds"], "events/s", 10_000, True, note),
         Result("API event batch p95", percentile(outcome["latencies"], 95), "ms", note=f"{BATCH} events a batch"),
@@ -181,16 +188,16 @@ def form_posts_http(ctx: Context) -> list[Result]:
     )
     headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
     requests = []
-    for n in range(FORM_POSTS):
+    for n in range(WARMUP_POSTS + FORM_POSTS):
         email = f"form-{uuid.uuid4().hex[:10]}@example.org" if n % 3 else "returning-visitor@example.org"
         body = urlencode({"email": email, "first_name": "Ana", "company": "Acme", "utm_source": "ads"}).encode()
         requests.append(("POST", f"/api/v1/capture/{form.key}/", body, headers))
     with gunicorn() as port:
-        drive(port, requests[:20], 2)
-        outcome = drive(port, requests[20:], FORM_CLIENTS)
-    note = f"{FORM_CLIENTS} clients, statuses {outcome['statuses']}"
+        drive(port, requests[:WARMUP_POSTS], FORM_CLIENTS)
+        outcome = drive(port, requests[WARMUP_POSTS:], FORM_CLIENTS)
+    note = f"{FORM_CLIENTS} clients, {WARMUP_POSTS} posts before the clock, statuses {outcome['statuses']}"
     return [
-        Result("form submissions", (FORM_POSTS - 20) / outcome["seconds"], "posts/s", 300, True, note),
+        Result("form submissions", FORM_POSTS / outcome["seconds"], "posts/s", 300, True, note),
         Result("form submission p95", percentile(outcome["latencies"], 95), "ms", note=note),
     ]
 
