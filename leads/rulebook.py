@@ -7,6 +7,7 @@ read of it tells whether the process's copy still holds.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.db import connection
@@ -23,6 +24,16 @@ class Rulebook:
     personas: list[Persona]
     rules: list[ScoringRule]
     definition: QualificationDefinition | None
+
+    @cached_property
+    def engagement_by_type(self) -> dict[str, list[ScoringRule]]:
+        """The engagement rules by the event type they score: a batch looks up each event's
+        rules instead of trying every rule on every event."""
+        found: dict[str, list[ScoringRule]] = {}
+        for rule in self.rules:
+            if rule.kind == ScoringRule.Kind.ENGAGEMENT:
+                found.setdefault(rule.event_type, []).append(rule)
+        return found
 
 
 _cached: Rulebook | None = None

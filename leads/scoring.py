@@ -111,12 +111,12 @@ def rollups_add_events(
     """
     if book is None or decayed_at is None:
         decayed_at, book = capture_state()
-    rules = [r for r in book.rules if r.kind == ScoringRule.Kind.ENGAGEMENT]
-    if not rules:
+    by_type = book.engagement_by_type
+    if not by_type:
         return set()
     sums: dict[tuple[int, int], float] = defaultdict(float)
     for lead_id, event_type, occurred_at, properties in events:
-        for rule in rules:
+        for rule in by_type.get(event_type, ()):
             if event_rule_matches(rule, event_type, properties or {}):
                 age = (decayed_at - occurred_at).total_seconds() / 86400
                 sums[(lead_id, rule.pk)] += rule.points * decay_factor(rule, age)
