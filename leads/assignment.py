@@ -394,7 +394,8 @@ def handoffs_reassign(
     reassign_at = due_at + timedelta(hours=agreement.reassign_after_hours)
     # One statement per table for the whole batch: the placements travel as a VALUES list.
     rows = [(p.lead_id, p.team_id, p.rep_id, by_lead[p.lead_id].assigned_to_id, p.rule_id) for p in placements]
-    values, params = values_cte("v", ["lead_id", "team_id", "rep_id", "from_rep_id", "rule_id"], rows)
+    columns = [(name, "bigint") for name in ("lead_id", "team_id", "rep_id", "from_rep_id", "rule_id")]
+    values, params = sql.values_cte("v", columns, rows)
     at = sql.db_datetime(now)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -419,14 +420,6 @@ def handoffs_reassign(
     owners_follow_handoffs(list(by_lead))
     _reassign_notify(values, params, reason=reason, now=now)
     return placements
-
-
-def values_cte(name: str, columns: list[str], rows: list[tuple[int | None, ...]]) -> tuple[str, list[Any]]:
-    """`WITH name(columns) AS (VALUES …)` over rows of ids (cast, so a column of NULLs still types)."""
-    row = "(" + ", ".join(["CAST(%s AS BIGINT)"] * len(columns)) + ")"
-    return f"WITH {name}({', '.join(columns)}) AS (VALUES {', '.join([row] * len(rows))})", [
-        value for values in rows for value in values
-    ]
 
 
 def _reassign_notify(values: str, params: list[Any], *, reason: str, now: datetime) -> None:
