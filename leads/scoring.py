@@ -477,7 +477,7 @@ def rules_changed(*, rules: Iterable[ScoringRule] = ()) -> int:
     return leads_rescore()
 
 
-RESCORE_RANGE = 50_000
+RESCORE_RANGE = sql.ID_RANGE  # leads per range (tests make it small)
 
 
 def leads_rescore_all(*, progress: Any = None) -> int:

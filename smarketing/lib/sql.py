@@ -172,9 +172,9 @@ def values_cte(name: str, columns: list[tuple[str, str]], rows: list[tuple[Any, 
     databases. On PostgreSQL the rows travel as one JSON parameter (`records`); on SQLite
     as a VALUES list, cast (SQLite would not know a column of NULLs' type).
     """
-    names = ", ".join(column for column, _ in columns)
+    keys = [column for column, _ in columns]
+    names = ", ".join(keys)
     if is_postgres():
-        keys = [column for column, _ in columns]
         source, params = records(columns, (dict(zip(keys, row, strict=True)) for row in rows))
         return f"WITH {name}({names}) AS (SELECT * FROM {source})", params  # noqa: S608
     jsonb = [index for index, (_, pg_type) in enumerate(columns) if pg_type == "jsonb"]
@@ -242,19 +242,18 @@ PREPARED_PARAMS_MAX = 2_000  # a statement with more values is a one-off list, n
 _PLACEHOLDER = re.compile(r"%s|%%")
 
 
-def execute_prepared(cursor: Any, statement: str, params: list[Any], types: list[str] | None = None) -> None:
+def execute_prepared(cursor: Any, statement: str, params: list[Any]) -> None:
     """Run `statement` as a prepared statement on PostgreSQL: parsed and planned once per
     connection (after five runs PostgreSQL keeps a generic plan when it costs no more).
 
     For the statements a form post runs every time, whose planning took longer than their
     run (0.6 ms against 0.2 for the qualification check). Parameter types are declared from
-    the values (or given as `types`, which an INSERT's columns know), so an untyped spot such
-    as `jsonb_build_object(%s, …)` still prepares. SQLite, a None among values whose types
-    are not given, or more than PREPARED_PARAMS_MAX values, run as usual. Prepared statements
-    live in the server session: a pooler in front of PostgreSQL must keep one session per
-    connection (pgbouncer's session mode, not its transaction mode).
+    the values, so an untyped spot such as `jsonb_build_object(%s, …)` still prepares. SQLite,
+    a None among the values, or more than PREPARED_PARAMS_MAX values, run as usual. Prepared
+    statements live in the server session: a pooler in front of PostgreSQL must keep one
+    session per connection (pgbouncer's session mode, not its transaction mode).
     """
-    types = types or [_parameter_type(value) for value in params]
+    types = [_parameter_type(value) for value in params]
     if not is_postgres() or None in types or len(params) > PREPARED_PARAMS_MAX:
         cursor.execute(statement, params)
         return
