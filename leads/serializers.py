@@ -6,6 +6,7 @@ stripped of markup): pages escape it when they render it.
 """
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -109,6 +110,10 @@ def _json_problem(value: Any, depth: int = 0) -> str | None:
     if isinstance(value, str):
         # PostgreSQL cannot store NUL in text or jsonb.
         return "Text may not contain NUL characters." if "\x00" in value else None
+    if isinstance(value, float) and not math.isfinite(value):
+        # A literal like 1e400 parses to infinity, which JSON (and so the database) cannot hold.
+        # DRF's JSONField refuses it first; this keeps the fast path from letting it through.
+        return "Numbers must be finite: this one is too large to store."
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
         problem = _json_problem(key, depth) if isinstance(key, str) else None

@@ -156,6 +156,15 @@ def test_properties_must_be_a_small_object(integration, properties, message):
     assert message in response.json()["properties"][0]
 
 
+def test_a_number_too_large_to_store_is_a_400_and_nothing_is_stored(integration):
+    # 1e400 is valid JSON text but parses to infinity, which the database cannot hold.
+    body = json.dumps([event(0), event(1)]).replace('"/pricing"', "1e400", 1)
+    response = integration.post(URL, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["items"]["0"]["properties"] == ["Value must be valid JSON."]
+    assert not Lead.objects.exists()
+
+
 @pytest.mark.parametrize("event_type", ["", "Page_Viewed", "page viewed", "x" * 65, "<script>", "-start"])
 def test_type_must_be_a_short_slug(integration, event_type):
     response = post(integration, event(type=event_type))
