@@ -103,13 +103,20 @@ class StrictDateTimeField(serializers.DateTimeField):
         return parsed
 
 
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _json_problem(value: Any, depth: int = 0) -> str | None:
     """Why a JSON value cannot be stored as event properties, or None."""
     if depth > PROPERTIES_MAX_DEPTH:
         return f"Nest properties at most {PROPERTIES_MAX_DEPTH} levels deep."
     if isinstance(value, str):
-        # PostgreSQL cannot store NUL in text or jsonb.
-        return "Text may not contain NUL characters." if "\x00" in value else None
+        # PostgreSQL cannot store NUL in text or jsonb, nor a lone surrogate (a "\\ud800" escape).
+        if "\x00" in value:
+            return "Text may not contain NUL characters."
+        if SURROGATE.search(value):
+            return "Text may not contain surrogate characters (U+D800 to U+DFFF) on their own."
+        return None
     if isinstance(value, float) and not math.isfinite(value):
         # A literal like 1e400 parses to infinity, which JSON (and so the database) cannot hold.
         # DRF's JSONField refuses it first; this keeps the fast path from letting it through.

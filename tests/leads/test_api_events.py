@@ -148,6 +148,8 @@ def test_1000_items_are_accepted(integration):
         ({"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}}, "deep"),
         ({"text": "nul\x00here"}, "NUL"),
         ({"nul\x00key": 1}, "NUL"),
+        ({"text": "lone \ud800 half"}, "surrogate"),
+        ({"lone \udfff key": 1}, "surrogate"),
     ],
 )
 def test_properties_must_be_a_small_object(integration, properties, message):
