@@ -40,6 +40,9 @@ def tree_errors(tree: Any) -> list[str]:
     _check(tree, "", 0, errors, counter)
     if counter[0] > MAX_NODES:
         errors.append(f"The tree has {counter[0]} rules; keep it under {MAX_NODES}.")
+    unstorable = sql.json_problem(tree)  # text the database cannot hold, wherever it sits
+    if unstorable:
+        errors.append(unstorable)
     return errors
 
 

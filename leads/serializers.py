@@ -6,7 +6,6 @@ stripped of markup): pages escape it when they render it.
 """
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from rest_framework import serializers
 from leads import qualification, scoring
 from leads.ingest import TOUCH_KEYS, EventIn
 from leads.models import CaptureForm, Lead, StageChange
+from smarketing.lib import sql
 
 EVENTS_BATCH_MAX = 1_000
 PROPERTIES_MAX_BYTES = 8_192
@@ -103,33 +103,6 @@ class StrictDateTimeField(serializers.DateTimeField):
         return parsed
 
 
-SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _json_problem(value: Any, depth: int = 0) -> str | None:
-    """Why a JSON value cannot be stored as event properties, or None."""
-    if depth > PROPERTIES_MAX_DEPTH:
-        return f"Nest properties at most {PROPERTIES_MAX_DEPTH} levels deep."
-    if isinstance(value, str):
-        # PostgreSQL cannot store NUL in text or jsonb, nor a lone surrogate (a "\\ud800" escape).
-        if "\x00" in value:
-            return "Text may not contain NUL characters."
-        if SURROGATE.search(value):
-            return "Text may not contain surrogate characters (U+D800 to U+DFFF) on their own."
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        # A literal like 1e400 parses to infinity, which JSON (and so the database) cannot hold.
-        # DRF's JSONField refuses it first; this keeps the fast path from letting it through.
-        return "Numbers must be finite: this one is too large to store."
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, item in items:
-        problem = _json_problem(key, depth) if isinstance(key, str) else None
-        problem = problem or _json_problem(item, depth + 1)
-        if problem:
-            return problem
-    return None
-
-
 PLAIN_TEXT = ("idempotency_key", "email", "type", "occurred_at")
 PLAIN_KEYS = {*PLAIN_TEXT, "properties"}
 EVENT_TYPE_RE = re.compile(EVENT_TYPE_PATTERN)
@@ -175,7 +148,7 @@ class EventItemIn(serializers.Serializer):
             raise serializers.ValidationError('Properties must be a JSON object, e.g. {"page": "/pricing"}.')
         if len(json.dumps(value)) > PROPERTIES_MAX_BYTES:
             raise serializers.ValidationError(f"Properties are larger than {PROPERTIES_MAX_BYTES} bytes.")
-        problem = _json_problem(value)
+        problem = sql.json_problem(value, max_depth=PROPERTIES_MAX_DEPTH)
         if problem:
             raise serializers.ValidationError(problem)
         return value
@@ -214,7 +187,8 @@ class EventItemIn(serializers.Serializer):
         latest = (now or timezone.now()) + FUTURE_TOLERANCE
         if when is None or timezone.is_naive(when) or not EARLIEST_EVENT <= when <= latest:
             return None
-        if properties and (len(json.dumps(properties)) > PROPERTIES_MAX_BYTES or _json_problem(properties)):
+        too_big = properties and len(json.dumps(properties)) > PROPERTIES_MAX_BYTES
+        if too_big or sql.json_problem(properties, max_depth=PROPERTIES_MAX_DEPTH):
             return None
         return EventIn(email=email, type=event_type, occurred_at=when, idempotency_key=key, properties=properties)
 

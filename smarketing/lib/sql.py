@@ -12,6 +12,7 @@ SQLite all of these simply run as usual.
 import functools
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -116,6 +117,32 @@ def array_literal(values: list[Any]) -> str:
         return "{" + ",".join(map(str, values)) + "}"
     quoted = (str(value).replace("\\", "\\\\").replace('"', '\\"') for value in values)
     return "{" + ",".join(f'"{value}"' for value in quoted) + "}"
+
+
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_problem(value: Any, *, max_depth: int | None = None, depth: int = 0) -> str | None:
+    """Why PostgreSQL could not store this JSON value, or why it nests deeper than `max_depth`;
+    None when it can. Text with NUL or a lone surrogate (a "\\ud800" escape) is refused by
+    text and jsonb alike; 1e400 parses to infinity, which JSON cannot hold."""
+    if max_depth is not None and depth > max_depth:
+        return f"Nest values at most {max_depth} levels deep."
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "Text may not contain NUL characters."
+        if SURROGATE.search(value):
+            return "Text may not contain surrogate characters (U+D800 to U+DFFF) on their own."
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "Numbers must be finite: this one is too large to store."
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        problem = json_problem(key, depth=depth) if isinstance(key, str) else None
+        problem = problem or json_problem(item, max_depth=max_depth, depth=depth + 1)
+        if problem:
+            return problem
+    return None
 
 
 def json_text(value: Any) -> str:

@@ -179,6 +179,13 @@ def test_bad_trees_are_explained():
     assert rules.tree_errors({"op": "attr", "field": "password", "cmp": "eq", "value": "x"})
 
 
+def test_a_tree_holding_text_the_database_cannot_store_is_explained():
+    lone = {"op": "attr", "field": "company", "cmp": "eq", "value": "Acme \ud800"}
+    nul = {"op": "has_event", "event": "page_viewed", "where": {"page": "/a\x00b"}}
+    assert rules.tree_errors(lone) == ["Text may not contain surrogate characters (U+D800 to U+DFFF) on their own."]
+    assert rules.tree_errors({"op": "any", "children": [nul]}) == ["Text may not contain NUL characters."]
+
+
 def test_stages_never_move_back(active):
     customer = LeadFactory(email="c@x.io", stage=Stage.CUSTOMER)
     for n, kind in enumerate(["webinar_registered", "webinar_attended"]):
