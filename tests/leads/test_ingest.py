@@ -113,6 +113,21 @@ def test_a_known_leads_new_touch_rewrites_its_row_heap_only():
     assert after[1] - before[1] == 1  # ... heap-only
 
 
+def test_a_campaigns_events_are_read_through_its_index_which_skips_events_without_one():
+    if connection.vendor != "postgresql":
+        pytest.skip("plans are PostgreSQL's")
+    campaign = CampaignFactory(utm_campaign="spring")
+    events_ingest(events=[event("ca@x.io", "a", utm_campaign="spring"), event("ca@x.io", "b")])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = Event.objects.filter(campaign=campaign, occurred_at__gte=timezone.now() - timedelta(days=30)).explain()
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'event_campaign_time'")
+        definition = cursor.fetchone()[0]
+    assert "event_campaign_time" in plan
+    assert definition.endswith("WHERE (campaign_id IS NOT NULL)")
+    assert Event.objects.filter(campaign=campaign).count() == 1
+
+
 def test_events_without_touch_data_leave_source_empty():
     events_ingest(events=[event("di@x.io", "a")])
     assert Lead.objects.get(email="di@x.io").source == ""
