@@ -2,6 +2,7 @@
 
 from leads.models.capture import CaptureForm, LeadMerge, SavedView
 from leads.models.core import (
+    FORM_KEY,
     FUNNEL,
     LEAD_ATTRIBUTE_FIELDS,
     LEAD_PROFILE_FIELDS,
@@ -36,6 +37,7 @@ from leads.models.sales import (
 from leads.models.scoring import EngagementRollup, LeadScore, Persona, ScoringRule, ScoringState
 
 __all__ = [
+    "FORM_KEY",
     "FUNNEL",
     "LEAD_ATTRIBUTE_FIELDS",
     "LEAD_PROFILE_FIELDS",

@@ -4,6 +4,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.db.models.lookups import IsNull
 from django.utils import timezone
 
 
@@ -220,6 +223,11 @@ class Lead(models.Model):
         return self.scorecard.persona
 
 
+# The capture form a form_submitted event came through, as text. Cast, so that lookups on it
+# compare text on SQLite too (a JSON key's own lookups there read the value as JSON).
+FORM_KEY = Cast(KT("properties__form"), models.TextField())
+
+
 class Event(models.Model):
     """A touchpoint. Append-only; the client's idempotency key makes a resend a no-op."""
 
@@ -244,6 +252,14 @@ class Event(models.Model):
                 fields=["campaign", "occurred_at"],
                 name="event_campaign_time",
                 condition=models.Q(campaign__isnull=False),
+            ),
+            # The forms pages count each form's submissions by this key (`capture_form_submissions`);
+            # without it, that count read every event of the type (a second at 10M events).
+            # Only submissions that name their form: API events of the type carry none.
+            models.Index(
+                FORM_KEY,
+                name="event_form_submissions",
+                condition=models.Q(IsNull(FORM_KEY, False), type="form_submitted"),
             ),
         ]
         constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="event_idempotency_key_unique")]

@@ -215,3 +215,23 @@ def test_detail_counts_submissions(marketer_client):
     EventFactory(type="form_submitted", properties={"form": form.key})
     response = marketer_client.get(reverse("leads:form_detail", args=[form.pk]))
     assert response.context["submissions"] == 1
+
+
+def test_submissions_are_counted_through_their_index():
+    """At 10M events, counting without it read every form_submitted event: a second a page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.capture import capture_form_submissions
+
+    if connection.vendor != "postgresql":
+        pytest.skip("plans are PostgreSQL's")
+    form = make_form()
+    EventFactory(type="form_submitted", properties={"form": form.key})
+    with CaptureQueriesContext(connection) as queries:
+        assert capture_form_submissions([form]) == {form.key: 1}
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {queries[-1]['sql']}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "event_form_submissions" in plan
