@@ -212,9 +212,9 @@ def _ensure_scoring(ctx: Context) -> None:
     """
     from django.contrib.auth.models import Group, User
 
-    from leads.demo_scoring import demo_scoring_setup
+    from leads.demo.scoring import demo_scoring_setup
     from leads.models import QualificationDefinition
-    from leads.qualification import leads_qualify
+    from leads.qualification.services import leads_qualify
 
     signer, created = User.objects.get_or_create(username="bench-sales-signer")
     if created:
@@ -262,9 +262,10 @@ def _events_of(event_type: str) -> int:
 
 
 def _timed_rescore(name: str, rules: list[Any], *, note: str) -> list[Result]:
-    """What the rescore job does (leads.scoring.rescore_run), timed step by step."""
+    """What the rescore job does (leads.scoring.services.rescore_run), timed step by step."""
 
-    from leads import qualification, scoring
+    from leads.qualification import services as qualification
+    from leads.scoring import services as scoring
 
     started = time.perf_counter()
     scoring.rollups_rebuild_many(rules=rules)

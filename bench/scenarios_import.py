@@ -202,7 +202,7 @@ def import_child(csv_path: str, out_path: str) -> None:
     from django.core.files.uploadedfile import UploadedFile
     from django.db import connection
 
-    from leads import csv_io
+    from leads.capture import imports as csv_io
     from leads.models import Job
 
     marketer = _configure()
@@ -332,7 +332,7 @@ def _configure() -> Any:
     """A marketer to import as, and the demo's personas, rules and active definition, as a live CRM has."""
     from django.contrib.auth.models import Group, User
 
-    from leads.demo_scoring import demo_scoring_setup
+    from leads.demo.scoring import demo_scoring_setup
     from smarketing.roles import Role
 
     marketer = User.objects.create(username="bench-importer")

@@ -393,7 +393,7 @@ JOB = """
 import json, os, resource, time
 import django
 django.setup()
-from leads.sla import sla_check
+from leads.sales.speed_to_lead import sla_check
 started = time.perf_counter()
 result = sla_check()
 seconds = time.perf_counter() - started

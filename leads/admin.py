@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-import leads.admin_sales  # noqa: F401  (registers the sales side's models)
+import leads.sales.admin  # noqa: F401  (registers the sales side's models)
 from leads.models import Campaign, CampaignCost, Event, Job, Lead, StageChange
 
 

@@ -5,11 +5,68 @@ either compiled to SQL (set-based scoring and qualification over every lead) or 
 Python against one lead (to explain a score on the lead page). Text compares ignore case.
 """
 
+import math
+import re
 from typing import Any
 
 from leads.models import LEAD_ATTRIBUTE_FIELDS, Lead
 
+
+def parse_number(text: str) -> Any:
+    """A whole or decimal number from text; anything else is returned as typed, for the validator to name."""
+    text = text.strip()
+    if re.fullmatch(r"[-+]?\d{1,12}", text):
+        return int(text)
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else text
+
+
+def condition_value(*, field: str, op: str, text: str) -> Any:
+    """What a condition's value box means for its field and operator (lists are comma-separated)."""
+    text = text.strip()
+    if op in NO_VALUE_OPERATORS:
+        return None
+    if op in LIST_OPERATORS:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        return [parse_number(item) for item in items] if field in NUMERIC_FIELDS else items
+    if op in NUMERIC_OPERATORS or field in NUMERIC_FIELDS:
+        return parse_number(text)
+    return text
+
+
+def value_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def parse_where(text: str) -> tuple[dict[str, str], str]:
+    """``plan=pro, seats=10`` → {"plan": "pro", "seats": "10"}, or an error message."""
+    where: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        key, sign, value = item.partition("=")
+        if not sign or not key.strip():
+            return {}, f"Write the property filter as property=value (got {item!r})."
+        where[key.strip()] = value.strip()
+    return where, ""
+
+
+def where_text(where: Any) -> str:
+    if not isinstance(where, dict):
+        return ""
+    return ", ".join(f"{key}={value}" for key, value in where.items())
+
+
 NUMERIC_FIELDS = {"company_size"}
+
+
 OPERATORS = {
     "eq": "is",
     "neq": "is not",
@@ -21,8 +78,14 @@ OPERATORS = {
     "present": "is known",
     "absent": "is unknown",
 }
+
+
 NO_VALUE_OPERATORS = {"present", "absent"}
+
+
 LIST_OPERATORS = {"in", "not_in"}
+
+
 NUMERIC_OPERATORS = {"gte", "lte"}
 
 
@@ -68,9 +131,6 @@ def describe_condition(condition: dict[str, Any]) -> str:
     value = condition.get("value")
     shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
     return f"{label} {OPERATORS[op]} {shown}"
-
-
-# --- SQL --------------------------------------------------------------------------------
 
 
 def _column_sql(field: str, vendor: str, alias: str) -> str:
@@ -119,9 +179,6 @@ def _numeric_sql(column: str, op: str, value: Any) -> tuple[str, list[Any]]:
 def _escape_like(text: str) -> str:
     """A value's own % and _ match themselves, not any text."""
     return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-
-
-# --- Python (one lead) ------------------------------------------------------------------
 
 
 def lead_value(lead: Lead, field: str) -> Any:

@@ -1,60 +1,191 @@
-"""Writes on leads: every change of state goes through one of these functions."""
+"""Marketing's hand corrections to a lead: editing its facts, and merging two leads into one.
 
+A merge happens when one person reached us from two addresses (work and personal mail,
+a typo in a form). The survivor keeps its email and absorbs the other lead's history.
+"""
+
+import json
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
-from leads.jobs import Advance, job_run
-from leads.models import ChangeSource, Job, Lead, StageChange
+from leads.history import lead_change_stage
+from leads.jobs import Advance, job_queue, job_run
+from leads.models import FUNNEL, EngagementRollup, Event, Job, Lead, LeadMerge, LeadScore, SavedView, StageChange
+from leads.qualification import services as qualification
+from leads.scoring import services as scoring
 from smarketing.lib.sql import chunked
 
 
-def lead_change_stage(
-    *,
-    lead: Lead,
-    to_stage: str,
-    by: AbstractBaseUser | None = None,
-    source: str = ChangeSource.USER,
-    reason: str = "",
-    note: str = "",
-) -> StageChange | None:
-    """Move a lead to another stage and record it; a move to the current stage does nothing."""
-    if lead.stage == to_stage:
-        return None
+def saved_view_create(*, owner: Any, name: str, query: str, shared: bool) -> SavedView:
+    return SavedView.objects.create(owner=owner, name=name, query=query, shared=shared)
+
+
+def saved_view_delete(*, view: SavedView) -> None:
+    view.delete()
+
+
+FILLED_FIELDS = ("first_name", "last_name", "phone", "company", "title", "industry", "country", "website")
+
+
+FIRST_TOUCH_FIELDS = ("source", "first_campaign_id", "first_touch")
+
+
+LAST_TOUCH_FIELDS = ("last_source", "last_campaign_id", "last_touch", "last_touch_at")
+
+
+# Moved explicitly below; every other table pointing at a lead is moved generically.
+# LeadScore goes with the other lead: the survivor is rescored from the combined rollups.
+HANDLED_MODELS = {Event, StageChange, EngagementRollup, LeadMerge, LeadScore}
+
+
+class MergeError(Exception):
+    """A merge that cannot be done; the message says why."""
+
+
+def lead_edit(*, lead: Lead, changes: dict[str, Any]) -> list[str]:
+    """Save edited facts ({field: new value}, only the changed ones); the fit score and the
+    qualification depend on them, so both are redone. Returns the fields saved."""
+    if not changes:
+        return []
     with transaction.atomic():
-        now = timezone.now()
-        change = StageChange.objects.create(
-            lead=lead,
-            from_stage=lead.stage,
-            to_stage=to_stage,
-            changed_at=now,
-            changed_by=by,
-            source=source,
-            reason=reason,
-            note=note,
+        for name, value in changes.items():
+            setattr(lead, name, value)
+        lead.save(update_fields=[*changes, "updated_at"])
+        _rescore(lead)
+    return list(changes)
+
+
+def lead_merge(*, survivor: Lead, other: Lead, by: AbstractBaseUser | None) -> LeadMerge:
+    """Fold `other` into `survivor` in one transaction, then delete `other`.
+
+    1. Lock both rows (lowest id first, so two merges of the same pair cannot deadlock).
+    2. Snapshot the other lead for the LeadMerge record.
+    3. Move its events, stage history and every other row that points at it (UPDATE … SET lead_id).
+    4. Add its engagement rollups to the survivor's, rule by rule.
+    5. Fill the survivor's blanks from it; keep the earlier first touch and the later last touch;
+       unsubscribed if either is; the further funnel stage if it is ahead.
+    6. Record the merge, delete the other lead, rescore and requalify the survivor.
+    """
+    if survivor.pk == other.pk:
+        raise MergeError("A lead cannot be merged into itself; choose another lead.")
+    with transaction.atomic():
+        scoring.capture_state()  # no decay or rollup rebuild while rollups are combined
+        locked = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=[survivor.pk, other.pk])}
+        if len(locked) != 2:
+            raise MergeError("One of the two leads no longer exists (merged or deleted meanwhile).")
+        survivor, other = locked[survivor.pk], locked[other.pk]
+        snapshot = _snapshot(other)
+        snapshot["moved"] = _move_history(survivor, other)
+        _rollups_combine(survivor, other)
+        ahead = _stage_ahead(survivor, other)
+        _fill_from(survivor, other, ahead=ahead)
+        record = LeadMerge.objects.create(
+            survivor=survivor, merged_lead_id=other.pk, merged_email=other.email, snapshot=snapshot, merged_by=by
         )
-        lead.stage = to_stage
-        lead.stage_changed_at = now
-        lead.save(update_fields=["stage", "stage_changed_at", "updated_at"])
-    return change
+        other.delete()
+        if ahead:
+            lead_change_stage(lead=survivor, to_stage=other.stage, by=by, reason="Merge", note=f"Merged {other.email}")
+        _rescore(survivor)
+    return record
 
 
-def job_start(*, kind: str, params: dict[str, Any], total: int, by: AbstractBaseUser | None) -> Job:
-    return Job.objects.create(kind=kind, params=params, total=total, created_by=by)
+def _rescore(lead: Lead) -> None:
+    scoring.leads_rescore(lead_ids=[lead.pk])
+    qualification.leads_qualify(lead_ids=[lead.pk])
+    lead.refresh_from_db()
+
+
+def _snapshot(lead: Lead) -> dict[str, Any]:
+    fields = {f.attname: getattr(lead, f.attname) for f in Lead._meta.concrete_fields}
+    return json.loads(json.dumps(fields, cls=DjangoJSONEncoder))
+
+
+def _move_history(survivor: Lead, other: Lead) -> dict[str, int]:
+    """Re-point every row of the other lead at the survivor; returns rows moved per table."""
+    moved = {
+        "events": Event.objects.filter(lead=other).update(lead=survivor),
+        "stage_changes": StageChange.objects.filter(lead=other).update(lead=survivor),
+        "merges": LeadMerge.objects.filter(survivor=other).update(survivor=survivor),
+    }
+    for relation in Lead._meta.related_objects:
+        if relation.many_to_many or relation.related_model in HANDLED_MODELS:
+            continue
+        label = relation.related_model._meta.label
+        moved[label] = _move_rows(relation.related_model, relation.field.name, survivor, other)
+    return moved
+
+
+def _move_rows(model: type[Model], field: str, survivor: Lead, other: Lead) -> int:
+    """Move one table's rows; where a unique rule forbids it (say one enrolment per lead and
+    playbook), the survivor's row wins and the other's is deleted with the other lead."""
+    rows = model._base_manager.filter(**{field: other})
+    try:
+        with transaction.atomic():
+            return rows.update(**{field: survivor})
+    except IntegrityError:
+        moved = 0
+        for pk in rows.values_list("pk", flat=True):
+            try:
+                with transaction.atomic():
+                    moved += model._base_manager.filter(pk=pk).update(**{field: survivor})
+            except IntegrityError:
+                continue  # the survivor already has the equivalent row
+        return moved
+
+
+def _rollups_combine(survivor: Lead, other: Lead) -> None:
+    """Sum per rule: rollups are uncapped decayed sums, so adding them is exact (caps apply at rescore)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO leads_engagementrollup (lead_id, rule_id, value) "
+            "SELECT %s, rule_id, value FROM leads_engagementrollup WHERE lead_id = %s "
+            "ON CONFLICT (lead_id, rule_id) DO UPDATE SET value = leads_engagementrollup.value + excluded.value",
+            [survivor.pk, other.pk],
+        )
+    EngagementRollup.objects.filter(lead=other).delete()
+
+
+def _stage_ahead(survivor: Lead, other: Lead) -> bool:
+    """Whether the other lead is further along the funnel (recycled and disqualified stand aside)."""
+    if survivor.stage not in FUNNEL or other.stage not in FUNNEL:
+        return False
+    return FUNNEL.index(other.stage) > FUNNEL.index(survivor.stage)
+
+
+def _fill_from(survivor: Lead, other: Lead, *, ahead: bool) -> None:
+    changed = [name for name in FILLED_FIELDS if not getattr(survivor, name) and getattr(other, name)]
+    for name in ("company_size", "owner_id", "qualified_version"):
+        if getattr(survivor, name) is None and getattr(other, name) is not None:
+            changed.append(name)
+    if ahead and other.qualified_version is not None:  # the stage it brings was qualified under this
+        changed.append("qualified_version")
+    if other.source and (not survivor.source or other.created_at < survivor.created_at):
+        changed.extend(FIRST_TOUCH_FIELDS)
+    if other.last_touch_at and (survivor.last_touch_at is None or other.last_touch_at > survivor.last_touch_at):
+        changed.extend(LAST_TOUCH_FIELDS)
+    if other.created_at < survivor.created_at:
+        changed.append("created_at")
+    for name in changed:
+        setattr(survivor, name, getattr(other, name))
+    # Consent was given per address, so the survivor keeps its own; an unsubscribe from
+    # either address is honoured (the earliest one).
+    if other.unsubscribed_at and (survivor.unsubscribed_at is None or other.unsubscribed_at < survivor.unsubscribed_at):
+        survivor.unsubscribed_at = other.unsubscribed_at
+        changed.append("unsubscribed_at")
+    survivor.updated_at = timezone.now()
+    survivor.save(update_fields=[*dict.fromkeys(name.removesuffix("_id") for name in changed), "updated_at"])
 
 
 def leads_set_owner_enqueue(*, lead_ids: Iterable[int], owner_id: int | None, by: AbstractBaseUser) -> Job:
     """Queue a bulk change of owner as a job the page can follow."""
-    from leads.tasks import leads_set_owner_task
-
     ids = sorted(set(lead_ids))
-    job = job_start(kind="set_owner", params={"lead_ids": ids, "owner_id": owner_id}, total=len(ids), by=by)
-    transaction.on_commit(lambda: leads_set_owner_task.delay(job.pk))
-    return job
+    return job_queue(kind="set_owner", params={"lead_ids": ids, "owner_id": owner_id}, total=len(ids), by=by)
 
 
 BULK_BATCH = 2_000
@@ -73,11 +204,3 @@ def _set_owner(job: Job, advance: Advance) -> dict[str, Any]:
         changed += leads.update(owner_id=owner_id, updated_at=timezone.now())
         advance(len(batch))
     return {"changed": changed}
-
-
-def jobs_fail_stale(*, older_than_hours: int = 6) -> int:
-    """Mark jobs that have been running for hours (their worker died) as failed."""
-    cutoff = timezone.now() - timedelta(hours=older_than_hours)
-    return Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=cutoff).update(
-        status=Job.Status.FAILED, error="The worker stopped before finishing.", finished_at=timezone.now()
-    )

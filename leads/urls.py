@@ -1,13 +1,12 @@
+"""The pages under /leads/: the Lead itself first, then each feature's own pages."""
+
 from django.urls import path
 
-from leads.views import agreement as agreement_views
-from leads.views import deals as deal_views
-from leads.views import definitions as definition_views
-from leads.views import forms as form_views
-from leads.views import imports as import_views
-from leads.views import leads as views
-from leads.views import sales as sales_views
-from leads.views import scoring as scoring_views
+from leads import views
+from leads.capture import views as capture_views
+from leads.qualification import views as qualification_views
+from leads.sales import views as sales_views
+from leads.scoring import views as scoring_views
 
 app_name = "leads"
 urlpatterns = [
@@ -20,13 +19,13 @@ urlpatterns = [
     path("<int:pk>/edit/", views.lead_edit_view, name="edit"),
     path("<int:pk>/merge/", views.lead_merge_pick, name="merge"),
     path("<int:pk>/merge/<int:other_pk>/", views.lead_merge_confirm, name="merge_confirm"),
-    path("imports/", import_views.import_list, name="imports"),
-    path("imports/new/", import_views.import_new, name="import_new"),
-    path("imports/<uuid:token>/map/", import_views.import_map, name="import_map"),
-    path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
-    path("imports/<int:pk>/status/", import_views.import_status, name="import_status"),
-    path("imports/<int:pk>/errors.csv", import_views.import_errors, name="import_errors"),
-    path("campaigns/", views.campaign_list, name="campaigns"),
+    path("imports/", capture_views.import_list, name="imports"),
+    path("imports/new/", capture_views.import_new, name="import_new"),
+    path("imports/<uuid:token>/map/", capture_views.import_map, name="import_map"),
+    path("imports/<int:pk>/", capture_views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/status/", capture_views.import_status, name="import_status"),
+    path("imports/<int:pk>/errors.csv", capture_views.import_errors, name="import_errors"),
+    path("campaigns/", capture_views.campaign_list, name="campaigns"),
     path("jobs/<int:pk>/", views.job_progress, name="job"),
     # Scoring: personas and rules (marketing, managers).
     path("personas/", scoring_views.persona_list, name="personas"),
@@ -38,38 +37,36 @@ urlpatterns = [
     path("scoring/<int:pk>/", scoring_views.rule_edit, name="rule_edit"),
     path("scoring/<int:pk>/active/", scoring_views.rule_active, name="rule_active"),
     # Qualification definitions: versions, builder, sign-off, backtest.
-    path("definitions/", definition_views.definition_list, name="definitions"),
-    path("definitions/new/", definition_views.definition_new, name="definition_new"),
-    path("definitions/<int:pk>/", definition_views.definition_detail, name="definition"),
-    path("definitions/<int:pk>/edit/", definition_views.definition_edit, name="definition_edit"),
-    path("definitions/<int:pk>/propose/", definition_views.definition_propose, name="definition_propose"),
-    path("definitions/<int:pk>/sign/", definition_views.definition_sign, name="definition_sign"),
-    path("definitions/<int:pk>/activate/", definition_views.definition_activate, name="definition_activate"),
-    path("definitions/<int:pk>/retire/", definition_views.definition_retire, name="definition_retire"),
-    path("definitions/<int:pk>/backtest/", definition_views.definition_backtest, name="definition_backtest"),
-    path("definitions/<int:pk>/review/", definition_views.definition_review, name="definition_review"),
-    path("definitions/<int:pk>/jobs/<int:job_pk>/", definition_views.definition_job, name="definition_job"),
-    path("forms/", form_views.form_list, name="forms"),
-    path("forms/new/", form_views.form_create, name="form_new"),
-    path("forms/<int:pk>/", form_views.form_detail, name="form_detail"),
-    path("forms/<int:pk>/edit/", form_views.form_edit, name="form_edit"),
-    # Sales: the rep's queue, their actions on a lead, deals, the agreement, notifications.
+    path("definitions/", qualification_views.definition_list, name="definitions"),
+    path("definitions/new/", qualification_views.definition_new, name="definition_new"),
+    path("definitions/<int:pk>/", qualification_views.definition_detail, name="definition"),
+    path("definitions/<int:pk>/edit/", qualification_views.definition_edit, name="definition_edit"),
+    path("definitions/<int:pk>/propose/", qualification_views.definition_propose, name="definition_propose"),
+    path("definitions/<int:pk>/sign/", qualification_views.definition_sign, name="definition_sign"),
+    path("definitions/<int:pk>/activate/", qualification_views.definition_activate, name="definition_activate"),
+    path("definitions/<int:pk>/retire/", qualification_views.definition_retire, name="definition_retire"),
+    path("definitions/<int:pk>/backtest/", qualification_views.definition_backtest, name="definition_backtest"),
+    path("definitions/<int:pk>/review/", qualification_views.definition_review, name="definition_review"),
+    path("definitions/<int:pk>/jobs/<int:job_pk>/", qualification_views.definition_job, name="definition_job"),
+    path("forms/", capture_views.form_list, name="forms"),
+    path("forms/new/", capture_views.form_create, name="form_new"),
+    path("forms/<int:pk>/", capture_views.form_detail, name="form_detail"),
+    path("forms/<int:pk>/edit/", capture_views.form_edit, name="form_edit"),
+    # Sales: the rep's queue, their actions on a lead, deals, notifications.
     path("queue/", sales_views.queue_page, name="queue"),
     path("queue/claim/", sales_views.queue_claim, name="queue_claim"),
     path("<int:pk>/activities/", sales_views.lead_log_activity, name="lead_activity"),
     path("<int:pk>/accept/", sales_views.lead_accept, name="lead_accept"),
     path("<int:pk>/reject/", sales_views.lead_reject, name="lead_reject"),
     path("<int:pk>/recycle/", sales_views.lead_recycle, name="lead_recycle"),
-    path("deals/", deal_views.deal_board, name="deals"),
-    path("deals/list/", deal_views.deal_list, name="deal_list"),
-    path("deals/<int:pk>/", deal_views.deal_detail, name="deal"),
-    path("deals/<int:pk>/move/", deal_views.deal_move, name="deal_move"),
-    path("deals/<int:pk>/edit/", deal_views.deal_edit, name="deal_edit"),
-    path("deals/<int:pk>/won/", deal_views.deal_won, name="deal_won"),
-    path("deals/<int:pk>/lost/", deal_views.deal_lost, name="deal_lost"),
-    path("deals/<int:pk>/reopen/", deal_views.deal_reopen, name="deal_reopen"),
-    path("agreement/", agreement_views.agreement_page, name="agreement"),
-    path("agreement/edit/", agreement_views.agreement_edit, name="agreement_edit"),
+    path("deals/", sales_views.deal_board, name="deals"),
+    path("deals/list/", sales_views.deal_list, name="deal_list"),
+    path("deals/<int:pk>/", sales_views.deal_detail, name="deal"),
+    path("deals/<int:pk>/move/", sales_views.deal_move, name="deal_move"),
+    path("deals/<int:pk>/edit/", sales_views.deal_edit, name="deal_edit"),
+    path("deals/<int:pk>/won/", sales_views.deal_won, name="deal_won"),
+    path("deals/<int:pk>/lost/", sales_views.deal_lost, name="deal_lost"),
+    path("deals/<int:pk>/reopen/", sales_views.deal_reopen, name="deal_reopen"),
     path("notifications/", sales_views.notification_list, name="notifications"),
     path("notifications/read/", sales_views.notification_read, name="notifications_read"),
     path("notifications/bell/", sales_views.notification_bell, name="notification_bell"),

@@ -1,11 +1,59 @@
-"""Figures for the landing pages and, later, the alignment dashboard."""
+"""Figures for the landing pages and the agreement: attainment both ways for a month."""
 
+from datetime import date, datetime
 from typing import Any
 
-from leads.models import Campaign
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from leads.models import Agreement, Campaign, Stage, StageChange
+from leads.sales.selectors import first_touch_figures
 from leads.selectors import leads_new_this_month, leads_recent, leads_visible_to, stage_counts
-from leads.sla import agreement_attainment
+from smarketing.lib.periods import month_bounds, month_first
 from smarketing.roles import Role, primary_role
+
+
+def agreement_attainment(
+    *, month: date | None = None, rep: AbstractBaseUser | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """This month's figures against the agreement, both ways (for every role's landing page).
+
+    - MQLs delivered: leads that moved to MQL in the month, against marketing's target, with
+      the pace (delivered so far scaled to the whole month);
+    - closed: leads that became customers in the month, against sales' quota;
+    - touched in time: of the month's handoffs whose deadline has passed or that were
+      touched, the share first touched by the deadline (optionally one rep's).
+    """
+    now = now or timezone.now()
+    first = month_first(month or timezone.localdate(now))
+    agreement = Agreement.for_month(first)
+    start, end = month_bounds(first)
+    delivered = _moved_to(Stage.MQL, start, end)
+    closed = _moved_to(Stage.CUSTOMER, start, end)
+    touch = first_touch_figures(start=start, end=end, now=now, rep=rep)
+    elapsed = min(max((now - start) / (end - start), 0.0), 1.0)
+    return {
+        "month": first,
+        "agreement": agreement,
+        "mql_delivered": delivered,
+        "mql_target": agreement.mql_target,
+        "mql_pct": _pct(delivered, agreement.mql_target),
+        "mql_on_pace": round(delivered / elapsed) if elapsed > 0 else 0,
+        "closed": closed,
+        "close_quota": agreement.close_quota,
+        "closed_pct": _pct(closed, agreement.close_quota),
+        **touch,
+        "first_touch_target_pct": agreement.first_touch_target_pct,
+    }
+
+
+def _pct(part: int, whole: int) -> int | None:
+    return round(part * 100 / whole) if whole else None
+
+
+def _moved_to(stage: str, start: datetime, end: datetime) -> int:
+    changes = StageChange.objects.filter(to_stage=stage, changed_at__gte=start, changed_at__lt=end)
+    return changes.values("lead_id").distinct().count()
 
 
 def landing_figures(user: Any) -> dict[str, Any]:

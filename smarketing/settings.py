@@ -91,7 +91,7 @@ if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # No JIT: compiling a capture's statements (their estimates look big) took longer than
-        # running them. The bulk rescore turns it back on for its ranges (leads/scoring.py).
+        # running them. The bulk rescore turns it back on for its ranges (leads/scoring/services.py).
         # Random reads priced as the cached or SSD reads they are (the default, 4, prices a
         # disk seek): otherwise a list filtered by stage walked the newest-first index over
         # every newer lead of other stages (114,000 rows, 69 ms) instead of reading the
@@ -184,6 +184,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "smarketing.lib.api.exception_handler",
     # Behind a load balancer, how many proxies add X-Forwarded-For (client IPs for rate limits).
     "NUM_PROXIES": env_int("NUM_PROXIES", 0) or None,
 }
@@ -224,18 +225,29 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The task modules of the features inside apps (autodiscovery finds only <app>.tasks).
+CELERY_IMPORTS = (
+    "leads.capture.tasks",
+    "leads.scoring.tasks",
+    "leads.qualification.tasks",
+    "leads.sales.tasks",
+)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "jobs-expire-stale": {
-        "task": "leads.tasks.jobs_fail_stale",
+        "task": "jobs.fail_stale",
         "schedule": crontab(minute="*/15"),
     },
     "sales-speed-to-lead": {
-        "task": "leads.tasks.sla_check_task",
+        "task": "sales.speed_to_lead",
         "schedule": crontab(minute="*"),
     },
+    "scoring-decay-nightly": {
+        "task": "scoring.decay_nightly",
+        "schedule": crontab(hour=3, minute=15),
+    },
     "sales-recycled-revisit": {
-        "task": "leads.tasks.leads_revisit_task",
+        "task": "sales.revisit_recycled",
         "schedule": crontab(minute="7"),
     },
 }

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from leads import capture
+from leads.capture import views as capture_views
 from reports import views as report_views
 
 urlpatterns = [
@@ -13,8 +13,9 @@ urlpatterns = [
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("leads/", include("leads.urls")),
-    path("f/<slug:key>/", capture.hosted_form, name="capture-page"),
-    path("f/<slug:key>/thanks/", capture.thanks, name="capture-thanks"),
+    path("reports/", include("reports.urls")),
+    path("f/<slug:key>/", capture_views.hosted_form, name="capture-page"),
+    path("f/<slug:key>/thanks/", capture_views.thanks, name="capture-thanks"),
     path("api/v1/", include("smarketing.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db import connections, transaction
 
-from leads.ingest import EventIn, events_ingest
+from leads.capture.ingest import EventIn, events_ingest
 
 
 @dataclass

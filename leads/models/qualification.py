@@ -17,7 +17,7 @@ class QualificationDefinition(models.Model):
     """A version of the MQL and SQL criteria that marketing and sales agreed on.
 
     draft → proposed → approved (one Marketing and one Sales signature) → active → retired;
-    exactly one version is active. The rule trees are described in leads/rules.py.
+    exactly one version is active. The rule trees are described in leads/qualification/trees.py.
     """
 
     version = models.PositiveIntegerField(unique=True)

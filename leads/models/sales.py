@@ -127,7 +127,9 @@ class AssignmentRule(models.Model):
     name = models.CharField(max_length=100)
     is_active = models.BooleanField(default=True)
     countries = models.JSONField(default=list, blank=True, help_text='ISO codes, e.g. ["ES", "MX"].')
-    regions = models.JSONField(default=list, blank=True, help_text='e.g. ["EMEA", "LATAM"]; see leads/assignment.py.')
+    regions = models.JSONField(
+        default=list, blank=True, help_text='e.g. ["EMEA", "LATAM"]; see leads/sales/assignment.py.'
+    )
     company_size_min = models.PositiveIntegerField(null=True, blank=True)
     company_size_max = models.PositiveIntegerField(null=True, blank=True)
     industries = models.JSONField(default=list, blank=True)

@@ -9,7 +9,6 @@ requalification job promotes the lead. Each step is checked on the page and in t
 import json
 import re
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import User
@@ -18,8 +17,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from conftest import make_user
-from leads import qualification
-from leads.definitions import ARTICLE_SQL
+from leads.demo.scoring import ARTICLE_SQL
 from leads.models import (
     CaptureForm,
     DefinitionStatus,
@@ -31,6 +29,7 @@ from leads.models import (
     ScoringRule,
     Stage,
 )
+from leads.qualification import services as qualification
 from smarketing.roles import Role
 from tests.browser.conftest import TIMEOUT_MS, login, logout, screenshot
 
@@ -84,7 +83,12 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     worker reads: a message left there would name a job of a test database long gone.
     """
     sent: list[int] = []
-    monkeypatch.setattr("leads.tasks.requalify_task", SimpleNamespace(delay=sent.append))
+
+    def record(name: str, job_id: int) -> None:
+        if name == "jobs.requalify":
+            sent.append(job_id)
+
+    monkeypatch.setattr("leads.jobs.task_send_on_commit", record)
     return sent
 
 

@@ -18,7 +18,6 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from conftest import make_user
-from leads.assignment import leads_hand_off
 from leads.models import (
     Activity,
     Agreement,
@@ -32,7 +31,8 @@ from leads.models import (
     StageChange,
     Team,
 )
-from leads.sla import month_first
+from leads.sales.assignment import leads_hand_off
+from smarketing.lib.periods import month_first
 from smarketing.roles import Role
 from tests.browser.conftest import login, screenshot
 from tests.factories import LeadFactory

@@ -6,7 +6,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from leads.ingest import EventIn, events_ingest
+from leads.capture.ingest import EventIn, events_ingest
 from leads.models import (
     ChangeSource,
     DefinitionStatus,

@@ -10,10 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import forms_leads, qualification
-from leads.definitions import ARTICLE_MQL, ARTICLE_SQL
-from leads.ingest import EventIn, events_ingest
+from leads import selectors as forms_leads
+from leads.capture.ingest import EventIn, events_ingest
+from leads.demo.scoring import ARTICLE_MQL, ARTICLE_SQL
 from leads.models import DefinitionStatus, Job, Lead, Persona, SavedView, ScoringRule, Stage
+from leads.qualification import services as qualification
 from leads.services import leads_set_owner_run
 from tests.factories import CampaignFactory, EventFactory, LeadFactory
 

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.ingest import EventIn, events_ingest
-from leads.merge import MergeError, lead_merge
+from leads.capture.ingest import EventIn, events_ingest
 from leads.models import EngagementRollup, Event, Lead, LeadMerge, LeadScore, ScoringRule, Stage, StageChange
+from leads.services import MergeError, lead_merge
 from tests.factories import EventFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db

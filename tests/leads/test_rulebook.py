@@ -55,7 +55,7 @@ def test_a_capture_after_an_edit_scores_by_the_edited_rule():
     """The scoped rescore's statement is kept per rulebook version, never past an edit."""
     from django.utils import timezone
 
-    from leads.ingest import EventIn, events_ingest
+    from leads.capture.ingest import EventIn, events_ingest
     from leads.models import Lead
 
     def capture(key: str) -> int:

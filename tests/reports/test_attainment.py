@@ -8,15 +8,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Agreement, Handoff, Stage, StageChange
-from leads.sla import month_first, next_month
+from smarketing.lib.periods import month_first, next_month
 from tests.factories import LeadFactory
-from tests.leads.sales_helpers import assigned_lead
+from tests.leads.sales.helpers import assigned_lead
 
 pytestmark = pytest.mark.django_db
 
 HOME = reverse("home")
-AGREEMENT = reverse("leads:agreement")
-EDIT = reverse("leads:agreement_edit")
+AGREEMENT = reverse("reports:agreement")
+EDIT = reverse("reports:agreement_edit")
 
 
 def moved_to(stage: str, n: int) -> None:

@@ -133,7 +133,7 @@ def test_worker_and_beat_run_the_celery_app(compose: dict[str, Any]) -> None:
     app = importlib.import_module("smarketing.celery").app
     assert app.main == "smarketing"
     app.loader.import_default_modules()  # what a worker does at start: autodiscovery
-    assert "leads.tasks.leads_set_owner_task" in app.tasks
+    assert "jobs.set_owner" in app.tasks
 
 
 def test_app_services_get_the_production_environment(compose: dict[str, Any], dot_env: dict[str, str]) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from leads.ingest import insert_returning, rows_insert
+from leads.capture.ingest import insert_returning, rows_insert
 from leads.models import Event, Stage, StageChange
 from smarketing.lib import sql
 from tests.factories import LeadFactory

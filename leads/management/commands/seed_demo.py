@@ -4,8 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from leads import demo
-from leads.demo_scoring import demo_scoring_setup
+from leads.demo import services as demo
+from leads.demo.scoring import demo_scoring_setup
 from leads.models import Lead
 from smarketing.roles import Role
 

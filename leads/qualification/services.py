@@ -1,0 +1,317 @@
+"""Qualification: the agreed MQL/SQL definitions, their lifecycle, requalification and backtests.
+
+Stages move forward on their own, never back: a lead that satisfies the active MQL tree
+goes lead → mql, and an MQL that satisfies the SQL tree goes mql → sql. Each move records
+the definition version and the rules that held. A stricter definition demotes nobody.
+"""
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from leads.jobs import Advance, job_queue, job_run
+from leads.models import (
+    ChangeSource,
+    DefinitionStatus,
+    Job,
+    Lead,
+    QualificationDefinition,
+    Stage,
+    StageChange,
+)
+from leads.qualification import trees
+from leads.qualification.backtest import backtest_enqueue
+from leads.rulebook import rulebook
+from leads.sales.assignment import leads_hand_off
+from smarketing.lib import sql
+from smarketing.roles import Role, user_roles
+
+# Which stages each target promotes from. Recycled leads come back through a rep's revisit
+# date, disqualified ones never automatically.
+CANDIDATES = {Stage.MQL: [Stage.SUBSCRIBER, Stage.LEAD], Stage.SQL: [Stage.MQL]}
+
+
+CHUNK = 1_000
+
+
+class DefinitionError(Exception):
+    """A lifecycle step that is not allowed now; the message says why."""
+
+
+def leads_qualify(
+    *,
+    lead_ids: Iterable[int] | None = None,
+    definition: QualificationDefinition | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Promote every lead (or the given ones) that the active definition qualifies."""
+    definition = definition or rulebook().definition  # capture calls this per event: cached
+    if definition is None:
+        return {}
+    now = timezone.now()
+    valid_trees = {
+        target: tree
+        for target, tree in ((Stage.MQL, definition.mql_rule), (Stage.SQL, definition.sql_rule))
+        if tree and not trees.tree_errors(tree)
+    }
+    compiled = {target: trees.compile_tree(tree, as_of=now) for target, tree in valid_trees.items()}
+    scope = None if lead_ids is None else sorted(set(lead_ids))
+    qualifying = _qualifying(compiled, scope)
+    return {
+        str(target): _promote(
+            target, qualifying[target], valid_trees[target], compiled[target], definition, now, progress
+        )
+        for target in compiled
+    }
+
+
+def _qualifying(compiled: dict[str, trees.Compiled], scope: list[int] | None) -> dict[str, list[tuple[int, str]]]:
+    """The leads each tree promotes, as (id, stage it moves from), both trees in one pass.
+
+    The SQL tree is checked on MQLs and on the leads the MQL tree is about to promote, so a
+    lead can go lead → mql → sql at once. Its leaves read events, scores and attributes,
+    never the stage, so checking it before the MQL move gives the answer after it.
+    """
+    mql, sql_tree = compiled.get(Stage.MQL), compiled.get(Stage.SQL)
+    promotes_from = CANDIDATES[Stage.MQL] if mql else []
+    stages = [*promotes_from, *([Stage.MQL] if sql_tree else [])]
+    if not stages:
+        return {}
+    to_mql, mql_params = ("0", [])
+    if mql:
+        to_mql = f"CASE WHEN l.stage IN ({sql.in_list(promotes_from)}) AND {mql.condition} THEN 1 ELSE 0 END"
+        mql_params = [*promotes_from, *mql.params]
+    to_sql, sql_params = ("0", [])
+    if sql_tree:
+        to_sql = f"CASE WHEN (l.stage = %s OR l.to_mql = 1) AND {sql_tree.condition} THEN 1 ELSE 0 END"
+        sql_params = [Stage.MQL, *sql_tree.params]
+
+    def check(leads: str, ids: list[int], bounds: str, limits: list[int]) -> list[tuple[int, str, int, int]]:
+        # Fenced so each tree's subqueries run once per lead, not wherever a flag is named.
+        statement = (
+            f"SELECT id, stage, to_mql, to_sql FROM ("
+            f"SELECT l.id, l.stage, l.to_mql, {to_sql} AS to_sql FROM ("
+            f"SELECT l.*, {to_mql} AS to_mql FROM {leads} l WHERE l.stage IN ({sql.in_list(stages)}){bounds}"
+            f"{sql.fence()}) l{sql.fence()}) q WHERE to_mql = 1 OR to_sql = 1"
+        )
+        with connection.cursor() as cursor:
+            sql.execute_prepared(cursor, statement, [*sql_params, *mql_params, *ids, *stages, *limits])
+            return cursor.fetchall()
+
+    if scope is None:  # every lead, a range of ids at a time, on two connections where it can
+        found = sql.each_in_parallel(
+            lambda limits: check("leads_lead", [], " AND l.id BETWEEN %s AND %s", list(limits)),
+            sql.id_ranges(Lead, size=sql.ID_RANGE),
+        )
+    else:
+        # Looked up by id first (fenced): left to itself, PostgreSQL ANDs the id list with a
+        # bitmap of every lead at the stage, 180k entries for a thousand leads.
+        found = []
+        for chunk in sql.chunked(scope, CHUNK):
+            condition, ids = sql.any_of("id", chunk)
+            found.append(check(f"(SELECT * FROM leads_lead WHERE {condition}{sql.fence()})", ids, "", []))
+    qualifying: dict[str, list[tuple[int, str]]] = {Stage.MQL: [], Stage.SQL: []}
+    for rows in found:
+        for lead_id, stage, moves_to_mql, moves_to_sql in rows:
+            if moves_to_mql:
+                qualifying[Stage.MQL].append((lead_id, stage))
+            if moves_to_sql:
+                qualifying[Stage.SQL].append((lead_id, Stage.MQL))
+    return qualifying
+
+
+def _promote(
+    target: str,
+    qualifying: list[tuple[int, str]],
+    tree: dict[str, Any],
+    compiled: trees.Compiled,
+    definition: QualificationDefinition,
+    now: datetime,
+    progress: Callable[[int], None] | None,
+) -> int:
+    descriptions = [trees.describe(leaf) for leaf in trees.leaves(tree)]
+    moved = 0
+    for chunk in sql.chunked(qualifying, CHUNK):
+        with transaction.atomic():
+            matched = _matched_leaves(compiled, [lead_id for lead_id, _ in chunk])
+            by_stage: dict[str, list[int]] = {}
+            for lead_id, stage in chunk:
+                by_stage.setdefault(stage, []).append(lead_id)
+            changes = []
+            for from_stage, ids in by_stage.items():
+                for lead_id in _move(ids, from_stage, target, definition.version, now):
+                    held = [descriptions[i] for i, ok in enumerate(matched.get(lead_id, [])) if ok]
+                    changes.append(
+                        StageChange(
+                            lead_id=lead_id,
+                            from_stage=from_stage,
+                            to_stage=target,
+                            changed_at=now,
+                            source=ChangeSource.RULE,
+                            definition_version=definition.version,
+                            matched_rules=held,
+                        )
+                    )
+            StageChange.objects.bulk_create(changes, batch_size=CHUNK)
+            leads_hand_off(lead_ids=[change.lead_id for change in changes], stage=target)
+            moved += len(changes)
+        if progress:
+            progress(len(chunk))
+    return moved
+
+
+def _matched_leaves(compiled: trees.Compiled, ids: list[int]) -> dict[int, list[bool]]:
+    if not compiled.leaf_columns:
+        return {}
+    columns = ", ".join(f"CASE WHEN {text} THEN 1 ELSE 0 END" for text, _ in compiled.leaf_columns)
+    params = [p for _, values in compiled.leaf_columns for p in values]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT l.id, {columns} FROM leads_lead l WHERE l.id IN ({sql.in_list(ids)})", [*params, *ids])
+        return {row[0]: [bool(x) for x in row[1:]] for row in cursor.fetchall()}
+
+
+def _move(ids: list[int], from_stage: str, to_stage: str, version: int, now: datetime) -> list[int]:
+    """Move the leads still at `from_stage` (a rep may have moved one meanwhile); returns those moved."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE leads_lead SET stage = %s, stage_changed_at = %s, qualified_version = %s, updated_at = %s "
+            f"WHERE id IN ({sql.in_list(ids)}) AND stage = %s RETURNING id",
+            [to_stage, sql.db_datetime(now), version, sql.db_datetime(now), *ids, from_stage],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def signable_sides(user: AbstractBaseUser) -> set[str]:
+    """The sides a user may sign for: their own team; a manager in neither team, either side."""
+    roles = user_roles(user)
+    sides = {side for side, role in (("marketing", Role.MARKETING), ("sales", Role.SALES)) if role in roles}
+    if not sides and Role.MANAGER in roles:
+        sides = {"marketing", "sales"}
+    return sides
+
+
+def _validated(mql_rule: dict[str, Any], sql_rule: dict[str, Any]) -> None:
+    problems = [f"MQL {e}" for e in trees.tree_errors(mql_rule)] if mql_rule else []
+    problems += [f"SQL {e}" for e in trees.tree_errors(sql_rule)] if sql_rule else []
+    if problems:
+        raise DefinitionError(" ".join(problems))
+
+
+def definition_create(
+    *,
+    by: AbstractBaseUser,
+    mql_rule: dict[str, Any],
+    sql_rule: dict[str, Any],
+    name: str = "",
+    notes: str = "",
+    based_on: QualificationDefinition | None = None,
+) -> QualificationDefinition:
+    _validated(mql_rule, sql_rule)
+    with transaction.atomic():
+        # Lock the table's last version so two drafts made at once get distinct numbers.
+        last = QualificationDefinition.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0
+        return QualificationDefinition.objects.create(
+            version=last + 1,
+            name=name,
+            notes=notes,
+            mql_rule=mql_rule,
+            sql_rule=sql_rule,
+            based_on=based_on,
+            created_by=by,
+        )
+
+
+def definition_edit(
+    *, definition: QualificationDefinition, by: AbstractBaseUser, **changes: Any
+) -> QualificationDefinition:
+    """Change a draft in place; changing any later version starts a new draft based on it."""
+    fields = {k: v for k, v in changes.items() if k in ("name", "notes", "mql_rule", "sql_rule")}
+    if definition.status != DefinitionStatus.DRAFT:
+        base = {"name": definition.name, "notes": definition.notes}
+        base.update({"mql_rule": definition.mql_rule, "sql_rule": definition.sql_rule})
+        return definition_create(by=by, based_on=definition, **{**base, **fields})
+    _validated(fields.get("mql_rule", definition.mql_rule), fields.get("sql_rule", definition.sql_rule))
+    for key, value in fields.items():
+        setattr(definition, key, value)
+    definition.save(update_fields=list(fields))
+    return definition
+
+
+def definition_propose(*, definition: QualificationDefinition, by: AbstractBaseUser) -> QualificationDefinition:
+    if definition.status != DefinitionStatus.DRAFT:
+        raise DefinitionError(f"Only a draft can be proposed; v{definition.version} is {definition.status}.")
+    if not definition.mql_rule:
+        raise DefinitionError("Give the MQL criteria before proposing.")
+    _validated(definition.mql_rule, definition.sql_rule)
+    with transaction.atomic():
+        definition.status, definition.proposed_at = DefinitionStatus.PROPOSED, timezone.now()
+        definition.save(update_fields=["status", "proposed_at"])
+        # Both sides sign looking at what the version would have done: the backtest starts now.
+        backtest_enqueue(definition=definition, by=by)
+    return definition
+
+
+def definition_sign(*, definition: QualificationDefinition, by: AbstractBaseUser, side: str) -> QualificationDefinition:
+    """One signature per side; with both, the version is approved."""
+    with transaction.atomic():
+        definition = QualificationDefinition.objects.select_for_update().get(pk=definition.pk)
+        if definition.status != DefinitionStatus.PROPOSED:
+            raise DefinitionError(
+                f"Only a proposed version can be signed; v{definition.version} is {definition.status}."
+            )
+        if side not in signable_sides(by):
+            raise DefinitionError(f"You may not sign for {side}.")
+        if getattr(definition, f"{side}_signed_by_id"):
+            raise DefinitionError(f"{side.capitalize()} has already signed v{definition.version}.")
+        other = "sales" if side == "marketing" else "marketing"
+        if getattr(definition, f"{other}_signed_by_id") == by.pk:
+            raise DefinitionError("One person cannot sign for both sides.")
+        now = timezone.now()
+        setattr(definition, f"{side}_signed_by", by)
+        setattr(definition, f"{side}_signed_at", now)
+        fields = [f"{side}_signed_by", f"{side}_signed_at"]
+        if definition.marketing_signed_by_id and definition.sales_signed_by_id:
+            definition.status, definition.approved_at = DefinitionStatus.APPROVED, now
+            fields += ["status", "approved_at"]
+        definition.save(update_fields=fields)
+    return definition
+
+
+def definition_activate(*, definition: QualificationDefinition, by: AbstractBaseUser) -> Job:
+    """Make an approved version the active one, retire the previous, requalify every lead."""
+    with transaction.atomic():
+        definition = QualificationDefinition.objects.select_for_update().get(pk=definition.pk)
+        if definition.status != DefinitionStatus.APPROVED:
+            raise DefinitionError(
+                f"Only an approved version can be activated; v{definition.version} is {definition.status}."
+            )
+        now = timezone.now()
+        QualificationDefinition.objects.filter(status=DefinitionStatus.ACTIVE).update(
+            status=DefinitionStatus.RETIRED, retired_at=now
+        )
+        definition.status, definition.activated_at = DefinitionStatus.ACTIVE, now
+        definition.save(update_fields=["status", "activated_at"])
+        return job_queue(kind="requalify", params={"definition_id": definition.pk}, total=Lead.objects.count(), by=by)
+
+
+def definition_retire(*, definition: QualificationDefinition, by: AbstractBaseUser) -> QualificationDefinition:
+    if definition.status not in (DefinitionStatus.ACTIVE, DefinitionStatus.APPROVED):
+        raise DefinitionError(f"v{definition.version} is {definition.status}; only active or approved versions retire.")
+    definition.status, definition.retired_at = DefinitionStatus.RETIRED, timezone.now()
+    definition.save(update_fields=["status", "retired_at"])
+    return definition
+
+
+def requalify_run(*, job: Job) -> Job:
+    """The activation job: requalify every lead under the job's definition, with progress."""
+
+    def work(job: Job, advance: Advance) -> dict[str, Any]:
+        definition = QualificationDefinition.objects.get(pk=job.params["definition_id"])
+        return {"promoted": leads_qualify(definition=definition, progress=advance)}
+
+    return job_run(job=job, work=work)

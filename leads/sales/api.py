@@ -1,0 +1,374 @@
+"""The sales API (under /api/v1/): the queue and claiming, verdicts and activities on a lead,
+deals, the agreement, reasons and notifications.
+
+Who may do what:
+- A rep (Sales) works their own leads and deals and claims from their pools; another rep's
+  lead or deal answers 404, as if it did not exist.
+- A manager works their teams' leads and deals, may hand deals to another rep, reopen
+  closed deals and set the agreement.
+- Marketers read leads' activities and the agreement, and work nothing here (403).
+Every view parses, checks permission, calls one service and renders; a SalesError from a
+service becomes a 4xx with a message for the field at fault (smarketing.lib.api).
+"""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leads.models import Deal, DealStage, Lead, Reason, RepProfile
+from leads.sales import deals, notifications, queue, selectors, worklog
+from leads.sales.serializers import (
+    AcceptIn,
+    ActivityIn,
+    ActivityOut,
+    DealCreateIn,
+    DealLostIn,
+    DealOut,
+    DealQueryIn,
+    DealReopenIn,
+    DealStageOut,
+    DealUpdateIn,
+    DealWonIn,
+    LeadBriefOut,
+    NotificationOut,
+    NotificationsReadIn,
+    QueueItemOut,
+    QueueOut,
+    QueueQueryIn,
+    ReasonOut,
+    ReasonQueryIn,
+    RecycleIn,
+    RejectIn,
+    VerdictOut,
+)
+from leads.sales.services import SalesError
+from leads.selectors import leads_visible_to
+from smarketing.lib.api import ERRORS, NOT_FOUND, REFUSED, paginated, roles, valid
+from smarketing.roles import Role, has_role
+
+SALES = (Role.SALES, Role.MANAGER)
+ANY_ROLE = (Role.MARKETING, Role.SALES, Role.MANAGER)
+
+
+class QueueView(APIView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="A rep's queue",
+        description=(
+            "The rep's open leads, untouched ones first by first-touch deadline (overdue at the top), with "
+            "countdowns; open leads against capacity and how many wait in the rep's pools. Managers may pass "
+            "`rep` for a rep in one of their teams."
+        ),
+        parameters=[QueueQueryIn],
+        responses={200: QueueOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def get(self, request: Request) -> Response:
+        rep = self._rep(valid(QueueQueryIn, request.query_params).get("rep"))
+        return Response(QueueOut(queue.queue_overview(rep=rep)).data)
+
+    def _rep(self, rep_id: int | None) -> Any:
+        user = self.request.user
+        if rep_id is None or rep_id == user.pk:
+            if not has_role(user, Role.SALES):
+                raise SalesError("Managers name the rep whose queue they want.", field="rep")
+            return user
+        profile = RepProfile.objects.select_related("user", "team").filter(user_id=rep_id).first()
+        may = user.is_superuser or (profile and profile.team_id and profile.team.manager_id == user.pk)
+        if not has_role(user, Role.MANAGER) or not may:
+            raise Http404("No such rep in your teams.")
+        return profile.user
+
+
+class ClaimView(APIView):
+    permission_classes = roles(Role.SALES)
+    # One instance for every claim: a serializer builds its fields anew per instance (the lead's
+    # ModelSerializer reads the model's fields each time), a fifth of a claim's Python time.
+    # to_representation keeps no state, so requests and threads share it safely.
+    reply = QueueItemOut()
+
+    @extend_schema(
+        summary="Claim the next lead",
+        description=(
+            "Takes the best lead waiting in your team's pool or the general pool (highest score, then oldest) "
+            "and makes it yours. 204 when nothing is waiting; 409 when you already hold your capacity."
+        ),
+        request=None,
+        responses={
+            200: QueueItemOut,
+            204: OpenApiResponse(description="Nothing left to claim."),
+            403: REFUSED,
+            409: ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        handoff = queue.lead_claim_next(rep=request.user)
+        if handoff is None:
+            return Response(status=204)
+        return Response(self.reply.to_representation(queue.queue_row(handoff)))
+
+
+def verdict_body(lead: Lead, change: Any) -> dict[str, Any]:
+    lead.refresh_from_db()
+    return {"lead": lead, "reason": change.reason, "note": change.note, "changed_at": change.changed_at}
+
+
+class LeadAcceptView(APIView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="Accept a lead",
+        description="Sales accepts: the lead becomes an opportunity and a deal is opened in the first stage.",
+        request=AcceptIn,
+        responses={
+            200: inline_serializer("AcceptOut", {"lead": LeadBriefOut(), "deal": DealOut()}),
+            400: ERRORS,
+            403: REFUSED,
+            404: NOT_FOUND,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        lead = selectors.sales_lead_for_user(request.user, pk)
+        data = valid(AcceptIn, request.data)
+        deal = worklog.lead_accept(lead=lead, by=request.user, note=data["note"])
+        lead.refresh_from_db()
+        return Response({"lead": LeadBriefOut(lead).data, "deal": DealOut(deal).data})
+
+
+class LeadRejectView(APIView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="Reject a lead",
+        description="The lead is disqualified. `reason` is a code from the reject list; “other” needs `text`.",
+        request=RejectIn,
+        responses={200: VerdictOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        lead = selectors.sales_lead_for_user(request.user, pk)
+        data = valid(RejectIn, request.data)
+        change = worklog.lead_reject(lead=lead, by=request.user, reason=data["reason"], text=data["text"])
+        return Response(VerdictOut(verdict_body(lead, change)).data)
+
+
+class LeadRecycleView(APIView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="Recycle a lead to marketing",
+        description="Back to marketing's nurture with a reason; on `revisit_on` it is requalified.",
+        request=RecycleIn,
+        responses={200: VerdictOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        lead = selectors.sales_lead_for_user(request.user, pk)
+        data = valid(RecycleIn, request.data)
+        change = worklog.lead_recycle(
+            lead=lead, by=request.user, reason=data["reason"], text=data["text"], revisit_on=data["revisit_on"]
+        )
+        return Response(VerdictOut(verdict_body(lead, change)).data)
+
+
+class LeadActivitiesView(APIView):
+    """GET: anyone who may see the lead; POST: the rep working it or their manager."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        allowed = SALES if self.request.method == "POST" else ANY_ROLE
+        return [permission() for permission in roles(*allowed)]
+
+    @extend_schema(
+        summary="A lead's activities",
+        responses={200: ActivityOut(many=True), 403: REFUSED, 404: NOT_FOUND},
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        lead = self._readable(pk)
+        return paginated(self, request, worklog.activities_for(lead), ActivityOut)
+
+    def _readable(self, pk: int) -> Lead:
+        user = self.request.user
+        if has_role(user, Role.MARKETING) and leads_visible_to(user).filter(pk=pk).exists():
+            return Lead.objects.get(pk=pk)
+        return selectors.sales_lead_for_user(user, pk)
+
+    @extend_schema(
+        summary="Log an activity",
+        description=(
+            "Call, email, meeting, demo, proposal, negotiation or note, with outcome and next-step date. The "
+            "first one stops the speed-to-lead clock. 201 when stored; 200 with the first activity when the "
+            "same `client_token` was sent before (a double-submitted form makes one activity)."
+        ),
+        request=ActivityIn,
+        responses={201: ActivityOut, 200: ActivityOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND, 409: ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        lead = selectors.sales_lead_for_user(request.user, pk)
+        data = worklog.ActivityIn(**valid(ActivityIn, request.data))
+        activity, created = worklog.activity_log(lead=lead, by=request.user, data=data)
+        return Response(ActivityOut(activity).data, status=201 if created else 200)
+
+
+def deal_rows(user: Any) -> QuerySet[Deal]:
+    return selectors.deals_visible_to(user).select_related(
+        "lead", "lead__owner", "lead__scoring__persona", "stage", "owner"
+    )
+
+
+class DealsView(APIView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="List deals",
+        description="Yours (rep) or your teams' (manager), newest first; filter by `stage` id or `open`.",
+        parameters=[DealQueryIn, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: DealOut(many=True), 400: ERRORS, 403: REFUSED},
+    )
+    def get(self, request: Request) -> Response:
+        query = valid(DealQueryIn, request.query_params)
+        rows = deal_rows(request.user)
+        if "stage" in query:
+            rows = rows.filter(stage_id=query["stage"])
+        if query.get("open") is not None:
+            rows = rows.filter(closed_at__isnull=query["open"])
+        return paginated(self, request, rows.order_by("-created_at", "-id"), DealOut)
+
+    @extend_schema(
+        summary="Open a deal",
+        description="On an accepted lead (opportunity, or a customer's new business) with no open deal.",
+        request=DealCreateIn,
+        responses={201: DealOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request: Request) -> Response:
+        data = valid(DealCreateIn, request.data)
+        lead = selectors.sales_lead_for_user(request.user, data.pop("lead"))
+        owner_id = lead.owner_id or request.user.pk
+        deal = deals.deal_open(lead=lead, owner_id=owner_id, by=request.user, **data)
+        return Response(DealOut(deal_rows(request.user).get(pk=deal.pk)).data, status=201)
+
+
+class DealDetailView(APIView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(summary="One deal", responses={200: DealOut, 403: REFUSED, 404: NOT_FOUND})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(DealOut(selectors.deal_for_user(request.user, pk)).data)
+
+    @extend_schema(
+        summary="Change a deal",
+        description=(
+            "Name, amount, expected close, an open stage, or (managers) the owner. Won and lost go through "
+            "their own endpoints; a closed deal changes only after a manager reopens it (403)."
+        ),
+        request=DealUpdateIn,
+        responses={200: DealOut, 400: ERRORS, 403: ERRORS, 404: NOT_FOUND},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        deal = selectors.deal_for_user(request.user, pk)
+        changes = valid(DealUpdateIn, request.data)
+        deals.deal_update(deal=deal, by=request.user, changes=changes)
+        return Response(DealOut(deal_rows(request.user).get(pk=pk)).data)
+
+
+class DealWonView(APIView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="Mark a deal won",
+        description="The deal closes as won (optionally with its final amount); its lead becomes a customer.",
+        request=DealWonIn,
+        responses={200: DealOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        deal = selectors.deal_for_user(request.user, pk)
+        deals.deal_win(deal=deal, by=request.user, amount=valid(DealWonIn, request.data)["amount"])
+        return Response(DealOut(deal_rows(request.user).get(pk=pk)).data)
+
+
+class DealLostView(APIView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="Mark a deal lost",
+        description="`reason` is a code from the lost list (“other” needs `note`); the lead goes back to marketing.",
+        request=DealLostIn,
+        responses={200: DealOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        deal = selectors.deal_for_user(request.user, pk)
+        data = valid(DealLostIn, request.data)
+        deals.deal_lose(deal=deal, by=request.user, reason=data["reason"], note=data["note"])
+        return Response(DealOut(deal_rows(request.user).get(pk=pk)).data)
+
+
+class DealReopenView(APIView):
+    permission_classes = roles(*SALES)
+
+    @extend_schema(
+        summary="Reopen a closed deal (managers)",
+        description="A correction: the deal goes back to an open stage and its lead is an opportunity again.",
+        request=DealReopenIn,
+        responses={200: DealOut, 400: ERRORS, 403: ERRORS, 404: NOT_FOUND},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        deal = selectors.deal_for_user(request.user, pk)
+        data = valid(DealReopenIn, request.data)
+        deals.deal_reopen(deal=deal, by=request.user, stage=data["stage"], note=data["note"])
+        return Response(DealOut(deal_rows(request.user).get(pk=pk)).data)
+
+
+class DealStagesView(APIView):
+    permission_classes = roles(*ANY_ROLE)
+
+    @extend_schema(summary="Pipeline stages", responses={200: DealStageOut(many=True), 403: REFUSED})
+    def get(self, request: Request) -> Response:
+        return Response(DealStageOut(DealStage.objects.order_by("position", "id"), many=True).data)
+
+
+class ReasonsView(APIView):
+    permission_classes = roles(*ANY_ROLE)
+
+    @extend_schema(
+        summary="Managed reason lists",
+        description="Active reasons for rejecting or recycling a lead and for losing a deal.",
+        parameters=[ReasonQueryIn],
+        responses={200: ReasonOut(many=True), 400: ERRORS, 403: REFUSED},
+    )
+    def get(self, request: Request) -> Response:
+        kind = valid(ReasonQueryIn, request.query_params).get("kind")
+        rows = Reason.objects.filter(is_active=True)
+        return Response(ReasonOut(rows.filter(kind=kind) if kind else rows, many=True).data)
+
+
+class NotificationsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Your notifications",
+        parameters=[OpenApiParameter("unread", bool), OpenApiParameter("page", int)],
+        responses={200: NotificationOut(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        unread = request.query_params.get("unread") in ("1", "true", "True")
+        rows = notifications.notifications_for(request.user, unread_only=unread)
+        return paginated(self, request, rows, NotificationOut)
+
+
+class NotificationsReadView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Mark notifications read",
+        description="The given ids, or all of yours when `ids` is left out.",
+        request=NotificationsReadIn,
+        responses={200: inline_serializer("NotificationsReadOut", {"marked": serializers.IntegerField()})},
+    )
+    def post(self, request: Request) -> Response:
+        ids = valid(NotificationsReadIn, request.data)["ids"]
+        return Response({"marked": notifications.notifications_mark_read(user=request.user, ids=ids)})

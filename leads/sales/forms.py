@@ -1,0 +1,204 @@
+"""The sales pages' forms: activities and verdicts on a lead, deals, the agreement.
+
+Forms check shape and type only (a date is a date, an amount a non-negative number, a
+reason one of the list's codes); what may happen now (the lead must be claimed, a closed
+deal does not move, past months keep their agreement) is the services' to say, and their
+SalesError is put on the form's field by `add_sales_error`.
+"""
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from leads.models import Activity, DealStage, Reason
+from leads.sales.services import SalesError
+
+MAX_AMOUNT = Decimal("999999999999.99")  # Deal.amount holds 14 digits, 2 after the point
+
+
+MAX_TEXT = 10_000
+
+
+def new_client_token() -> str:
+    """A fresh token per rendered activity form: a resubmission of that render is one activity."""
+    return uuid.uuid4().hex
+
+
+def add_sales_error(form: forms.Form, error: SalesError) -> None:
+    """Show a service's refusal on the field it names (or above the form)."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+def reason_choices(kind: str) -> list[tuple[str, str]]:
+    rows = Reason.objects.filter(kind=kind, is_active=True).order_by("position", "id")
+    return [("", "Choose a reason…"), *rows.values_list("code", "label")]
+
+
+class ReasonField(forms.ChoiceField):
+    """A code from one managed reason list; PageForm reads the list once per form."""
+
+    def __init__(self, *, kind: str, **kwargs: Any) -> None:
+        self.kind = kind
+        messages = {"required": "Choose a reason from the list.", "invalid_choice": "Choose a reason from the list."}
+        super().__init__(choices=[], error_messages=messages, **kwargs)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class PageForm(forms.Form):
+    """Several of these forms share a page (the lead's, a deal's): each keeps its own element ids."""
+
+    id_prefix = "id"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, ReasonField):
+                field.choices = reason_choices(field.kind)
+
+
+class ActivityForm(PageForm):
+    id_prefix = "activity"
+
+    kind = forms.ChoiceField(
+        label="Kind",
+        choices=Activity.Kind.choices,
+        error_messages={"invalid_choice": "Choose one of: " + ", ".join(Activity.Kind.labels).lower() + "."},
+    )
+    outcome = forms.CharField(
+        label="Outcome", max_length=200, required=False, help_text="e.g. “Left a voicemail”, “Demo booked”."
+    )
+    next_step_on = forms.DateField(label="Next step on", required=False, widget=DateInput)
+    note = forms.CharField(label="Note", max_length=MAX_TEXT, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    client_token = forms.CharField(max_length=64, widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("client_token", new_client_token())
+
+
+class AcceptForm(PageForm):
+    id_prefix = "accept"
+    note = forms.CharField(label="Note (optional)", max_length=MAX_TEXT, required=False)
+
+
+class RejectForm(PageForm):
+    id_prefix = "reject"
+    reason = ReasonField(kind=Reason.Kind.REJECT, label="Why not")
+    text = forms.CharField(
+        label="Explain", max_length=MAX_TEXT, required=False, help_text="Needed for “Other”; marketing reads it."
+    )
+
+
+class RecycleForm(PageForm):
+    id_prefix = "recycle"
+    reason = ReasonField(kind=Reason.Kind.RECYCLE, label="Why not now")
+    revisit_on = forms.DateField(
+        label="Revisit on",
+        widget=DateInput,
+        error_messages={"required": "Give the day the lead comes back for requalification."},
+    )
+    text = forms.CharField(label="Explain", max_length=MAX_TEXT, required=False)
+
+
+def amount_field(label: str, **kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=False,
+        min_value=0,
+        max_value=MAX_AMOUNT,
+        decimal_places=2,
+        error_messages={
+            "invalid": "Give the amount as a number, e.g. 1200 or 1200.50.",
+            "min_value": "The amount cannot be negative.",
+            "max_value": "That amount is too large for a deal.",
+            "max_digits": "That amount is too large for a deal.",
+            "max_decimal_places": "Give at most two decimals (cents).",
+        },
+        **kwargs,
+    )
+
+
+class DealMoveForm(PageForm):
+    """The board's per-card control: any stage, won and lost included (lost needs a reason)."""
+
+    id_prefix = "move"
+
+    stage = forms.ModelChoiceField(
+        label="Move to",
+        queryset=DealStage.objects.order_by("position", "id"),
+        empty_label=None,
+        error_messages={"invalid_choice": "Choose a stage of the pipeline."},
+    )
+    reason = ReasonField(kind=Reason.Kind.LOST, label="Why lost", required=False)
+    note = forms.CharField(label="Note", max_length=MAX_TEXT, required=False)
+
+    def __init__(self, *args: Any, stages: QuerySet[DealStage] | list[DealStage] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if stages is not None:  # the board passes the stages it already read: no query per card
+            self.fields["stage"].choices = [(stage.pk, stage.name) for stage in stages]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        stage = data.get("stage")
+        if stage is not None and stage.outcome == DealStage.Outcome.LOST and not data.get("reason"):
+            self.add_error("reason", "Say why the deal was lost: choose a reason.")
+        return data
+
+
+class DealEditForm(PageForm):
+    id_prefix = "edit"
+    name = forms.CharField(label="Name", max_length=200)
+    amount = amount_field("Amount")
+    expected_close_on = forms.DateField(label="Expected close", required=False, widget=DateInput)
+
+
+class DealWonForm(PageForm):
+    id_prefix = "won"
+    amount = amount_field("Final amount", help_text="Leave empty to keep the deal's amount.")
+
+
+class DealLostForm(PageForm):
+    id_prefix = "lost"
+    reason = ReasonField(kind=Reason.Kind.LOST, label="Why lost")
+    note = forms.CharField(label="Note", max_length=MAX_TEXT, required=False, help_text="Needed for “Other”.")
+
+
+ORDERINGS = {
+    "-created_at": "Newest",
+    "created_at": "Oldest",
+    "-amount": "Amount, largest first",
+    "amount": "Amount, smallest first",
+    "expected_close_on": "Expected close, soonest first",
+    "-expected_close_on": "Expected close, latest first",
+    "name": "Name A→Z",
+    "-name": "Name Z→A",
+}
+
+
+class DealListForm(forms.Form):
+    """The deal list's filters, sort and page, from the query string."""
+
+    stage = forms.ModelChoiceField(
+        label="Stage",
+        queryset=DealStage.objects.order_by("position", "id"),
+        required=False,
+        empty_label="All stages",
+        error_messages={"invalid_choice": "Choose a stage of the pipeline."},
+    )
+    owner = forms.TypedChoiceField(label="Owner", coerce=int, required=False, empty_value=None)
+    ordering = forms.ChoiceField(label="Sort", choices=list(ORDERINGS.items()), required=False)
+    page = forms.IntegerField(label="Page", required=False, min_value=1, max_value=100_000)
+
+    def __init__(self, *args: Any, owners: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", "Every owner"), *owners]
+        self.fields["owner"].error_messages["invalid_choice"] = "Choose an owner from the list."

@@ -1,0 +1,545 @@
+"""The sales pages: "My queue" (and a manager's team view of it), the rep's actions on the lead
+page (log activity, accept, reject, recycle), deals (board, list, one deal) and notifications.
+
+Thin views over leads.sales.queue, worklog, deals and notifications: parse, check who may (a
+rep works only their own leads and deals; another rep's answers 404), call one service,
+render. Actions answer htmx with the part of the page they change; without htmx they redirect
+with a message. A SalesError from a service becomes a 4xx with its message on the field.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from leads.models import Activity, Deal, DealStage, Handoff, HandoffStatus, Lead
+from leads.sales import deals, notifications, queue, selectors, worklog
+from leads.sales.forms import (
+    AcceptForm,
+    ActivityForm,
+    DealEditForm,
+    DealListForm,
+    DealLostForm,
+    DealMoveForm,
+    DealWonForm,
+    RecycleForm,
+    RejectForm,
+    add_sales_error,
+)
+from leads.sales.selectors import deal_owner_choices, deal_totals_by_stage, managed_rep, team_queues
+from leads.sales.services import SalesError
+from leads.templatetags.sales_tags import countdown, money
+from smarketing.roles import Role, has_role, role_required
+
+SALES = (Role.SALES, Role.MANAGER)
+
+
+NOTIFICATIONS_PER_PAGE = 50
+
+
+NOTHING_TO_CLAIM = "No leads are waiting in your pools. Work the leads you hold, or look again later."
+
+
+def partial_error(response: HttpResponse) -> HttpResponse:
+    """Mark a 4xx partial as meant to be swapped in place (static/js/sales.js swaps it)."""
+    response["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@role_required(*SALES)
+def queue_page(request: HttpRequest) -> HttpResponse:
+    """A rep's own queue; a manager's team view, or one of their reps' queues with ?rep=."""
+    user = request.user
+    if "rep" in request.GET:
+        rep = managed_rep(user, request.GET["rep"])
+        return render(request, "leads/sales/queue.html", _queue_context(rep, own=rep.pk == user.pk))
+    if not has_role(user, Role.SALES):
+        return render(request, "leads/sales/team_queue.html", team_queues(manager=user))
+    return render(request, "leads/sales/queue.html", _queue_context(user, own=True))
+
+
+def _queue_context(rep: Any, *, own: bool, claimed: Handoff | None = None) -> dict[str, Any]:
+    overview = queue.queue_overview(rep=rep)
+    for row in overview["results"]:
+        row["countdown"] = countdown(row["seconds_left"])
+    return {
+        **overview,
+        "rep": rep,
+        "own": own,
+        "claimed_id": claimed.pk if claimed else None,
+        "attainment": selectors.first_touch_this_month(rep=rep),
+        "pool_cap": queue.POOL_COUNT_CAP,
+    }
+
+
+@require_POST
+@role_required(Role.SALES)
+def queue_claim(request: HttpRequest) -> HttpResponse:
+    """Claim the best lead waiting in the rep's pools; the queue shows it at once."""
+    try:
+        handoff = queue.lead_claim_next(rep=request.user)
+    except SalesError as error:
+        return _claimed(request, None, error.message, status=error.status)
+    if handoff is None:
+        return _claimed(request, None, NOTHING_TO_CLAIM)
+    lead = handoff.lead
+    company = f" ({lead.company})" if lead.company else ""
+    text = f"Claimed {lead}{company}. First touch due {countdown(_seconds_to(handoff.due_at))}: open it and log a call."
+    return _claimed(request, handoff, text)
+
+
+def _seconds_to(moment: Any) -> int:
+    return int((moment - timezone.now()).total_seconds())
+
+
+def _claimed(request: HttpRequest, handoff: Handoff | None, text: str, *, status: int = 200) -> HttpResponse:
+    ok = status < 400
+    if not request.htmx:
+        if ok:
+            (messages.success if handoff else messages.info)(request, text)
+            return redirect("leads:queue")
+        messages.error(request, text)
+        return render(request, "leads/sales/queue.html", _queue_context(request.user, own=True), status=status)
+    context = _queue_context(request.user, own=True, claimed=handoff)
+    context |= {"claim_message": text, "claim_ok": ok and handoff is not None}
+    response = render(request, "leads/sales/queue.html#queue", context, status=status)
+    return partial_error(response) if not ok else response
+
+
+def lead_sales_context(request: HttpRequest, lead: Lead) -> dict[str, Any]:
+    """What the lead page adds for someone who works this lead (nothing for anyone else).
+
+    Called by leads.views.leads.lead_detail: marketers and reps who do not hold the lead get
+    no actions and no extra queries.
+    """
+    if not selectors.is_sales_user(request.user):
+        return {}
+    if not selectors.sales_leads_visible_to(request.user).filter(pk=lead.pk).exists():
+        return {}
+    activity = ActivityForm()
+    kind = request.GET.get("log", "")
+    if kind in Activity.Kind.values:  # "Log call" from the queue: the form is ready to type in
+        activity.initial["kind"] = kind
+        activity.fields["outcome"].widget.attrs["autofocus"] = True
+    return _panel_context(request, lead, activity_form=activity)
+
+
+def _panel_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[str, Any]:
+    workspace = worklog.lead_workspace(lead=lead)
+    handoff = workspace["handoff"]
+    decidable = handoff is not None and handoff.status == HandoffStatus.ASSIGNED and lead.stage in worklog.WORKABLE
+    return {
+        "sales_panel": True,
+        "lead": lead,
+        "handoff": handoff,
+        "handoff_countdown": _handoff_countdown(handoff),
+        "open_deal": workspace["open_deal"],
+        "activities": workspace["activities"][:10],
+        "assignments": workspace["assignments"][:5],
+        "decidable": decidable,
+        "activity_form": forms.get("activity_form") or ActivityForm(),
+        "accept_form": forms.get("accept_form") or AcceptForm(),
+        "reject_form": forms.get("reject_form") or RejectForm(),
+        "recycle_form": forms.get("recycle_form") or RecycleForm(),
+        "today": timezone.localdate(),
+    }
+
+
+def _handoff_countdown(handoff: Handoff | None) -> str:
+    if handoff is None or not handoff.is_open or handoff.first_touch_at:
+        return ""
+    return countdown(_seconds_to(handoff.due_at))
+
+
+def _panel(request: HttpRequest, lead: Lead, *, status: int = 200, message: str = "", **forms: Form) -> HttpResponse:
+    """The actions panel again: with the bound form's errors (4xx), or after a change.
+
+    htmx gets the panel alone; a plain form post is redirected to the lead page when it
+    worked, and shown the panel on a page of its own, with the errors, when it did not.
+    """
+    if status < 400 and not request.htmx:
+        messages.success(request, message)
+        return redirect("leads:detail", pk=lead.pk)
+    lead.refresh_from_db()
+    context = _panel_context(request, lead, **forms) | {"panel_message": message}
+    template = "leads/sales/snippets/lead_panel.html" if request.htmx else "leads/sales/lead_action.html"
+    response = render(request, template, context, status=status)
+    if status >= 400:
+        return partial_error(response)
+    # The timeline reloads itself on this event, so the new stage change shows in place.
+    response["HX-Trigger-After-Settle"] = "leadChanged"
+    return response
+
+
+def _refused(request: HttpRequest, lead: Lead, form: Form, name: str, error: SalesError) -> HttpResponse:
+    add_sales_error(form, error)
+    return _panel(request, lead, status=error.status, **{name: form})
+
+
+@require_POST
+@role_required(*SALES)
+def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = selectors.sales_lead_for_user(request.user, pk)
+    form = ActivityForm(request.POST)
+    if not form.is_valid():
+        return _panel(request, lead, status=400, activity_form=form)
+    try:
+        data = worklog.ActivityIn(**form.cleaned_data)
+        activity, created = worklog.activity_log(lead=lead, by=request.user, data=data)
+    except SalesError as error:
+        return _refused(request, lead, form, "activity_form", error)
+    return _panel(request, lead, message=_logged_text(activity, created))
+
+
+def _logged_text(activity: Activity, created: bool) -> str:
+    kind = activity.get_kind_display().lower()
+    if not created:
+        return f"This {kind} was already logged (the form was sent twice); nothing was added."
+    step = activity.next_step_on
+    after = f"Next step on {step.day} {step:%b}." if step else "Set a next step when you know it."
+    return f"Logged a {kind}. The speed-to-lead clock has stopped. {after}"
+
+
+@require_POST
+@role_required(*SALES)
+def lead_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = selectors.sales_lead_for_user(request.user, pk)
+    form = AcceptForm(request.POST)
+    if not form.is_valid():
+        return _panel(request, lead, status=400, accept_form=form)
+    try:
+        deal = worklog.lead_accept(lead=lead, by=request.user, note=form.cleaned_data["note"])
+    except SalesError as error:
+        return _refused(request, lead, form, "accept_form", error)
+    text = (
+        f"Accepted: the lead is an opportunity, and the deal “{deal.name}” is open in {deal.stage.name}. "
+        "Next: give it an amount and an expected close."
+    )
+    return _panel(request, lead, message=text)
+
+
+@require_POST
+@role_required(*SALES)
+def lead_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = selectors.sales_lead_for_user(request.user, pk)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return _panel(request, lead, status=400, reject_form=form)
+    try:
+        change = worklog.lead_reject(lead=lead, by=request.user, **form.cleaned_data)
+    except SalesError as error:
+        return _refused(request, lead, form, "reject_form", error)
+    text = (
+        f"Rejected as “{change.reason}”: the lead is disqualified and marketing sees why. "
+        "Claim your next lead from your queue."
+    )
+    return _panel(request, lead, message=text)
+
+
+@require_POST
+@role_required(*SALES)
+def lead_recycle(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = selectors.sales_lead_for_user(request.user, pk)
+    form = RecycleForm(request.POST)
+    if not form.is_valid():
+        return _panel(request, lead, status=400, recycle_form=form)
+    try:
+        worklog.lead_recycle(lead=lead, by=request.user, **form.cleaned_data)
+    except SalesError as error:
+        return _refused(request, lead, form, "recycle_form", error)
+    day = form.cleaned_data["revisit_on"]
+    text = f"Recycled to marketing's nurture; it comes back for requalification on {day.day} {day:%b %Y}."
+    return _panel(request, lead, message=text)
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    unread_only = request.GET.get("unread") == "1"
+    rows = notifications.notifications_for(request.user, unread_only=unread_only).order_by("-created_at", "-id")
+    page = Paginator(rows, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    unread = notifications.notifications_unread_count(request.user)
+    context = {"page": page, "unread_only": unread_only, "unread": unread}
+    return render(request, "leads/sales/notifications.html", context)
+
+
+@require_POST
+@login_required
+def notification_read(request: HttpRequest) -> HttpResponse:
+    """Mark one (`id`) or all of the user's notifications read; another user's id marks nothing."""
+    raw = request.POST.get("id")
+    if raw is not None and not raw.isdigit():
+        return HttpResponse("Give the notification's id as a number.", status=400)
+    ids = [int(raw)] if raw is not None else None
+    marked = notifications.notifications_mark_read(user=request.user, ids=ids)
+    if request.htmx and ids:
+        note = get_object_or_404(notifications.notifications_for(request.user), pk=ids[0])
+        context = {"note": note, "unread": notifications.notifications_unread_count(request.user)}
+        return render(request, "leads/sales/snippets/notification_read.html", context)
+    text = f"Marked {marked} notification{'s' if marked != 1 else ''} read." if marked else "Nothing was unread."
+    messages.success(request, text)
+    return redirect("leads:notifications")
+
+
+@login_required
+def notification_bell(request: HttpRequest) -> HttpResponse:
+    """The top bar's bell with the unread count; base.html loads it after the page, so pages
+    themselves spend no query on it."""
+    count = notifications.notifications_unread_count(request.user)
+    return render(request, "leads/sales/snippets/bell.html", {"unread": count, "loaded": True})
+
+
+DEALS_PER_PAGE = 50
+
+
+DEFAULT_ORDERING = "-created_at"
+
+
+# The list's columns: (label, ordering key or "" when not sortable).
+COLUMNS = [
+    ("Deal", "name"),
+    ("Lead", ""),
+    ("Stage", ""),
+    ("Owner", ""),
+    ("Amount", "amount"),
+    ("Expected close", "expected_close_on"),
+    ("Created", "created_at"),
+]
+
+
+def _stages() -> list[DealStage]:
+    return list(DealStage.objects.order_by("position", "id"))
+
+
+@role_required(*SALES)
+def deal_board(request: HttpRequest) -> HttpResponse:
+    return render(request, "leads/sales/deals/board.html", _board_context(request))
+
+
+def _board_context(
+    request: HttpRequest, *, moved: Deal | None = None, form: Form | None = None, message: str = ""
+) -> dict[str, Any]:
+    visible = selectors.deals_visible_to(request.user)
+    columns = deals.deals_board(deals=visible)
+    for column in columns:
+        for deal in column["deals"]:
+            # Only the card that was just refused carries its bound form (errors, lost reason).
+            deal.move_form = form if moved is not None and deal.pk == moved.pk else None
+    return {
+        "columns": columns,
+        "stages": [column["stage"] for column in columns],
+        "summary": deals.deals_summary(deals=visible),
+        "moved_id": moved.pk if moved else None,
+        "board_message": message,
+        "board_errors": _refusals(form, moved),
+        "closed_days": deals.BOARD_CLOSED_DAYS,
+    }
+
+
+@require_POST
+@role_required(*SALES)
+def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a deal to a stage: an open one, Won (the lead becomes a customer) or Lost (with a reason)."""
+    deal = selectors.deal_for_user(request.user, pk)
+    form = DealMoveForm(request.POST)
+    if not form.is_valid():
+        return _moved(request, deal, form=form, status=400)
+    try:
+        text = _move(deal, request.user, form.cleaned_data)
+    except SalesError as error:
+        add_sales_error(form, error)
+        return _moved(request, deal, form=form, status=error.status)
+    return _moved(request, deal, message=text)
+
+
+def _refusals(form: Form | None, deal: Deal | None) -> list[str]:
+    """What stopped a move, said above the board (the card may have no form: a closed deal)."""
+    if form is None or deal is None:
+        return []
+    return [f"“{deal.name}” was not moved: {error}" for errors in form.errors.values() for error in errors]
+
+
+def _move(deal: Deal, by: Any, data: dict[str, Any]) -> str:
+    stage = data["stage"]
+    if stage.pk == deal.stage_id:
+        return f"“{deal.name}” is already in {stage.name}."
+    if stage.outcome == DealStage.Outcome.WON:
+        deals.deal_win(deal=deal, by=by)
+        return f"“{deal.name}” is won: {deal.lead} is now a customer."
+    if stage.outcome == DealStage.Outcome.LOST:
+        lost = deals.deal_lose(deal=deal, by=by, reason=data["reason"], note=data["note"])
+        return f"“{deal.name}” is lost ({lost.lost_reason}); its lead goes back to marketing's nurture."
+    deals.deal_update(deal=deal, by=by, changes={"stage": stage})
+    return f"Moved “{deal.name}” to {stage.name}."
+
+
+def _moved(
+    request: HttpRequest, deal: Deal, *, form: Form | None = None, message: str = "", status: int = 200
+) -> HttpResponse:
+    """Answer a move from the board (the board again) or from the deal's page (that page)."""
+    if request.POST.get("where") == "detail":
+        return _detail_response(request, deal, message=message, status=status, move_form=form)
+    if status < 400 and not request.htmx:
+        messages.success(request, message)
+        return redirect("leads:deals")
+    context = _board_context(request, moved=deal, form=form, message=message)
+    template = "leads/sales/deals/board.html#board" if request.htmx else "leads/sales/deals/board.html"
+    response = render(request, template, context, status=status)
+    return partial_error(response) if status >= 400 else response
+
+
+@role_required(*SALES)
+def deal_list(request: HttpRequest) -> HttpResponse:
+    owners = deal_owner_choices(request.user)
+    form = DealListForm(request.GET, owners=owners)
+    context: dict[str, Any] = {"form": form, "owners": owners, "stages": _stages(), "currency": settings.CURRENCY}
+    if not form.is_valid():
+        return render(request, "leads/sales/deals/list.html", context, status=400)
+    rows = _filtered(selectors.deals_visible_to(request.user), form.cleaned_data)
+    ordering = form.cleaned_data["ordering"] or DEFAULT_ORDERING
+    context["totals"] = deal_totals_by_stage(rows, context["stages"])
+    context["total_value"] = sum(row["value"] for row in context["totals"])
+    context["columns"] = _columns(request.GET, ordering)
+    rows = rows.select_related("lead", "owner", "stage").order_by(_order(ordering), "-id")
+    context["page"] = Paginator(rows, DEALS_PER_PAGE).get_page(form.cleaned_data["page"] or 1)
+    return render(request, "leads/sales/deals/list.html", context)
+
+
+def _filtered(rows: Any, data: dict[str, Any]) -> Any:
+    if data.get("stage"):
+        rows = rows.filter(stage=data["stage"])
+    if data.get("owner"):
+        rows = rows.filter(owner_id=data["owner"])
+    return rows
+
+
+def _order(ordering: str) -> Any:
+    """Deals without an amount or a close date sort last either way."""
+    field = F(ordering.lstrip("-"))
+    return field.desc(nulls_last=True) if ordering.startswith("-") else field.asc(nulls_last=True)
+
+
+def _columns(params: QueryDict, ordering: str) -> list[dict[str, Any]]:
+    """Headers: the link that sorts by each sortable column and how it is sorted now (aria-sort)."""
+    columns = []
+    for label, key in COLUMNS:
+        column: dict[str, Any] = {"label": label, "key": key, "sort": "", "url": ""}
+        if key:
+            if ordering == key:
+                column["sort"], target = "ascending", f"-{key}"
+            elif ordering == f"-{key}":
+                column["sort"], target = "descending", key
+            else:
+                target = key if key == "name" else f"-{key}"
+            query = params.copy()
+            query["ordering"] = target
+            query.pop("page", None)
+            column["url"] = "?" + query.urlencode()
+        columns.append(column)
+    return columns
+
+
+@role_required(*SALES)
+def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = selectors.deal_for_user(request.user, pk)
+    return render(request, "leads/sales/deals/detail.html", _detail_context(request, deal))
+
+
+def _edit_initial(deal: Deal) -> dict[str, Any]:
+    return {"name": deal.name, "amount": deal.amount, "expected_close_on": deal.expected_close_on}
+
+
+def _detail_context(request: HttpRequest, deal: Deal, *, message: str = "", **forms: Form | None) -> dict[str, Any]:
+    return {
+        "deal": deal,
+        "changes": list(deal.changes.select_related("by").order_by("-at", "-id")[:100]),
+        "stages": _stages(),
+        "edit_form": forms.get("edit_form") or DealEditForm(initial=_edit_initial(deal)),
+        "won_form": forms.get("won_form") or DealWonForm(),
+        "lost_form": forms.get("lost_form") or DealLostForm(),
+        "move_form": forms.get("move_form"),
+        "can_reopen": deal.is_closed and has_role(request.user, Role.MANAGER),
+        "detail_message": message,
+        "detail_errors": [error for form in forms.values() if form for error in form.non_field_errors()],
+    }
+
+
+def _detail_response(
+    request: HttpRequest, deal: Deal, *, message: str = "", status: int = 200, **forms: Form | None
+) -> HttpResponse:
+    if status < 400 and not request.htmx:
+        messages.success(request, message)
+        return redirect("leads:deal", pk=deal.pk)
+    deal = selectors.deal_for_user(request.user, deal.pk)  # fresh: stage, amount, closed
+    context = _detail_context(request, deal, message=message, **forms)
+    template = "leads/sales/deals/detail.html#deal" if request.htmx else "leads/sales/deals/detail.html"
+    response = render(request, template, context, status=status)
+    return partial_error(response) if status >= 400 else response
+
+
+def _detail_action(request: HttpRequest, pk: int, form_class: type[Form], name: str, act: Any) -> HttpResponse:
+    """Validate the form, run `act(deal, form)` (a service call returning the message)."""
+    deal = selectors.deal_for_user(request.user, pk)
+    form = form_class(request.POST, initial=_edit_initial(deal))
+    if not form.is_valid():
+        return _detail_response(request, deal, status=400, **{name: form})
+    try:
+        text = act(deal, form)
+    except SalesError as error:
+        add_sales_error(form, error)
+        return _detail_response(request, deal, status=error.status, **{name: form})
+    return _detail_response(request, deal, message=text)
+
+
+@require_POST
+@role_required(*SALES)
+def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(deal: Deal, form: Form) -> str:
+        if not form.has_changed():
+            return "Nothing changed."
+        updated = deals.deal_update(deal=deal, by=request.user, changes=form.cleaned_data)
+        return f"Saved “{updated.name}”: {money(updated.amount)}, expected close {_day(updated.expected_close_on)}."
+
+    return _detail_action(request, pk, DealEditForm, "edit_form", act)
+
+
+def _day(day: Any) -> str:
+    return f"{day.day} {day:%b %Y}" if day else "not set"
+
+
+@require_POST
+@role_required(*SALES)
+def deal_won(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(deal: Deal, form: Form) -> str:
+        won = deals.deal_win(deal=deal, by=request.user, amount=form.cleaned_data["amount"])
+        return f"Won at {money(won.amount)}: {won.lead} is now a customer. Well done."
+
+    return _detail_action(request, pk, DealWonForm, "won_form", act)
+
+
+@require_POST
+@role_required(*SALES)
+def deal_lost(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(deal: Deal, form: Form) -> str:
+        data = form.cleaned_data
+        lost = deals.deal_lose(deal=deal, by=request.user, reason=data["reason"], note=data["note"])
+        return f"Marked lost ({lost.lost_reason}); its lead goes back to marketing's nurture with that reason."
+
+    return _detail_action(request, pk, DealLostForm, "lost_form", act)
+
+
+@require_POST
+@role_required(*SALES)
+def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(deal: Deal, form: Form) -> str:
+        reopened = deals.deal_reopen(deal=deal, by=request.user)
+        return f"Reopened in {reopened.stage.name}; its lead is an opportunity again."
+
+    return _detail_action(request, pk, Form, "reopen_form", act)

@@ -1,1 +1,0 @@
-"""HTML pages of the leads app, one module per area (leads, scoring, definitions, forms, imports)."""

@@ -1,0 +1,72 @@
+"""The agreement API's shapes: a month's terms, its attainment both ways, and the terms a
+manager sets.
+"""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from leads.models import Agreement, Stage
+
+
+class AgreementTermsOut(serializers.ModelSerializer):
+    month = serializers.DateField(format="%Y-%m")
+    saved = serializers.SerializerMethodField(help_text="False: no agreement set yet, these are the defaults.")
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "month",
+            "mql_target",
+            "close_quota",
+            "speed_to_lead_hours",
+            "reassign_after_hours",
+            "first_touch_target_pct",
+            "handoff_stage",
+            "saved",
+        ]
+
+    def get_saved(self, agreement: Agreement) -> bool:
+        return agreement.pk is not None
+
+
+class AttainmentOut(serializers.Serializer):
+    month = serializers.DateField(format="%Y-%m")
+    mql_delivered = serializers.IntegerField()
+    mql_target = serializers.IntegerField()
+    mql_pct = serializers.IntegerField(allow_null=True)
+    mql_on_pace = serializers.IntegerField()
+    closed = serializers.IntegerField()
+    close_quota = serializers.IntegerField()
+    closed_pct = serializers.IntegerField(allow_null=True)
+    handoffs = serializers.IntegerField()
+    decided = serializers.IntegerField()
+    in_time = serializers.IntegerField()
+    touched_in_time_pct = serializers.IntegerField(allow_null=True)
+    first_touch_target_pct = serializers.IntegerField()
+
+
+class AgreementOut(serializers.Serializer):
+    agreement = AgreementTermsOut()
+    attainment = AttainmentOut()
+
+
+class MonthField(serializers.DateField):
+    """A month as "YYYY-MM" (a full date is accepted and means its month)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(input_formats=["%Y-%m", "iso-8601"], format="%Y-%m", **kwargs)
+
+
+class AgreementQueryIn(serializers.Serializer):
+    month = MonthField(required=False, help_text="YYYY-MM; this month when left out.")
+
+
+class AgreementIn(serializers.Serializer):
+    month = MonthField(help_text="YYYY-MM: this month or a later one.")
+    mql_target = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    close_quota = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    speed_to_lead_hours = serializers.IntegerField(min_value=1, max_value=24 * 60, required=False)
+    reassign_after_hours = serializers.IntegerField(min_value=0, max_value=24 * 60, required=False)
+    first_touch_target_pct = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    handoff_stage = serializers.ChoiceField(choices=[Stage.MQL.value, Stage.SQL.value], required=False)
