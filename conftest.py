@@ -12,6 +12,8 @@ from django.test import Client
 
 from smarketing.roles import Role
 
+pytest_plugins = ["tests.celery_worker"]
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _broker_of_this_run() -> Iterator[None]:

@@ -27,6 +27,8 @@ from leads.capture.serializers import LeadUpsertIn
 from leads.capture.services import lead_upsert_by_email
 from leads.filters import LEAD_FILTER_PARAMS, LeadFilter
 from leads.models import Lead
+from leads.qualification.selectors import why_qualified
+from leads.scoring.selectors import score_explained
 from leads.selectors import leads_visible_to
 from leads.serializers import ErrorOut, LeadDetailOut, LeadOut
 from smarketing.roles import HasRole, Role, primary_role, user_roles
@@ -115,7 +117,7 @@ class LeadsView(generics.ListAPIView):
             consent=data.get("consent", False),
         )
         lead = _lead_rows(request.user).select_related("last_campaign").get(pk=lead.pk)
-        return Response(LeadDetailOut(lead).data, status=201 if created else 200)
+        return Response(LeadDetailOut(lead_explained(lead)).data, status=201 if created else 200)
 
 
 class LeadDetailView(generics.RetrieveAPIView):
@@ -126,3 +128,13 @@ class LeadDetailView(generics.RetrieveAPIView):
 
     def get_queryset(self) -> QuerySet[Lead]:
         return _lead_rows(self.request.user).select_related("last_campaign")
+
+    def get_object(self) -> Lead:
+        return lead_explained(super().get_object())
+
+
+def lead_explained(lead: Lead) -> Lead:
+    """The lead with what LeadDetailOut shows besides its fields: the score's rows, why it qualified."""
+    lead.score_rows = score_explained(lead)
+    lead.qualified_by = why_qualified(lead)
+    return lead

@@ -11,61 +11,7 @@ from typing import Any
 
 from leads.models import LEAD_ATTRIBUTE_FIELDS, Lead
 
-
-def parse_number(text: str) -> Any:
-    """A whole or decimal number from text; anything else is returned as typed, for the validator to name."""
-    text = text.strip()
-    if re.fullmatch(r"[-+]?\d{1,12}", text):
-        return int(text)
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return number if math.isfinite(number) else text
-
-
-def condition_value(*, field: str, op: str, text: str) -> Any:
-    """What a condition's value box means for its field and operator (lists are comma-separated)."""
-    text = text.strip()
-    if op in NO_VALUE_OPERATORS:
-        return None
-    if op in LIST_OPERATORS:
-        items = [item.strip() for item in text.split(",") if item.strip()]
-        return [parse_number(item) for item in items] if field in NUMERIC_FIELDS else items
-    if op in NUMERIC_OPERATORS or field in NUMERIC_FIELDS:
-        return parse_number(text)
-    return text
-
-
-def value_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
-    return str(value)
-
-
-def parse_where(text: str) -> tuple[dict[str, str], str]:
-    """``plan=pro, seats=10`` → {"plan": "pro", "seats": "10"}, or an error message."""
-    where: dict[str, str] = {}
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        key, sign, value = item.partition("=")
-        if not sign or not key.strip():
-            return {}, f"Write the property filter as property=value (got {item!r})."
-        where[key.strip()] = value.strip()
-    return where, ""
-
-
-def where_text(where: Any) -> str:
-    if not isinstance(where, dict):
-        return ""
-    return ", ".join(f"{key}={value}" for key, value in where.items())
-
-
 NUMERIC_FIELDS = {"company_size"}
-
 
 OPERATORS = {
     "eq": "is",
@@ -79,18 +25,20 @@ OPERATORS = {
     "absent": "is unknown",
 }
 
-
 NO_VALUE_OPERATORS = {"present", "absent"}
 
-
 LIST_OPERATORS = {"in", "not_in"}
-
 
 NUMERIC_OPERATORS = {"gte", "lte"}
 
 
 def condition_errors(condition: Any) -> list[str]:
-    """What is wrong with a condition, in words a marketer understands (empty when valid)."""
+    """What is wrong with a condition, in words a marketer understands (empty when valid).
+
+    The one check for every condition, wherever it is saved: a persona's, a qualification
+    tree's `attr` leaf, an assignment rule's. The builders parse typed text into values first
+    (`condition_value`), so a number typed in a box arrives as a number.
+    """
     if not isinstance(condition, dict):
         return ["A condition must be an object with field, op and value."]
     field, op, value = condition.get("field"), condition.get("op"), condition.get("value")
@@ -116,6 +64,7 @@ def condition_errors(condition: Any) -> list[str]:
 
 
 def _is_whole_number(value: Any) -> bool:
+    """10 or "10" (a list typed in JSON may quote its numbers); the SQL casts each to a number."""
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
@@ -134,6 +83,9 @@ def describe_condition(condition: dict[str, Any]) -> str:
 
 
 def _column_sql(field: str, vendor: str, alias: str) -> str:
+    # The field's name goes into the SQL text: check it here too, not only when it was saved.
+    if field not in LEAD_ATTRIBUTE_FIELDS:
+        raise ValueError(f"Not a lead attribute: {field!r}")
     if field == "email_domain":
         if vendor == "postgresql":
             return f"split_part({alias}.email, '@', 2)"
@@ -144,6 +96,8 @@ def _column_sql(field: str, vendor: str, alias: str) -> str:
 def condition_sql(condition: dict[str, Any], *, vendor: str, alias: str = "l") -> tuple[str, list[Any]]:
     """The condition as a SQL boolean over the lead row `alias`, with its parameters."""
     field, op, value = condition["field"], condition["op"], condition.get("value")
+    if op not in OPERATORS:
+        raise ValueError(f"Not a condition operator: {op!r}")
     column = _column_sql(field, vendor, alias)
     if field in NUMERIC_FIELDS:
         return _numeric_sql(column, op, value)
@@ -227,3 +181,58 @@ def _numeric_matches(actual: Any, op: str, value: Any) -> bool:
         "gte": actual >= value,
         "lte": actual <= value,
     }[op]
+
+
+# --- Values typed as text (the persona, rule and definition builders' boxes) ------------
+
+
+def parse_number(text: str) -> Any:
+    """A whole or decimal number from text; anything else is returned as typed, for the validator to name."""
+    text = text.strip()
+    if re.fullmatch(r"[-+]?\d{1,12}", text):
+        return int(text)
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else text
+
+
+def condition_value(*, field: str, op: str, text: str) -> Any:
+    """What a condition's value box means for its field and operator (lists are comma-separated)."""
+    text = text.strip()
+    if op in NO_VALUE_OPERATORS:
+        return None
+    if op in LIST_OPERATORS:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        return [parse_number(item) for item in items] if field in NUMERIC_FIELDS else items
+    if op in NUMERIC_OPERATORS or field in NUMERIC_FIELDS:
+        return parse_number(text)
+    return text
+
+
+def value_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def parse_where(text: str) -> tuple[dict[str, str], str]:
+    """``plan=pro, seats=10`` → {"plan": "pro", "seats": "10"}, or an error message."""
+    where: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        key, sign, value = item.partition("=")
+        if not sign or not key.strip():
+            return {}, f"Write the property filter as property=value (got {item!r})."
+        where[key.strip()] = value.strip()
+    return where, ""
+
+
+def where_text(where: Any) -> str:
+    if not isinstance(where, dict):
+        return ""
+    return ", ".join(f"{key}={value}" for key, value in where.items())

@@ -1,13 +1,43 @@
-"""A lead's stage history: every stage move goes through here, one lead or a set of them, and is
-recorded as a StageChange row (append-only: reports and the features that react to a move
-read these rows).
+"""A lead's stage history: every stage move goes through here, and what reacts to a move reads it.
+
+Moves, one lead or a set at a time, write a StageChange row each (append-only: reports are
+built from them). Whatever reacts to a move (handing a lead to sales today; playbook
+enrolment and report rollups next) is a *reader* of this history, never called by the code
+that moved the lead: the mover does not know who listens, and a reaction is never lost when
+a worker is down, because the rows wait for it.
+
+A reader keeps its place in the database (HistoryReader: the last `txid, id` it handled) and
+handles the rows after it, oldest first, a batch per transaction: its own writes and its new
+place commit together, so a crash repeats a batch and never skips one. After each commit
+that adds to the history, the readers named in settings.HISTORY_READERS are sent a task, and
+beat runs them every minute in case a message was lost.
+
+Which rows are final: ids come from a sequence, so on PostgreSQL a transaction that took id
+100 may commit after one that took id 101. Each row therefore records the id of the
+transaction that wrote it (`txid`), and a reader takes only rows whose transaction is older
+than every transaction still running (the snapshot's xmin): no row can appear behind its
+place later. SQLite runs one writer at a time, so there ids follow commit order and txid is 0.
 """
 
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from leads.models import ChangeSource, Lead, StageChange
+from leads.models import ChangeSource, HistoryReader, Lead, StageChange
+from smarketing.lib import sql
+from smarketing.lib.tasks import task_send_on_commit
+
+READ_BATCH = 1_000
+MOVE_BATCH = 1_000
+
+Handler = Callable[[list[StageChange]], None]
+
+
+# --- Moves ------------------------------------------------------------------------------
 
 
 def lead_change_stage(
@@ -37,4 +67,117 @@ def lead_change_stage(
         lead.stage = to_stage
         lead.stage_changed_at = now
         lead.save(update_fields=["stage", "stage_changed_at", "updated_at"])
+        history_grew()
     return change
+
+
+def leads_move_stage(
+    *,
+    lead_ids: Iterable[int],
+    from_stage: str,
+    to_stage: str,
+    source: str,
+    at: datetime | None = None,
+    reason: str = "",
+    definition_version: int | None = None,
+    matched_rules: dict[int, list[str]] | None = None,
+) -> list[int]:
+    """Move the leads still at `from_stage` (a person may have moved one meanwhile) and record
+    each move; returns the ids moved. Set-based: one UPDATE and one INSERT per batch.
+
+    Automatic qualification passes the definition version and, per lead, the rules that held.
+    """
+    at = at or timezone.now()
+    moved: list[int] = []
+    with transaction.atomic():
+        for batch in sql.chunked(sorted(set(lead_ids)), MOVE_BATCH):
+            ids = _leads_update_stage(batch, from_stage, to_stage, definition_version, at)
+            StageChange.objects.bulk_create(
+                StageChange(
+                    lead_id=lead_id,
+                    from_stage=from_stage,
+                    to_stage=to_stage,
+                    changed_at=at,
+                    source=source,
+                    reason=reason,
+                    definition_version=definition_version,
+                    matched_rules=(matched_rules or {}).get(lead_id, []),
+                )
+                for lead_id in ids
+            )
+            moved += ids
+        if moved:
+            history_grew()
+    return moved
+
+
+def _leads_update_stage(ids: list[int], from_stage: str, to_stage: str, version: int | None, at: datetime) -> list[int]:
+    qualified = ", qualified_version = %s" if version is not None else ""
+    params = [to_stage, sql.db_datetime(at), sql.db_datetime(at), *([version] if version is not None else [])]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE leads_lead SET stage = %s, stage_changed_at = %s, updated_at = %s{qualified} "  # noqa: S608
+            f"WHERE id IN ({sql.in_list(ids)}) AND stage = %s RETURNING id",
+            [*params, *ids, from_stage],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def history_grew() -> None:
+    """Once this transaction commits, tell the readers of the history that it has new rows."""
+    for task_name in settings.HISTORY_READERS:
+        task_send_on_commit(task_name)
+
+
+# --- Readers ----------------------------------------------------------------------------
+
+
+def stage_changes_follow(*, reader: str, handle: Handler, batch: int = READ_BATCH) -> int:
+    """Give `handle` the stage changes this reader has not handled yet, oldest first, a batch
+    per transaction; returns how many it was given.
+
+    A reader seen for the first time starts at the beginning (a migration may give a new
+    reader its place at the end, when what came before was handled by the code it replaced).
+    Two runs of one reader take turns (its place is locked), so none is handled twice.
+    """
+    handled = 0
+    while True:
+        with transaction.atomic():
+            place = _place_locked(reader)
+            changes = _changes_after(place, batch)
+            if changes:
+                handle(changes)
+                _place_move(place, changes[-1])
+        handled += len(changes)
+        if len(changes) < batch:
+            return handled
+
+
+def _place_locked(reader: str) -> HistoryReader:
+    HistoryReader.objects.get_or_create(name=reader)
+    return HistoryReader.objects.select_for_update().get(name=reader)
+
+
+def _changes_after(place: HistoryReader, batch: int) -> list[StageChange]:
+    if connection.vendor != "postgresql":
+        return list(StageChange.objects.filter(id__gt=place.last_id).order_by("id")[:batch])
+    return list(StageChange.objects.raw(FINAL_ROWS_AFTER, [place.txid, place.last_id, batch]))
+
+
+# Rows whose transaction ended before every running one began (below the snapshot's xmin), and
+# the reader's own rows when its transaction is the oldest running: nothing can still commit
+# behind those. Walks the (txid, id) index from the reader's place.
+FINAL_ROWS_AFTER = """
+SELECT c.* FROM leads_stagechange c,
+  (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon,
+          pg_current_xact_id_if_assigned()::text::bigint AS mine) t
+WHERE (c.txid, c.id) > (%s, %s)
+  AND (c.txid < t.horizon OR (c.txid = t.mine AND t.mine = t.horizon))
+ORDER BY c.txid, c.id
+LIMIT %s
+"""
+
+
+def _place_move(place: HistoryReader, last: StageChange) -> None:
+    place.txid, place.last_id, place.read_at = last.txid, last.pk, timezone.now()
+    place.save(update_fields=["txid", "last_id", "read_at"])

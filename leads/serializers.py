@@ -9,8 +9,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from leads.models import Lead, StageChange
-from leads.qualification import selectors as qualification
-from leads.scoring import selectors as scoring
 
 
 class UserRefOut(serializers.Serializer):
@@ -95,12 +93,14 @@ class WhyQualifiedOut(serializers.Serializer):
 
 
 class LeadDetailOut(LeadOut):
-    """A lead with the reasons behind its score and stage."""
+    """A lead with the reasons behind its score and stage (`lead_explained` reads them)."""
 
     last_campaign = NamedRefOut(allow_null=True)
-    score_breakdown = serializers.SerializerMethodField(help_text="Each rule's points; they sum to the score.")
+    score_breakdown = ScoreRowOut(
+        many=True, source="score_rows", help_text="Each rule's points; they sum to the score."
+    )
     stage_history = serializers.SerializerMethodField(help_text="Newest first.")
-    why_qualified = serializers.SerializerMethodField()
+    why_qualified = WhyQualifiedOut(many=True, source="qualified_by")
 
     class Meta(LeadOut.Meta):
         fields = [
@@ -122,18 +122,10 @@ class LeadDetailOut(LeadOut):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(ScoreRowOut(many=True))
-    def get_score_breakdown(self, lead: Lead) -> list[dict[str, Any]]:
-        return scoring.score_explained(lead)
-
     @extend_schema_field(StageChangeOut(many=True))
     def get_stage_history(self, lead: Lead) -> list[dict[str, Any]]:
         changes = lead.stage_changes.select_related("changed_by").order_by("-changed_at", "-id")
         return StageChangeOut(changes, many=True).data
-
-    @extend_schema_field(WhyQualifiedOut(many=True))
-    def get_why_qualified(self, lead: Lead) -> list[dict[str, Any]]:
-        return WhyQualifiedOut(qualification.why_qualified(lead), many=True).data
 
 
 class ErrorOut(serializers.Serializer):

@@ -233,7 +233,14 @@ CELERY_IMPORTS = (
     "leads.sales.tasks",
 )
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Tasks that read the stage history (leads.history): each is sent after every commit that adds
+# to it, and beat runs it every minute in case a message was lost.
+HISTORY_READERS = ("sales.handoffs_follow",)
 CELERY_BEAT_SCHEDULE = {
+    "sales-handoffs-follow": {
+        "task": "sales.handoffs_follow",
+        "schedule": crontab(minute="*"),
+    },
     "jobs-expire-stale": {
         "task": "jobs.fail_stale",
         "schedule": crontab(minute="*/15"),

@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from leads.capture.ingest import TOUCH_KEYS, EventIn
-from leads.models import CaptureForm
+from leads.models import EVENT_TYPE_PATTERN, CaptureForm
 from smarketing.lib import sql
 
 EVENTS_BATCH_MAX = 1_000
@@ -35,9 +35,6 @@ FUTURE_TOLERANCE = timedelta(days=1)
 
 # Earlier than this is a client bug, and year-1 times overflow when shifted to UTC.
 EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-EVENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
 
 COUNTRY_PATTERN = re.compile(r"^[A-Za-z]{2}$")

@@ -2,6 +2,7 @@
 
 from leads.models.capture import CaptureForm, LeadMerge, SavedView
 from leads.models.core import (
+    EVENT_TYPE_PATTERN,
     FORM_KEY,
     FUNNEL,
     LEAD_ATTRIBUTE_FIELDS,
@@ -11,6 +12,7 @@ from leads.models.core import (
     ChangeSource,
     Channel,
     Event,
+    HistoryReader,
     Job,
     Lead,
     Stage,
@@ -37,6 +39,7 @@ from leads.models.sales import (
 from leads.models.scoring import EngagementRollup, LeadScore, Persona, ScoringRule, ScoringState
 
 __all__ = [
+    "EVENT_TYPE_PATTERN",
     "FORM_KEY",
     "FUNNEL",
     "LEAD_ATTRIBUTE_FIELDS",
@@ -59,6 +62,7 @@ __all__ = [
     "Event",
     "Handoff",
     "HandoffStatus",
+    "HistoryReader",
     "Job",
     "Lead",
     "LeadScore",

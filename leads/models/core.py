@@ -227,6 +227,10 @@ class Lead(models.Model):
 # compare text on SQLite too (a JSON key's own lookups there read the value as JSON).
 FORM_KEY = Cast(KT("properties__form"), models.TextField())
 
+# What an event type may be called, wherever one is named (the events API, a definition's
+# rule): lower case, digits and _ . -, up to 64 characters.
+EVENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
 
 class Event(models.Model):
     """A touchpoint. Append-only; the client's idempotency key makes a resend a no-op."""
@@ -276,8 +280,23 @@ class ChangeSource(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+class TransactionId(models.Func):
+    """The id of the transaction writing the row: PostgreSQL's 64-bit pg_current_xact_id(),
+    which never wraps. SQLite runs one writer at a time, so row ids already follow commit
+    order there and the column holds 0."""
+
+    output_field = models.BigIntegerField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        return "0", []
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        return "(pg_current_xact_id()::text::bigint)", []
+
+
 class StageChange(models.Model):
-    """One row per stage move. Append-only: reports are built from this history."""
+    """One row per stage move. Append-only: reports are built from this history, and the
+    features that react to a move (handoff to sales) follow it in the order of `txid, id`."""
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes", db_index=False)
     from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
@@ -294,16 +313,32 @@ class StageChange(models.Model):
     matched_rules = models.JSONField(default=list, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     note = models.TextField(blank=True)
+    # Set by the database: the writing transaction, so a reader can tell which rows are final
+    # (leads.history.stage_changes_follow).
+    txid = models.BigIntegerField(db_default=TransactionId(), editable=False)
 
     class Meta:
         ordering = ["-changed_at", "-id"]
         indexes = [
             models.Index(fields=["lead", "-changed_at"], name="stagechange_lead_time"),
             models.Index(fields=["to_stage", "changed_at"], name="stagechange_to_time"),
+            models.Index(fields=["txid", "id"], name="stagechange_follow"),
         ]
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.from_stage or '∅'} → {self.to_stage}"
+
+
+class HistoryReader(models.Model):
+    """How far one reader of the stage history has read: the last (txid, id) it handled."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    txid = models.BigIntegerField(default=0)
+    last_id = models.BigIntegerField(default=0)
+    read_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.txid}/{self.last_id}"
 
 
 class Job(models.Model):

@@ -11,9 +11,15 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
-from leads.conditions import NO_VALUE_OPERATORS, condition_value, parse_number, parse_where, value_text, where_text
+from leads.conditions import (
+    NO_VALUE_OPERATORS,
+    condition_value,
+    parse_number,
+    parse_where,
+    value_text,
+    where_text,
+)
 from leads.qualification import trees
-from leads.scoring.rules import condition_problems
 
 
 class DefinitionMetaForm(forms.Form):
@@ -249,22 +255,10 @@ class TreeBuilder:
         for prefix, tree in self.trees.items():
             if not tree:
                 continue
-            errors = trees.tree_errors(tree)
-            for message in errors:
+            for message in trees.tree_errors(tree):
                 path, text = self._error_path(prefix, message)
                 self.problems.setdefault(path, []).append(text)
-            if not errors:
-                self._check_numeric_lists(tree, prefix)
         return not self.problems
-
-    def _check_numeric_lists(self, node: dict[str, Any], path: str) -> None:
-        """tree_errors lets ``company_size is one of ten`` through; the SQL would fail on it."""
-        if node["op"] == "attr":
-            condition = {"field": node["field"], "op": node["cmp"], "value": node.get("value")}
-            for problem in condition_problems(condition):
-                self.problems.setdefault(path, []).append(problem)
-        for index, child in enumerate(_children(node)):
-            self._check_numeric_lists(child, f"{path}-{index}")
 
     def _error_path(self, prefix: str, message: str) -> tuple[str, str]:
         match = ERROR_PATH_RE.match(message)

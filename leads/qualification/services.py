@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from leads.history import leads_move_stage
 from leads.jobs import Advance, job_queue, job_run
 from leads.models import (
     ChangeSource,
@@ -22,12 +23,10 @@ from leads.models import (
     Lead,
     QualificationDefinition,
     Stage,
-    StageChange,
 )
 from leads.qualification import trees
 from leads.qualification.backtest import backtest_enqueue
 from leads.rulebook import rulebook
-from leads.sales.assignment import leads_hand_off
 from smarketing.lib import sql
 from smarketing.roles import Role, user_roles
 
@@ -139,27 +138,23 @@ def _promote(
     for chunk in sql.chunked(qualifying, CHUNK):
         with transaction.atomic():
             matched = _matched_leaves(compiled, [lead_id for lead_id, _ in chunk])
+            held = {
+                lead_id: [descriptions[i] for i, ok in enumerate(flags) if ok] for lead_id, flags in matched.items()
+            }
             by_stage: dict[str, list[int]] = {}
             for lead_id, stage in chunk:
                 by_stage.setdefault(stage, []).append(lead_id)
-            changes = []
             for from_stage, ids in by_stage.items():
-                for lead_id in _move(ids, from_stage, target, definition.version, now):
-                    held = [descriptions[i] for i, ok in enumerate(matched.get(lead_id, [])) if ok]
-                    changes.append(
-                        StageChange(
-                            lead_id=lead_id,
-                            from_stage=from_stage,
-                            to_stage=target,
-                            changed_at=now,
-                            source=ChangeSource.RULE,
-                            definition_version=definition.version,
-                            matched_rules=held,
-                        )
-                    )
-            StageChange.objects.bulk_create(changes, batch_size=CHUNK)
-            leads_hand_off(lead_ids=[change.lead_id for change in changes], stage=target)
-            moved += len(changes)
+                promoted = leads_move_stage(
+                    lead_ids=ids,
+                    from_stage=from_stage,
+                    to_stage=target,
+                    source=ChangeSource.RULE,
+                    at=now,
+                    definition_version=definition.version,
+                    matched_rules=held,
+                )
+                moved += len(promoted)
         if progress:
             progress(len(chunk))
     return moved
@@ -173,17 +168,6 @@ def _matched_leaves(compiled: trees.Compiled, ids: list[int]) -> dict[int, list[
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT l.id, {columns} FROM leads_lead l WHERE l.id IN ({sql.in_list(ids)})", [*params, *ids])
         return {row[0]: [bool(x) for x in row[1:]] for row in cursor.fetchall()}
-
-
-def _move(ids: list[int], from_stage: str, to_stage: str, version: int, now: datetime) -> list[int]:
-    """Move the leads still at `from_stage` (a rep may have moved one meanwhile); returns those moved."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE leads_lead SET stage = %s, stage_changed_at = %s, qualified_version = %s, updated_at = %s "
-            f"WHERE id IN ({sql.in_list(ids)}) AND stage = %s RETURNING id",
-            [to_stage, sql.db_datetime(now), version, sql.db_datetime(now), *ids, from_stage],
-        )
-        return [row[0] for row in cursor.fetchall()]
 
 
 def signable_sides(user: AbstractBaseUser) -> set[str]:

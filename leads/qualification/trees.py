@@ -15,12 +15,13 @@ are measured back from it. That is what makes a backtest honest. Fit and score a
 lead's current values (they are not kept as history).
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from leads.conditions import condition_errors, condition_matches, condition_sql, describe_condition
-from leads.models import Lead
+from leads.models import EVENT_TYPE_PATTERN, Lead
 from smarketing.lib import sql
 
 MAX_DEPTH = 8
@@ -29,7 +30,7 @@ MAX_DEPTH = 8
 MAX_NODES = 60
 
 
-EVENT_TYPE_MAX = 64
+EVENT_TYPE_RE = re.compile(EVENT_TYPE_PATTERN)
 
 
 LEAF_OPS = {"fit_gte", "score_gte", "has_event", "event_after", "attr"}
@@ -88,8 +89,11 @@ def _leaf_errors(node: dict[str, Any]) -> list[str]:
     errors = []
     for key in ("event", "after") if op == "event_after" else ("event",):
         name = node.get(key)
-        if not isinstance(name, str) or not name.strip() or len(name) > EVENT_TYPE_MAX:
-            errors.append(f"{key} must be an event type (1–{EVENT_TYPE_MAX} characters).")
+        if not isinstance(name, str) or not EVENT_TYPE_RE.match(name):
+            errors.append(
+                f"{key} must be an event type as the events API takes it: lower case letters, digits "
+                "and _ . - (up to 64 characters), like webinar_attended."
+            )
     where = node.get("where", {})
     if not isinstance(where, dict) or not all(isinstance(v, str | int | float | bool) for v in where.values()):
         errors.append("where must map property names to plain values.")

@@ -1,7 +1,8 @@
 """Handoff and assignment: where a lead goes when it reaches the agreed handoff stage.
 
-1. The agreement's handoff stage (MQL or SQL) decides when: `leads_hand_off` is called by
-   qualification for every lead it promotes, in the same transaction.
+1. The agreement's handoff stage (MQL or SQL) decides when: `handoffs_follow_history` reads
+   the stage history (leads.history) and hands off every lead that qualification promoted
+   to that stage or past it. The clock starts at the promotion, not at the reading.
 2. Ordered assignment rules decide where: the first active rule whose conditions all hold
    (country or region, company size, industry, persona, source) names a team or a rep.
 3. Inside a team, round-robin: the rep whose turn it is (assigned longest ago) takes the
@@ -18,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -27,6 +29,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from leads.history import stage_changes_follow
 from leads.models import (
     FUNNEL,
     OPEN_HANDOFF,
@@ -38,6 +41,7 @@ from leads.models import (
     HandoffStatus,
     Lead,
     RepProfile,
+    Stage,
     StageChange,
 )
 from leads.models.sales import DEFAULT_CAPACITY
@@ -264,21 +268,41 @@ def reaches_handoff(stage: str, handoff_stage: str) -> bool:
     return stage in FUNNEL and FUNNEL.index(stage) >= FUNNEL.index(handoff_stage)
 
 
+HANDOFF_READER = "sales.handoffs"
+QUALIFIED = (Stage.MQL, Stage.SQL)
+
+
+def handoffs_follow_history() -> int:
+    """Hand to sales the leads qualification promoted since this reader last looked; returns
+    how many promotions it read."""
+    return stage_changes_follow(reader=HANDOFF_READER, handle=_hand_off_promoted)
+
+
+def _hand_off_promoted(changes: list[StageChange]) -> None:
+    promotions = [c for c in changes if c.source == ChangeSource.RULE and c.to_stage in QUALIFIED]
+    # A promotion pass writes its moves with one time: hand them over together, at that time.
+    for (stage, at), group in groupby(promotions, key=lambda change: (change.to_stage, change.changed_at)):
+        leads_hand_off(lead_ids=[change.lead_id for change in group], stage=stage, now=at)
+
+
 def leads_hand_off(*, lead_ids: Iterable[int], stage: str, now: datetime | None = None) -> int:
     """Hand the given leads to sales if `stage` is (past) the agreed handoff stage; returns how many.
 
-    Called by qualification inside its transaction for the leads it just promoted. A lead
-    with an open handoff keeps it (an MQL handed off and then promoted to SQL is not handed
-    off twice); one whose earlier handoff closed (recycled and requalified) starts afresh.
+    `now` is when the leads reached the stage: their speed-to-lead clock starts there. A lead
+    that has moved on to a later qualified stage still goes; one a rep has moved elsewhere
+    meanwhile does not. A lead with an open handoff keeps it (an MQL handed off and then
+    promoted to SQL is not handed off twice); one whose earlier handoff closed (recycled and
+    requalified) starts afresh.
     """
     agreement = Agreement.current()
     ids = sorted(set(lead_ids))
     if not ids or not reaches_handoff(stage, agreement.handoff_stage):
         return 0
     now = now or timezone.now()
+    still_qualified = [later for later in QUALIFIED if reaches_handoff(later, stage)]
     with transaction.atomic():
         leads = list(
-            Lead.objects.filter(pk__in=ids, stage=stage)
+            Lead.objects.filter(pk__in=ids, stage__in=still_qualified)
             .exclude(handoff__status__in=OPEN_HANDOFF)
             .values(*LEAD_COLUMNS, **LEAD_SCORES)
             .order_by("-score", "id")

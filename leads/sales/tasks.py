@@ -1,8 +1,14 @@
-"""The sales side's Celery tasks: the speed-to-lead clock, recycled leads' return, email digests."""
+"""The sales side's Celery tasks: handing qualified leads over, the speed-to-lead clock, recycled
+leads' return, email digests."""
 
 from celery import shared_task
 
-from leads.sales import notifications, speed_to_lead, worklog
+from leads.sales import assignment, notifications, speed_to_lead, worklog
+
+
+@shared_task(name="sales.handoffs_follow")
+def handoffs_follow_task() -> int:
+    return assignment.handoffs_follow_history()
 
 
 @shared_task(name="sales.speed_to_lead")

@@ -14,11 +14,11 @@ from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from leads.history import lead_change_stage
+from leads.history import lead_change_stage, leads_move_stage
 from leads.models import (
     Activity,
     ChangeSource,
@@ -32,9 +32,9 @@ from leads.models import (
 )
 from leads.qualification.selectors import why_qualified
 from leads.qualification.services import leads_qualify
+from leads.sales.deals import deal_open
 from leads.sales.services import SalesError, reason_checked
 from leads.scoring.selectors import score_explained
-from smarketing.lib import sql
 
 REVISIT_BATCH = 1_000
 
@@ -135,8 +135,6 @@ def _close(handoff: Handoff, status: str, now: datetime, revisit_on: date | None
 
 def lead_accept(*, lead: Lead, by: AbstractBaseUser, note: str = "") -> Deal:
     """Sales accepts the lead: it becomes an opportunity with a deal opened for its rep."""
-    from leads.sales.deals import deal_open
-
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         handoff = _open_handoff(lead)
@@ -203,34 +201,15 @@ def _revisit_batch(lead_ids: list[int]) -> list[int]:
         Handoff.objects.filter(lead_id__in=claimed, status=HandoffStatus.RECYCLED).update(
             status=HandoffStatus.RETURNED, closed_at=now
         )
-        moved = _leads_move(claimed, Stage.RECYCLED, Stage.LEAD, now)
-        StageChange.objects.bulk_create(
-            [
-                StageChange(
-                    lead_id=lead_id,
-                    from_stage=Stage.RECYCLED,
-                    to_stage=Stage.LEAD,
-                    changed_at=now,
-                    source=ChangeSource.SYSTEM,
-                    reason="Revisit date reached",
-                )
-                for lead_id in moved
-            ]
+        moved = leads_move_stage(
+            lead_ids=claimed,
+            from_stage=Stage.RECYCLED,
+            to_stage=Stage.LEAD,
+            source=ChangeSource.SYSTEM,
+            at=now,
+            reason="Revisit date reached",
         )
     return moved
-
-
-def _leads_move(ids: list[int], from_stage: str, to_stage: str, now: datetime) -> list[int]:
-    """Set-based stage move of the leads still at `from_stage` (a person may have moved one)."""
-    if not ids:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE leads_lead SET stage = %s, stage_changed_at = %s, updated_at = %s "  # noqa: S608 (placeholders)
-            f"WHERE id IN ({sql.in_list(ids)}) AND stage = %s RETURNING id",
-            [to_stage, sql.db_datetime(now), sql.db_datetime(now), *ids, from_stage],
-        )
-        return [row[0] for row in cursor.fetchall()]
 
 
 def lead_workspace(*, lead: Lead) -> dict[str, Any]:

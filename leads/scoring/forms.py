@@ -14,9 +14,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.http import QueryDict
 
-from leads.conditions import NO_VALUE_OPERATORS, OPERATORS, condition_value, value_text
+from leads.conditions import NO_VALUE_OPERATORS, OPERATORS, condition_errors, condition_value, value_text
 from leads.models import LEAD_ATTRIBUTE_FIELDS, Persona, ScoringRule
-from leads.scoring.rules import condition_problems
 
 FIELD_CHOICES = list(LEAD_ATTRIBUTE_FIELDS.items())
 
@@ -68,7 +67,7 @@ class ConditionForm(forms.Form):
         condition: dict[str, Any] = {"field": data["field"], "op": data["op"]}
         if data["op"] not in NO_VALUE_OPERATORS:
             condition["value"] = condition_value(field=data["field"], op=data["op"], text=data.get("value", ""))
-        for problem in condition_problems(condition):
+        for problem in condition_errors(condition):
             self.add_error("value", problem)
         data["condition"] = {**condition, "weight": data["weight"]}
         return data

@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from leads.conditions import LIST_OPERATORS, NUMERIC_FIELDS, OPERATORS, condition_errors
+from leads.conditions import condition_errors
 from leads.models import Job, Persona, ScoringRule
 from leads.scoring.services import rescore_enqueue
 
@@ -29,24 +29,11 @@ RULE_SCORED_FIELDS = (
 )
 
 
-def condition_problems(condition: dict[str, Any]) -> list[str]:
-    """condition_errors, plus whole numbers in a list of a numeric field (the SQL casts them)."""
-    found = condition_errors({key: condition.get(key) for key in ("field", "op", "value")})
-    numeric_list = condition.get("field") in NUMERIC_FIELDS and condition.get("op") in LIST_OPERATORS
-    if not found and numeric_list and not all(_whole(v) for v in condition["value"]):
-        found.append(f"{condition['field']} {OPERATORS[condition['op']]}: give whole numbers.")
-    return found
-
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def conditions_errors(conditions: list[dict[str, Any]]) -> dict[int, list[str]]:
     """Problems per condition (by position); a persona also needs a positive weight on each."""
     problems: dict[int, list[str]] = {}
     for index, condition in enumerate(conditions):
-        found = condition_problems(condition)
+        found = condition_errors({key: condition.get(key) for key in ("field", "op", "value")})
         weight = condition.get("weight")
         if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
             found.append("Weight must be a whole number of at least 1.")

@@ -28,6 +28,7 @@ from django.utils import timezone
 from leads.conditions import condition_matches, condition_sql
 from leads.jobs import Advance, job_queue, job_run
 from leads.models import EngagementRollup, Job, Lead, Persona, ScoringRule, ScoringState
+from leads.qualification.services import leads_qualify
 from leads.rulebook import Rulebook, rulebook, rulebook_at
 from smarketing.lib import sql
 
@@ -500,8 +501,6 @@ def rescore_run(*, job: Job) -> Job:
 
 
 def _rescore_job(job: Job, advance: Advance) -> dict[str, Any]:
-    from leads.qualification.services import leads_qualify
-
     rollups_rebuild_many(rules=ScoringRule.objects.filter(pk__in=job.params.get("rule_ids", [])))
     rollups_analyze()
     changed = leads_rescore_all(progress=advance)

@@ -13,8 +13,8 @@ from leads.capture import imports as csv_io
 from leads.capture import views as capture_views
 from leads.capture.imports import ImportUpload, import_guess_mapping, import_run
 from leads.models import Campaign, ChangeSource, Event, Job, Lead, StageChange
+from tests.celery_worker import wait_for
 from tests.factories import LeadFactory
-from tests.smarketing.test_celery_worker import celery_env, wait_for, worker  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 

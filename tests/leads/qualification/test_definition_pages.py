@@ -321,7 +321,10 @@ def test_tree_errors_are_shown_at_their_rules_with_their_path_and_nothing_is_sav
     response = builder_post(marketer_client, url, fields, "save")
     assert response.status_code == 400
     content = response.content.decode()
-    assert '<a href="#node-mql-0">MQL › 1</a>: event must be an event type (1–64 characters).' in content
+    assert (
+        '<a href="#node-mql-0">MQL › 1</a>: event must be an event type as the events API takes it: '
+        "lower case letters, digits and _ . - (up to 64 characters), like webinar_attended."
+    ) in content
     assert '<a href="#node-mql-1-0">MQL › 2 › 1</a>: fit_gte needs a number.' in content
     assert "Write the property filter as property=value" in content
     assert "min_count must be a whole number from 1 to 1000." in content

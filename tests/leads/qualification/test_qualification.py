@@ -175,7 +175,8 @@ def test_events_after_the_moment_do_not_count():
 def test_bad_trees_are_explained():
     errors = rules.tree_errors({"op": "all", "children": [{"op": "has_event"}, {"op": "fit_gte", "value": "x"}]})
     assert errors == [
-        "children.0: event must be an event type (1–64 characters).",
+        "children.0: event must be an event type as the events API takes it: lower case letters, digits "
+        "and _ . - (up to 64 characters), like webinar_attended.",
         "children.1: fit_gte needs a number.",
     ]
     assert rules.tree_errors({"op": "drop table"})

@@ -18,9 +18,10 @@ from leads.models import (
     Persona,
     RepProfile,
     Stage,
+    StageChange,
 )
 from leads.qualification import services as qualification
-from leads.sales.assignment import leads_hand_off
+from leads.sales.assignment import handoffs_follow_history, leads_hand_off
 from tests.factories import LeadFactory
 from tests.leads.sales.helpers import handed_off, mql, new_rep, rule_to, team_with
 
@@ -78,7 +79,7 @@ def test_a_lead_whose_handoff_closed_starts_afresh():
     assert Handoff.objects.get(lead=lead).status == HandoffStatus.POOLED
 
 
-def test_qualification_hands_new_mqls_to_sales_in_the_same_run(marketer, rep, other_rep, team):
+def test_the_handoff_reader_hands_the_mqls_qualification_promoted_to_sales(marketer, rep, other_rep, team):
     definition = qualification.definition_create(by=marketer, mql_rule=ARTICLE_MQL, sql_rule=ARTICLE_SQL)
     definition.status = DefinitionStatus.ACTIVE
     definition.save()
@@ -98,10 +99,18 @@ def test_qualification_hands_new_mqls_to_sales_in_the_same_run(marketer, rep, ot
         )
     lead = Lead.objects.get(email="ana@acme.io")
     assert lead.stage == Stage.MQL
+    assert not Handoff.objects.filter(lead=lead).exists()  # qualification hands nothing over itself
+
+    assert handoffs_follow_history() >= 1
+
+    lead.refresh_from_db()
     handoff = Handoff.objects.get(lead=lead)
     assert handoff.status == HandoffStatus.ASSIGNED and handoff.assigned_to_id in (rep.pk, other_rep.pk)
     assert handoff.why  # the rules that qualified it, for the queue's "why it is here"
     assert lead.owner_id == handoff.assigned_to_id
+    promoted = StageChange.objects.get(lead=lead, to_stage=Stage.MQL)
+    assert handoff.handed_off_at == promoted.changed_at  # the speed-to-lead clock starts at the promotion
+    assert handoffs_follow_history() == 0 and Handoff.objects.filter(lead=lead).count() == 1  # read once
 
 
 # --- Where: ordered rules ---------------------------------------------------------------

@@ -16,6 +16,7 @@ from leads.models import (
     StageChange,
 )
 from leads.qualification import services as qualification
+from leads.sales.assignment import handoffs_follow_history
 from leads.sales.services import SalesError
 from leads.sales.worklog import (
     ActivityIn,
@@ -183,6 +184,7 @@ def test_on_the_revisit_date_the_lead_returns_to_marketing_and_is_requalified(re
     Handoff.objects.filter(lead__in=[qualifies, waits]).update(revisit_on=timezone.localdate())
 
     assert leads_revisit_due() == 2
+    handoffs_follow_history()
 
     assert Lead.objects.get(pk=qualifies.pk).stage == Stage.MQL  # requalified, and handed off again
     assert handoff_of(qualifies).status == HandoffStatus.POOLED
