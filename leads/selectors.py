@@ -183,8 +183,17 @@ def lead_timeline(lead: Lead, *, kind: str = "all", page: int = 1) -> tuple[list
     return items[start : start + TIMELINE_PAGE], len(items) > page * TIMELINE_PAGE
 
 
-def leads_visible_to(user: Any) -> QuerySet[Lead]:
-    """Marketing and managers see every lead; a rep sees the leads they own."""
+def leads_visible_to(user: Any, *, work: bool = False) -> QuerySet[Lead]:
+    """The leads this user may open (`work=False`) or work as sales (`work=True`): the one rule
+    for leads, which every page and API view asks.
+
+    Open: marketing and managers every lead; a rep the leads they own.
+    Work (log an activity, accept, reject, recycle, open a deal): a rep the leads they own; a
+    manager their teams' leads (held by one of their reps, or waiting in one of their teams'
+    pools); a superuser every lead. Marketers work none.
+    """
+    if work:
+        return _leads_worked_by(user)
     if has_role(user, Role.MANAGER, Role.MARKETING):
         return Lead.objects.all()
     if has_role(user, Role.SALES):
@@ -192,9 +201,27 @@ def leads_visible_to(user: Any) -> QuerySet[Lead]:
     return Lead.objects.none()
 
 
-def lead_for_user(user: Any, pk: int) -> Lead:
-    """The lead if this user may see it, else 404 (not 403: we don't confirm it exists)."""
-    return get_object_or_404(leads_visible_to(user).select_related("scoring__persona"), pk=pk)
+def _leads_worked_by(user: Any) -> QuerySet[Lead]:
+    if getattr(user, "is_superuser", False):
+        return Lead.objects.all()
+    scope = Q(pk__in=[])
+    if has_role(user, Role.MANAGER):
+        scope |= Q(owner__rep_profile__team__manager=user) | Q(handoff__team__manager=user)
+    if has_role(user, Role.SALES):
+        scope |= Q(owner=user)
+    # One-to-one joins (owner → profile, lead → handoff): no duplicate rows, no DISTINCT needed.
+    return Lead.objects.filter(scope)
+
+
+def lead_for_user(user: Any, pk: int, *, work: bool = False) -> Lead:
+    """The lead if this user may open (or work) it, else 404: another rep's lead does not exist
+    for you, and a 403 would confirm that it does."""
+    leads = leads_visible_to(user, work=work).select_related("scoring__persona", "owner", "first_campaign")
+    return get_object_or_404(leads, pk=pk)
+
+
+def lead_may_work(user: Any, lead: Lead) -> bool:
+    return leads_visible_to(user, work=True).filter(pk=lead.pk).exists()
 
 
 def stage_counts(leads: QuerySet[Lead]) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ class NamedRefOut(serializers.Serializer):
 
 
 class LeadOut(serializers.ModelSerializer):
-    """A lead in a list."""
+    """A lead, wherever one appears: the lead list, a rep's queue, a deal, a verdict's reply."""
 
     owner = UserRefOut(allow_null=True)
     score = serializers.IntegerField(read_only=True, help_text="Fit plus engagement.")
@@ -43,6 +43,7 @@ class LeadOut(serializers.ModelSerializer):
             "industry",
             "company_size",
             "country",
+            "phone",
             "stage",
             "owner",
             "score",

@@ -16,7 +16,18 @@ from django.utils import timezone
 
 from leads.history import lead_change_stage
 from leads.jobs import Advance, job_queue, job_run
-from leads.models import FUNNEL, EngagementRollup, Event, Job, Lead, LeadMerge, LeadScore, SavedView, StageChange
+from leads.models import (
+    FUNNEL,
+    LEAD_TEXT_FIELDS,
+    EngagementRollup,
+    Event,
+    Job,
+    Lead,
+    LeadMerge,
+    LeadScore,
+    SavedView,
+    StageChange,
+)
 from leads.qualification import services as qualification
 from leads.scoring import services as scoring
 from smarketing.lib.sql import chunked
@@ -30,7 +41,7 @@ def saved_view_delete(*, view: SavedView) -> None:
     view.delete()
 
 
-FILLED_FIELDS = ("first_name", "last_name", "phone", "company", "title", "industry", "country", "website")
+FILLED_FIELDS = LEAD_TEXT_FIELDS
 
 
 FIRST_TOUCH_FIELDS = ("source", "first_campaign_id", "first_touch")

@@ -33,7 +33,8 @@ from leads.forms import (
     SavedViewForm,
     TimelineForm,
 )
-from leads.models import Campaign, Job, Lead, Persona, SavedView, Stage
+from leads.jobs import job_for_user
+from leads.models import LEAD_PROFILE_FIELDS, Campaign, Job, Lead, Persona, SavedView, Stage
 from leads.qualification.selectors import why_qualified
 from leads.sales.views import lead_sales_context
 from leads.scoring.selectors import score_explained
@@ -348,7 +349,7 @@ def lead_merge_pick(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "leads/lead_merge.html", context, status=status)
 
 
-MERGE_ROWS = ["email", "first_name", "last_name", "company", "title", "industry", "company_size", "country"]
+MERGE_ROWS = ["email", *LEAD_PROFILE_FIELDS]
 
 
 MERGE_ROWS += ["phone", "website", "stage", "owner", "score", "source", "created_at"]
@@ -395,6 +396,5 @@ def _shown(lead: Lead, name: str) -> Any:
 @login_required
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """A job's progress bar; htmx polls it until the job finishes."""
-    jobs = Job.objects.all() if has_role(request.user, Role.MANAGER) else Job.objects.filter(created_by=request.user)
-    job = get_object_or_404(jobs, pk=pk)
+    job = job_for_user(request.user, pk)
     return render(request, "snippets/job_progress.html", {"job": job})

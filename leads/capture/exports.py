@@ -11,20 +11,12 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from leads.models import Lead
+from leads.models import LEAD_PROFILE_FIELDS, Lead
 
 EXPORT_COLUMNS = {
     "id": "id",
     "email": "email",
-    "first_name": "first_name",
-    "last_name": "last_name",
-    "company": "company",
-    "title": "title",
-    "industry": "industry",
-    "company_size": "company_size",
-    "country": "country",
-    "phone": "phone",
-    "website": "website",
+    **{name: name for name in LEAD_PROFILE_FIELDS},
     "stage": "stage",
     "score": "scoring__score",
     "fit_score": "scoring__fit",

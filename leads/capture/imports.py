@@ -24,7 +24,7 @@ from django.utils import timezone
 from leads.capture.exports import csv_safe
 from leads.capture.ingest import EventIn, events_ingest, leads_ensure
 from leads.jobs import job_queue
-from leads.models import ChangeSource, Job, Lead, StageChange, normalize_email
+from leads.models import LEAD_FIELD_LABELS, ChangeSource, Job, Lead, StageChange, normalize_email
 from leads.qualification import services as qualification
 from leads.scoring import services as scoring
 
@@ -54,15 +54,7 @@ TOUCH_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_con
 
 IMPORT_FIELDS = {
     "email": "Email",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "company": "Company",
-    "title": "Title",
-    "industry": "Industry",
-    "company_size": "Company size",
-    "country": "Country",
-    "phone": "Phone",
-    "website": "Website",
+    **LEAD_FIELD_LABELS,
     "source": "Source",
     **{name: name for name in TOUCH_FIELDS},
 }

@@ -21,7 +21,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from leads.models import (
-    LEAD_PROFILE_FIELDS,
+    LEAD_TEXT_FIELDS,
     Campaign,
     ChangeSource,
     Event,
@@ -36,9 +36,6 @@ from leads.scoring import services as scoring
 from smarketing.lib import sql
 
 TOUCH_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "referral_code")
-
-
-LEAD_TEXT_FIELDS = tuple(name for name in LEAD_PROFILE_FIELDS if name != "company_size")
 
 
 INSERT_CHUNK = 500

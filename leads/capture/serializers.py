@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from leads.capture.ingest import TOUCH_KEYS, EventIn
-from leads.models import EVENT_TYPE_PATTERN, CaptureForm
+from leads.models import EVENT_TYPE_PATTERN, LEAD_TEXT_FIELDS, CaptureForm, Lead
 from smarketing.lib import sql
 
 EVENTS_BATCH_MAX = 1_000
@@ -50,17 +50,15 @@ def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
 class LeadAttributesIn(serializers.Serializer):
     """Contact and company facts. On a known lead they fill blank fields and never overwrite."""
 
-    first_name = _text(100)
-    last_name = _text(100)
-    phone = _text(50)
-    company = _text(200)
-    title = _text(200)
-    industry = _text(100)
+    # The text fields come from the one declaration of a lead's fields, at the model's lengths.
     company_size = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=COMPANY_SIZE_MAX, help_text="Employees."
     )
     country = _text(2, help_text="ISO 3166 alpha-2 code, e.g. ES.")
-    website = _text(200)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        texts = {name: _text(Lead._meta.get_field(name).max_length) for name in LEAD_TEXT_FIELDS}
+        return texts | super().get_fields()
 
     def validate_country(self, value: str) -> str:
         if value and not COUNTRY_PATTERN.match(value):

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from leads.capture.ingest import TOUCH_KEYS, lead_capture, leads_ensure, touch_from, touch_source
-from leads.models import LEAD_PROFILE_FIELDS, Campaign, CaptureForm, Lead, normalize_email
+from leads.models import LEAD_FIELDS, LEAD_PROFILE_FIELDS, Campaign, CaptureForm, Lead, normalize_email
 from leads.qualification import services as qualification
 from leads.scoring import services as scoring
 
@@ -32,21 +32,13 @@ CAPTURE_RATE_LIMIT_DEFAULT = 30  # submissions a minute, per IP and form
 KEY_BYTES = 12
 
 
-LEAD_ATTRIBUTES = LEAD_PROFILE_FIELDS
-
-
-# How each lead field is shown: label, input type, autocomplete token, max length.
+# How a form shows each field: label, input type, autocomplete token, max length.
 FIELD_SPECS: dict[str, tuple[str, str, str, int | None]] = {
     "email": ("Email", "email", "email", 254),
-    "first_name": ("First name", "text", "given-name", 100),
-    "last_name": ("Last name", "text", "family-name", 100),
-    "phone": ("Phone", "tel", "tel", 50),
-    "company": ("Company", "text", "organization", 200),
-    "title": ("Job title", "text", "organization-title", 200),
-    "industry": ("Industry", "text", "off", 100),
-    "company_size": ("Company size (employees)", "number", "off", None),
-    "country": ("Country (two-letter code)", "text", "country", 2),
-    "website": ("Website", "text", "url", 200),
+    **{
+        f.name: (f.form_label, f.input_type, f.autocomplete, Lead._meta.get_field(f.name).max_length)
+        for f in LEAD_FIELDS
+    },
 }
 
 
@@ -146,7 +138,7 @@ def lead_upsert_by_email(
     is only ever granted here, and the lead is rescored and requalified at once.
     """
     address = normalize_email(email)
-    given = {k: v for k, v in attributes.items() if k in LEAD_ATTRIBUTES and v not in (None, "")}
+    given = {k: v for k, v in attributes.items() if k in LEAD_PROFILE_FIELDS and v not in (None, "")}
     with transaction.atomic():
         ids, created = leads_ensure({address: given})
         lead_id = ids[address]
@@ -162,7 +154,7 @@ def lead_upsert_by_email(
 
 def capture_submit(*, form: CaptureForm, data: Mapping[str, Any]) -> int:
     """Record one validated submission of a form; returns the lead's id."""
-    attributes = {k: v for k, v in data.items() if k in LEAD_ATTRIBUTES and v not in (None, "")}
+    attributes = {k: v for k, v in data.items() if k in LEAD_PROFILE_FIELDS and v not in (None, "")}
     touch = {k: data[k] for k in TOUCH_KEYS if data.get(k)}
     lead_id, _ = lead_capture(
         form=form,

@@ -36,6 +36,7 @@ from leads.capture.services import (
     capture_form_update,
     field_rows,
 )
+from leads.jobs import job_for_user, jobs_visible_to
 from leads.models import Campaign, CaptureForm, Job
 from smarketing.roles import Role, role_required
 
@@ -133,7 +134,8 @@ IMPORTS_PER_PAGE = 25
 
 @role_required(*EDITORS)
 def import_list(request: HttpRequest) -> HttpResponse:
-    jobs = Job.objects.filter(kind="import").select_related("created_by").order_by("-created_at", "-id")
+    jobs = jobs_visible_to(request.user).filter(kind="import").select_related("created_by")
+    jobs = jobs.order_by("-created_at", "-id")
     page = Paginator(jobs, IMPORTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "leads/capture/imports/import_list.html", {"page": page})
 
@@ -227,25 +229,25 @@ def _preview_value(row: ImportRow, name: str) -> Any:
     return row.touch.get(name, row.lead.get(name, ""))
 
 
-def _import_job(pk: int) -> Job:
-    return get_object_or_404(Job.objects.select_related("created_by"), pk=pk, kind="import")
+def _import_job(request: HttpRequest, pk: int) -> Job:
+    return job_for_user(request.user, pk, kinds=("import",))
 
 
 @role_required(*EDITORS)
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "leads/capture/imports/import_detail.html", {"job": _import_job(pk)})
+    return render(request, "leads/capture/imports/import_detail.html", {"job": _import_job(request, pk)})
 
 
 @role_required(*EDITORS)
 def import_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The job's progress and outcome; htmx polls it until the import finishes."""
-    return render(request, "leads/snippets/import_status.html", {"job": _import_job(pk)})
+    return render(request, "leads/snippets/import_status.html", {"job": _import_job(request, pk)})
 
 
 @role_required(*EDITORS)
 def import_errors(request: HttpRequest, pk: int) -> FileResponse:
     """The rows that were not imported, with their line and the reason."""
-    job = _import_job(pk)
+    job = _import_job(request, pk)
     name = job.result.get("errors_file")
     if not name or not import_path(name).exists():
         raise Http404("This import has no rejected rows.")

@@ -4,24 +4,13 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from leads.models.core import Campaign, Lead
+from leads.models.core import LEAD_FIELD_LABELS, Campaign, Lead
 
 
 class CaptureForm(models.Model):
     """A hosted form and its embeddable snippet; submissions post to /api/v1/capture/<key>/."""
 
-    FIELD_CHOICES = [
-        ("email", "Email"),
-        ("first_name", "First name"),
-        ("last_name", "Last name"),
-        ("phone", "Phone"),
-        ("company", "Company"),
-        ("title", "Title"),
-        ("industry", "Industry"),
-        ("company_size", "Company size"),
-        ("country", "Country"),
-        ("website", "Website"),
-    ]
+    FIELD_CHOICES = [("email", "Email"), *LEAD_FIELD_LABELS.items()]
 
     name = models.CharField(max_length=200)
     key = models.SlugField(max_length=40, unique=True)

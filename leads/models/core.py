@@ -1,6 +1,6 @@
 """Leads, their touchpoints (events), campaigns, stage history and background jobs."""
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -381,30 +381,35 @@ class Job(models.Model):
         return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
-# A lead's contact and firmographic fields: what forms, imports, edits and merges may fill.
-LEAD_PROFILE_FIELDS = (
-    "first_name",
-    "last_name",
-    "phone",
-    "company",
-    "title",
-    "industry",
-    "company_size",
-    "country",
-    "website",
+class LeadField(NamedTuple):
+    name: str
+    label: str  # how lists, filters and rules name it
+    form_label: str  # how a capture form asks a visitor for it
+    input_type: str
+    autocomplete: str  # the HTML autocomplete token a browser fills it from
+
+
+# A lead's contact and firmographic fields, declared once: what forms, imports, edits and merges
+# may fill, how a form asks for each, and how rules name them. Lengths are the model's.
+LEAD_FIELDS = (
+    LeadField("first_name", "First name", "First name", "text", "given-name"),
+    LeadField("last_name", "Last name", "Last name", "text", "family-name"),
+    LeadField("phone", "Phone", "Phone", "tel", "tel"),
+    LeadField("company", "Company", "Company", "text", "organization"),
+    LeadField("title", "Title", "Job title", "text", "organization-title"),
+    LeadField("industry", "Industry", "Industry", "text", "off"),
+    LeadField("company_size", "Company size", "Company size (employees)", "number", "off"),
+    LeadField("country", "Country", "Country (two-letter code)", "text", "country"),
+    LeadField("website", "Website", "Website", "text", "url"),
 )
+LEAD_PROFILE_FIELDS = tuple(field.name for field in LEAD_FIELDS)
+LEAD_TEXT_FIELDS = tuple(name for name in LEAD_PROFILE_FIELDS if name != "company_size")
+LEAD_FIELD_LABELS = {field.name: field.label for field in LEAD_FIELDS}
 
-# Fields a persona, a qualification rule or an import may read or write.
-
-
+# What personas, qualification rules and assignment conditions may test: the firmographic
+# fields, where the lead came from, and its email's domain.
 LEAD_ATTRIBUTE_FIELDS = {
-    "first_name": "First name",
-    "last_name": "Last name",
-    "company": "Company",
-    "title": "Title",
-    "industry": "Industry",
-    "company_size": "Company size",
-    "country": "Country",
+    **{name: label for name, label in LEAD_FIELD_LABELS.items() if name not in ("phone", "website")},
     "source": "Source",
     "email_domain": "Email domain",
 }

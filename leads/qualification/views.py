@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from leads.conditions import OPERATORS
+from leads.jobs import job_for_user
 from leads.models import LEAD_ATTRIBUTE_FIELDS, DefinitionStatus, Job, QualificationDefinition
 from leads.qualification import backtest, selectors, services, trees
 from leads.qualification.forms import GROUP_OPS, LEAF_OPS, DefinitionMetaForm, TreeBuilder
@@ -134,7 +135,9 @@ def _chart(job: Job | None) -> dict[str, Any] | None:
 def definition_job(request: HttpRequest, pk: int, job_pk: int) -> HttpResponse:
     """A version's requalification or backtest job; htmx polls it, a finished backtest shows its chart."""
     definition = get_object_or_404(QualificationDefinition, pk=pk)
-    job = get_object_or_404(Job, pk=job_pk, kind__in=["backtest", "requalify"], params__definition_id=definition.pk)
+    job = job_for_user(request.user, job_pk, kinds=("backtest", "requalify"))
+    if job.params.get("definition_id") != definition.pk:
+        raise Http404("This job is not this version's.")
     context = {"definition": definition, "job": job, "chart": _chart(job)}
     return render(request, "leads/qualification/snippets/job.html", context)
 

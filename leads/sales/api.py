@@ -14,7 +14,6 @@ service becomes a 4xx with a message for the field at fault (smarketing.lib.api)
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -22,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads.models import Deal, DealStage, Lead, Reason, RepProfile
+from leads.models import Deal, DealStage, Lead, Reason
 from leads.sales import deals, notifications, queue, selectors, worklog
 from leads.sales.serializers import (
     AcceptIn,
@@ -36,7 +35,6 @@ from leads.sales.serializers import (
     DealStageOut,
     DealUpdateIn,
     DealWonIn,
-    LeadBriefOut,
     NotificationOut,
     NotificationsReadIn,
     QueueItemOut,
@@ -49,7 +47,8 @@ from leads.sales.serializers import (
     VerdictOut,
 )
 from leads.sales.services import SalesError
-from leads.selectors import leads_visible_to
+from leads.selectors import lead_for_user
+from leads.serializers import LeadOut
 from smarketing.lib.api import ERRORS, NOT_FOUND, REFUSED, paginated, roles, valid
 from smarketing.roles import Role, has_role
 
@@ -76,15 +75,9 @@ class QueueView(APIView):
 
     def _rep(self, rep_id: int | None) -> Any:
         user = self.request.user
-        if rep_id is None or rep_id == user.pk:
-            if not has_role(user, Role.SALES):
-                raise SalesError("Managers name the rep whose queue they want.", field="rep")
-            return user
-        profile = RepProfile.objects.select_related("user", "team").filter(user_id=rep_id).first()
-        may = user.is_superuser or (profile and profile.team_id and profile.team.manager_id == user.pk)
-        if not has_role(user, Role.MANAGER) or not may:
-            raise Http404("No such rep in your teams.")
-        return profile.user
+        if rep_id is None and not has_role(user, Role.SALES):
+            raise SalesError("Managers name the rep whose queue they want.", field="rep")
+        return user if rep_id is None else selectors.rep_for_user(user, rep_id)
 
 
 class ClaimView(APIView):
@@ -128,18 +121,18 @@ class LeadAcceptView(APIView):
         description="Sales accepts: the lead becomes an opportunity and a deal is opened in the first stage.",
         request=AcceptIn,
         responses={
-            200: inline_serializer("AcceptOut", {"lead": LeadBriefOut(), "deal": DealOut()}),
+            200: inline_serializer("AcceptOut", {"lead": LeadOut(), "deal": DealOut()}),
             400: ERRORS,
             403: REFUSED,
             404: NOT_FOUND,
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        lead = selectors.sales_lead_for_user(request.user, pk)
+        lead = lead_for_user(request.user, pk, work=True)
         data = valid(AcceptIn, request.data)
         deal = worklog.lead_accept(lead=lead, by=request.user, note=data["note"])
         lead.refresh_from_db()
-        return Response({"lead": LeadBriefOut(lead).data, "deal": DealOut(deal).data})
+        return Response({"lead": LeadOut(lead).data, "deal": DealOut(deal).data})
 
 
 class LeadRejectView(APIView):
@@ -152,7 +145,7 @@ class LeadRejectView(APIView):
         responses={200: VerdictOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
     )
     def post(self, request: Request, pk: int) -> Response:
-        lead = selectors.sales_lead_for_user(request.user, pk)
+        lead = lead_for_user(request.user, pk, work=True)
         data = valid(RejectIn, request.data)
         change = worklog.lead_reject(lead=lead, by=request.user, reason=data["reason"], text=data["text"])
         return Response(VerdictOut(verdict_body(lead, change)).data)
@@ -168,7 +161,7 @@ class LeadRecycleView(APIView):
         responses={200: VerdictOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
     )
     def post(self, request: Request, pk: int) -> Response:
-        lead = selectors.sales_lead_for_user(request.user, pk)
+        lead = lead_for_user(request.user, pk, work=True)
         data = valid(RecycleIn, request.data)
         change = worklog.lead_recycle(
             lead=lead, by=request.user, reason=data["reason"], text=data["text"], revisit_on=data["revisit_on"]
@@ -189,14 +182,8 @@ class LeadActivitiesView(APIView):
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
     )
     def get(self, request: Request, pk: int) -> Response:
-        lead = self._readable(pk)
+        lead = lead_for_user(request.user, pk)  # whoever may open the lead reads its activities
         return paginated(self, request, worklog.activities_for(lead), ActivityOut)
-
-    def _readable(self, pk: int) -> Lead:
-        user = self.request.user
-        if has_role(user, Role.MARKETING) and leads_visible_to(user).filter(pk=pk).exists():
-            return Lead.objects.get(pk=pk)
-        return selectors.sales_lead_for_user(user, pk)
 
     @extend_schema(
         summary="Log an activity",
@@ -209,7 +196,7 @@ class LeadActivitiesView(APIView):
         responses={201: ActivityOut, 200: ActivityOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND, 409: ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
-        lead = selectors.sales_lead_for_user(request.user, pk)
+        lead = lead_for_user(request.user, pk, work=True)
         data = worklog.ActivityIn(**valid(ActivityIn, request.data))
         activity, created = worklog.activity_log(lead=lead, by=request.user, data=data)
         return Response(ActivityOut(activity).data, status=201 if created else 200)
@@ -217,7 +204,7 @@ class LeadActivitiesView(APIView):
 
 def deal_rows(user: Any) -> QuerySet[Deal]:
     return selectors.deals_visible_to(user).select_related(
-        "lead", "lead__owner", "lead__scoring__persona", "stage", "owner"
+        "lead", "lead__owner", "lead__scoring__persona", "lead__first_campaign", "stage", "owner"
     )
 
 
@@ -247,7 +234,7 @@ class DealsView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = valid(DealCreateIn, request.data)
-        lead = selectors.sales_lead_for_user(request.user, data.pop("lead"))
+        lead = lead_for_user(request.user, data.pop("lead"), work=True)
         owner_id = lead.owner_id or request.user.pk
         deal = deals.deal_open(lead=lead, owner_id=owner_id, by=request.user, **data)
         return Response(DealOut(deal_rows(request.user).get(pk=deal.pk)).data, status=201)

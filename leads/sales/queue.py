@@ -73,7 +73,7 @@ def queue_for_rep(*, rep: AbstractBaseUser, limit: int = QUEUE_LIMIT) -> list[Ha
     )
     rows = (
         Handoff.objects.filter(status=HandoffStatus.ASSIGNED, assigned_to=rep)
-        .select_related("lead", "lead__scoring__persona", "lead__owner")
+        .select_related("lead", "lead__scoring__persona", "lead__owner", "lead__first_campaign")
         .order_by(untouched_first, "due_at", "id")[:limit]
     )
     return list(rows)
@@ -174,7 +174,9 @@ def lead_claim_next(*, rep: AbstractBaseUser) -> Handoff | None:
             "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             [lead_id, AssignmentLog.Action.CLAIMED, team_id, rep.pk, rep.pk, "", now],
         )
-    handoff = Handoff.objects.select_related("lead__scoring__persona").get(pk=handoff_id)
+    handoff = Handoff.objects.select_related("lead__scoring__persona", "lead__owner", "lead__first_campaign").get(
+        pk=handoff_id
+    )
     # Holder and owner are the rep, already loaded: set them rather than join the user table again.
     handoff.assigned_to = handoff.lead.owner = rep
     return handoff

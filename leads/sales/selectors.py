@@ -19,46 +19,64 @@ from leads.models import (
     DealStage,
     Handoff,
     HandoffStatus,
-    Lead,
     RepProfile,
+    Team,
 )
 from smarketing.lib.periods import month_bounds, month_first
 from smarketing.roles import Role, has_role
 
-
-def is_sales_user(user: Any) -> bool:
-    return has_role(user, Role.SALES, Role.MANAGER)
-
-
-def managed_rep_ids(user: Any) -> list[int]:
-    return list(RepProfile.objects.filter(team__manager=user).values_list("user_id", flat=True))
+# --- Who may see what: one helper per object kind --------------------------------------
+# Leads have theirs in leads.selectors (leads_visible_to, lead_for_user; open or work).
+# Everything else a manager sees follows their teams; a superuser sees every team.
 
 
-def sales_leads_visible_to(user: Any) -> QuerySet[Lead]:
-    """Leads a user may work: a rep their own; a manager their teams' (reps' leads and pools).
-
-    Superusers see every lead. Marketers work no leads here (they read them in leads.selectors).
-    """
+def teams_managed_by(user: Any) -> QuerySet[Team]:
+    """The teams this user manages (every team for a superuser)."""
     if getattr(user, "is_superuser", False):
-        return Lead.objects.all()
-    scope = Q(pk__in=[])
-    if has_role(user, Role.MANAGER):
-        scope |= Q(owner__rep_profile__team__manager=user) | Q(handoff__team__manager=user)
-    if has_role(user, Role.SALES):
-        scope |= Q(owner=user)
-    # One-to-one joins (owner → profile, lead → handoff): no duplicate rows, no DISTINCT needed.
-    return Lead.objects.filter(scope)
+        return Team.objects.all()
+    if not has_role(user, Role.MANAGER):
+        return Team.objects.none()
+    return Team.objects.filter(manager=user)
 
 
-def sales_lead_for_user(user: Any, pk: int) -> Lead:
-    """The lead if this user may work it, else 404 (another rep's lead does not exist for you)."""
-    lead = sales_leads_visible_to(user).filter(pk=pk).first()
-    if lead is None:
-        raise Http404("No such lead.")
-    return lead
+def team_for_user(user: Any, pk: int) -> Team:
+    """The team if this user manages it, else 404."""
+    team = teams_managed_by(user).filter(pk=pk).first()
+    if team is None:
+        raise Http404("No such team among yours.")
+    return team
+
+
+def profiles_managed_by(user: Any) -> QuerySet[RepProfile]:
+    """The reps of the user's teams, as their profiles."""
+    return RepProfile.objects.select_related("user", "team").filter(team__in=teams_managed_by(user))
+
+
+def reps_managed_by(user: Any) -> QuerySet:
+    """The active sales users of the user's teams: whom a manager may hand deals to or filter by."""
+    users = get_user_model().objects.filter(is_active=True, groups__name=Role.SALES.value)
+    return users.filter(rep_profile__team__in=teams_managed_by(user))
+
+
+def rep_for_user(user: Any, rep_id: Any) -> Any:
+    """The rep whose queue this user may read: a rep themself, a manager one of their teams' reps.
+
+    Anyone else is 404 (another team's rep does not exist for you).
+    """
+    try:
+        rep_pk = int(rep_id)
+    except (TypeError, ValueError) as error:
+        raise Http404("No such rep in your teams.") from error
+    if rep_pk == user.pk and has_role(user, Role.SALES):
+        return user
+    profile = profiles_managed_by(user).filter(user_id=rep_pk).first()
+    if profile is None:
+        raise Http404("No such rep in your teams.")
+    return profile.user
 
 
 def handoffs_visible_to(user: Any) -> QuerySet[Handoff]:
+    """A rep's own handoffs; a manager's teams' (held by their reps or in their pools)."""
     if getattr(user, "is_superuser", False):
         return Handoff.objects.all()
     scope = Q(pk__in=[])
@@ -69,24 +87,28 @@ def handoffs_visible_to(user: Any) -> QuerySet[Handoff]:
     return Handoff.objects.filter(scope)
 
 
+def deals_visible_to(user: Any) -> QuerySet[Deal]:
+    """A rep sees their own deals; a manager their teams'; a superuser all."""
+    if getattr(user, "is_superuser", False):
+        return Deal.objects.all()
+    scope = Q(pk__in=[])
+    if has_role(user, Role.MANAGER):
+        scope |= Q(owner__rep_profile__team__manager=user)
+    if has_role(user, Role.SALES):
+        scope |= Q(owner=user)
+    return Deal.objects.filter(scope)
+
+
+def deal_for_user(user: Any, pk: int) -> Deal:
+    """The deal if this user may see it, else 404."""
+    deals = deals_visible_to(user).select_related("stage", "owner", "lost_reason", "lead__scoring__persona")
+    deal = deals.select_related("lead__owner", "lead__first_campaign").filter(pk=pk).first()
+    if deal is None:
+        raise Http404("No such deal.")
+    return deal
+
+
 TEAM_URGENT_LIMIT = 50
-
-
-def profiles_managed_by(user: Any) -> QuerySet[RepProfile]:
-    profiles = RepProfile.objects.select_related("user", "team")
-    return profiles if getattr(user, "is_superuser", False) else profiles.filter(team__manager=user)
-
-
-def managed_rep(user: Any, rep_id: Any) -> Any:
-    """A rep in one of the manager's teams, else 404 (another team's rep does not exist for you)."""
-    try:
-        rep_pk = int(rep_id)
-    except (TypeError, ValueError) as error:
-        raise Http404("No such rep in your teams.") from error
-    profile = profiles_managed_by(user).filter(user_id=rep_pk).first() if has_role(user, Role.MANAGER) else None
-    if profile is None:
-        raise Http404("No such rep in your teams.")
-    return profile.user
 
 
 def team_queues(*, manager: Any) -> dict[str, Any]:
@@ -108,9 +130,8 @@ def team_queues(*, manager: Any) -> dict[str, Any]:
 
 def _pools(manager: Any) -> list[dict[str, Any]]:
     """Waiting leads per pool: the manager's teams' and the general one (team None)."""
-    pooled = Handoff.objects.filter(status=HandoffStatus.POOLED)
-    if not getattr(manager, "is_superuser", False):
-        pooled = pooled.filter(Q(team__manager=manager) | Q(team__isnull=True))
+    pooled = Handoff.objects.filter(Q(team__in=teams_managed_by(manager)) | Q(team__isnull=True))
+    pooled = pooled.filter(status=HandoffStatus.POOLED)
     rows = pooled.order_by().values("team_id", "team__name").annotate(waiting=Count("id"))
     return sorted(rows, key=lambda row: (row["team__name"] is None, row["team__name"] or ""))
 
@@ -125,7 +146,7 @@ def deal_owner_choices(user: Any) -> list[tuple[int, str]]:
     """Whom a manager may filter deals by (their reps); a rep sees only their own, so none."""
     if not has_role(user, Role.MANAGER):
         return []
-    users = reps_for_manager(user).distinct().order_by("first_name", "last_name", "username")
+    users = reps_managed_by(user).distinct().order_by("first_name", "last_name", "username")
     rows = users.values_list("pk", "first_name", "last_name", "username")
     return [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in rows]
 
@@ -139,31 +160,6 @@ def deal_totals_by_stage(deals: QuerySet[Deal], stages: list[DealStage]) -> list
     empty = {"count": 0, "value": None}
     rows = [(stage, found.get(stage.pk, empty)) for stage in stages]
     return [{"stage": stage, "count": row["count"], "value": row["value"] or 0} for stage, row in rows]
-
-
-def deals_visible_to(user: Any) -> QuerySet[Deal]:
-    """A rep sees their own deals; a manager their teams'; a superuser all."""
-    if getattr(user, "is_superuser", False):
-        return Deal.objects.all()
-    scope = Q(pk__in=[])
-    if has_role(user, Role.MANAGER):
-        scope |= Q(owner__rep_profile__team__manager=user)
-    if has_role(user, Role.SALES):
-        scope |= Q(owner=user)
-    return Deal.objects.filter(scope)
-
-
-def deal_for_user(user: Any, pk: int) -> Deal:
-    deal = deals_visible_to(user).select_related("stage", "lead", "owner", "lost_reason").filter(pk=pk).first()
-    if deal is None:
-        raise Http404("No such deal.")
-    return deal
-
-
-def reps_for_manager(user: Any) -> QuerySet:
-    """The reps a manager may hand deals to."""
-    users = get_user_model().objects.filter(is_active=True, groups__name=Role.SALES.value)
-    return users if getattr(user, "is_superuser", False) else users.filter(rep_profile__team__manager=user)
 
 
 def first_touch_figures(

@@ -10,39 +10,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from leads.models import Activity, Deal, DealStage, Handoff, Lead, Notification, Reason
+from leads.models import Activity, Deal, DealStage, Handoff, Notification, Reason
+from leads.serializers import LeadOut
 from smarketing.roles import Role
 
 MAX_AMOUNT_DIGITS = 14
 
 
-class LeadBriefOut(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None)
-    score = serializers.IntegerField(read_only=True)
-    persona = serializers.CharField(source="persona.name", default=None)
-
-    class Meta:
-        model = Lead
-        fields = [
-            "id",
-            "email",
-            "first_name",
-            "last_name",
-            "company",
-            "title",
-            "industry",
-            "company_size",
-            "country",
-            "phone",
-            "stage",
-            "score",
-            "owner",
-            "persona",
-        ]
-
-
 class QueueItemOut(serializers.Serializer):
-    lead = LeadBriefOut()
+    lead = LeadOut()
     status = serializers.CharField(source="handoff.status")
     handed_off_at = serializers.DateTimeField(source="handoff.handed_off_at")
     due_at = serializers.DateTimeField()
@@ -103,7 +79,7 @@ class RecycleIn(RejectIn):
 
 
 class VerdictOut(serializers.Serializer):
-    lead = LeadBriefOut()
+    lead = LeadOut()
     reason = serializers.CharField()
     note = serializers.CharField()
     changed_at = serializers.DateTimeField()
@@ -137,7 +113,7 @@ class DealStageOut(serializers.ModelSerializer):
 
 
 class DealOut(serializers.ModelSerializer):
-    lead = LeadBriefOut()
+    lead = LeadOut()
     stage = DealStageOut()
     owner = serializers.CharField(source="owner.username", default=None)
     lost_reason = serializers.CharField(source="lost_reason.code", default=None)

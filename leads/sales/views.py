@@ -34,8 +34,9 @@ from leads.sales.forms import (
     RejectForm,
     add_sales_error,
 )
-from leads.sales.selectors import deal_owner_choices, deal_totals_by_stage, managed_rep, team_queues
+from leads.sales.selectors import deal_owner_choices, deal_totals_by_stage, rep_for_user, team_queues
 from leads.sales.services import SalesError
+from leads.selectors import lead_for_user, lead_may_work
 from leads.templatetags.sales_tags import countdown, money
 from smarketing.roles import Role, has_role, role_required
 
@@ -59,7 +60,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     """A rep's own queue; a manager's team view, or one of their reps' queues with ?rep=."""
     user = request.user
     if "rep" in request.GET:
-        rep = managed_rep(user, request.GET["rep"])
+        rep = rep_for_user(user, request.GET["rep"])
         return render(request, "leads/sales/queue.html", _queue_context(rep, own=rep.pk == user.pk))
     if not has_role(user, Role.SALES):
         return render(request, "leads/sales/team_queue.html", team_queues(manager=user))
@@ -117,12 +118,10 @@ def _claimed(request: HttpRequest, handoff: Handoff | None, text: str, *, status
 def lead_sales_context(request: HttpRequest, lead: Lead) -> dict[str, Any]:
     """What the lead page adds for someone who works this lead (nothing for anyone else).
 
-    Called by leads.views.leads.lead_detail: marketers and reps who do not hold the lead get
+    Called by leads.views.lead_detail: marketers and reps who do not hold the lead get
     no actions and no extra queries.
     """
-    if not selectors.is_sales_user(request.user):
-        return {}
-    if not selectors.sales_leads_visible_to(request.user).filter(pk=lead.pk).exists():
+    if not lead_may_work(request.user, lead):
         return {}
     activity = ActivityForm()
     kind = request.GET.get("log", "")
@@ -187,7 +186,7 @@ def _refused(request: HttpRequest, lead: Lead, form: Form, name: str, error: Sal
 @require_POST
 @role_required(*SALES)
 def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = selectors.sales_lead_for_user(request.user, pk)
+    lead = lead_for_user(request.user, pk, work=True)
     form = ActivityForm(request.POST)
     if not form.is_valid():
         return _panel(request, lead, status=400, activity_form=form)
@@ -211,7 +210,7 @@ def _logged_text(activity: Activity, created: bool) -> str:
 @require_POST
 @role_required(*SALES)
 def lead_accept(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = selectors.sales_lead_for_user(request.user, pk)
+    lead = lead_for_user(request.user, pk, work=True)
     form = AcceptForm(request.POST)
     if not form.is_valid():
         return _panel(request, lead, status=400, accept_form=form)
@@ -229,7 +228,7 @@ def lead_accept(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(*SALES)
 def lead_reject(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = selectors.sales_lead_for_user(request.user, pk)
+    lead = lead_for_user(request.user, pk, work=True)
     form = RejectForm(request.POST)
     if not form.is_valid():
         return _panel(request, lead, status=400, reject_form=form)
@@ -247,7 +246,7 @@ def lead_reject(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(*SALES)
 def lead_recycle(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = selectors.sales_lead_for_user(request.user, pk)
+    lead = lead_for_user(request.user, pk, work=True)
     form = RecycleForm(request.POST)
     if not form.is_valid():
         return _panel(request, lead, status=400, recycle_form=form)

@@ -97,7 +97,8 @@ def test_a_claim_takes_six_statements(rep):
     with CaptureQueriesContext(connection) as queries:
         response = client.post(CLAIM)
     assert response.status_code == 200
-    assert (response.json()["lead"]["persona"], response.json()["lead"]["owner"]) == ("Finance lead", "rep")
+    lead = response.json()["lead"]
+    assert (lead["persona"]["name"], lead["owner"]["username"]) == ("Finance lead", "rep")
     # The test's own transaction turns the claim's into a savepoint: not a statement of the claim.
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == 6, statements
@@ -467,3 +468,27 @@ def test_every_sales_endpoint_is_in_the_schema(manager):
         "/api/v1/agreement/",
     ]:
         assert path in schema["paths"], path
+
+
+# --- One shape for a lead ---------------------------------------------------------------
+
+
+def test_a_lead_has_one_shape_everywhere_in_the_api(rep, manager):
+    """The lead list, a rep's queue, a deal and a verdict's reply show a lead the same way."""
+    team_with("Iberia", rep, manager=manager)
+    queued = assigned_lead(rep, company="Acme Ltda")
+    accepted = assigned_lead(rep, company="Nube SAS")
+    reply = api(rep).post(lead_url(accepted, "accept"), {}, format="json").json()
+
+    shapes = {
+        "list": api(manager).get("/api/v1/leads/").json()["results"][0],
+        "detail": api(rep).get(f"/api/v1/leads/{queued.pk}/").json(),
+        "queue": api(rep).get(QUEUE).json()["results"][0]["lead"],
+        "deal": api(rep).get(DEALS).json()["results"][0]["lead"],
+        "accept": reply["lead"],
+    }
+
+    list_keys = set(shapes["list"])
+    assert all(set(shape) == list_keys for name, shape in shapes.items() if name != "detail")
+    assert list_keys < set(shapes["detail"])  # the detail adds the reasons, in the same shape
+    assert shapes["queue"]["owner"] == shapes["detail"]["owner"] == {"id": rep.pk, "username": "rep"}

@@ -6,10 +6,10 @@ from django.utils import timezone
 
 from leads.models import AssignmentLog, Handoff, HandoffStatus, Lead, LeadScore, RepProfile
 from leads.sales.queue import lead_claim_next, pool_waiting_count, queue_for_rep, queue_overview, queue_row, rep_load
-from leads.sales.selectors import sales_lead_for_user, sales_leads_visible_to
 from leads.sales.services import SalesError
 from leads.sales.speed_to_lead import pool_scores_refresh
 from leads.sales.worklog import ActivityIn, activity_log
+from leads.selectors import lead_for_user, leads_visible_to
 from tests.leads.sales.helpers import assigned_lead, new_rep, pooled_lead, rule_to, team_with
 
 pytestmark = pytest.mark.django_db
@@ -155,9 +155,9 @@ def test_waiting_count_and_load_for_the_queue_banner(rep):
 
 def test_a_rep_works_only_their_own_leads(rep, other_rep):
     mine, theirs = assigned_lead(rep), assigned_lead(other_rep)
-    assert list(sales_leads_visible_to(rep)) == [mine]
+    assert list(leads_visible_to(rep, work=True)) == [mine]
     with pytest.raises(Http404):
-        sales_lead_for_user(rep, theirs.pk)
+        lead_for_user(rep, theirs.pk, work=True)
 
 
 def test_a_manager_works_their_teams_leads_and_pools_only(rep, other_rep, manager):
@@ -168,16 +168,16 @@ def test_a_manager_works_their_teams_leads_and_pools_only(rep, other_rep, manage
     in_team_pool = pooled_lead(country="ES")
     assigned_lead(other_rep)
     pooled_lead(country="US")
-    assert set(sales_leads_visible_to(manager)) == {reps_lead, in_team_pool}
+    assert set(leads_visible_to(manager, work=True)) == {reps_lead, in_team_pool}
 
 
 def test_marketers_and_users_without_a_role_work_no_leads(marketer, nobody, rep):
     assigned_lead(rep)
-    assert not sales_leads_visible_to(marketer).exists()
-    assert not sales_leads_visible_to(nobody).exists()
+    assert not leads_visible_to(marketer, work=True).exists()
+    assert not leads_visible_to(nobody, work=True).exists()
 
 
 def test_a_rep_sees_nothing_of_another_reps_work(rep):
     other = new_rep("rep9")
     assigned_lead(other)
-    assert not sales_leads_visible_to(rep).exists()
+    assert not leads_visible_to(rep, work=True).exists()
