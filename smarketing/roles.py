@@ -49,18 +49,6 @@ def primary_role(user: Any) -> Role | None:
     return None
 
 
-def is_manager(user: Any) -> bool:
-    return has_role(user, Role.MANAGER)
-
-
-def is_marketer(user: Any) -> bool:
-    return has_role(user, Role.MARKETING)
-
-
-def is_rep(user: Any) -> bool:
-    return has_role(user, Role.SALES) and not has_role(user, Role.MANAGER, Role.MARKETING)
-
-
 def role_required(*roles: Role) -> Callable:
     """View decorator: log in first, then refuse (403) users without one of the roles."""
 

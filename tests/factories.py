@@ -5,7 +5,7 @@ from typing import Any
 import factory
 from django.utils import timezone
 
-from leads.models import Campaign, CampaignCost, Channel, Event, Lead, LeadScore, Stage
+from leads.models import Campaign, Channel, Event, Lead, LeadScore, Stage
 
 
 class CampaignFactory(factory.django.DjangoModelFactory):
@@ -15,15 +15,6 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Campaign {n}")
     channel = Channel.WEBINAR
     utm_campaign = factory.Sequence(lambda n: f"campaign-{n}")
-
-
-class CampaignCostFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = CampaignCost
-
-    campaign = factory.SubFactory(CampaignFactory)
-    incurred_on = factory.LazyFunction(lambda: timezone.localdate())
-    amount = 100
 
 
 # Scores live in LeadScore; LeadFactory takes them too, so a test can say LeadFactory(score=70).

@@ -3,6 +3,7 @@
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -174,9 +175,12 @@ class Lead(models.Model):
         adding = self._state.adding
         super().save(*args, **kwargs)
         if adding:  # every lead has its score row (bulk paths insert theirs themselves)
-            from leads.models.scoring import LeadScore
+            self._score_model().objects.create(lead=self, created_at=self.created_at, last_touch_at=self.last_touch_at)
 
-            LeadScore.objects.create(lead=self, created_at=self.created_at, last_touch_at=self.last_touch_at)
+    @classmethod
+    def _score_model(cls) -> type[models.Model]:
+        """LeadScore, reached through its relation: leads.models.scoring imports this module."""
+        return cls._meta.get_field("scoring").related_model
 
     @property
     def full_name(self) -> str:
@@ -191,12 +195,10 @@ class Lead(models.Model):
     # "scoring" (and "scoring__persona") so reading them costs no query per lead.
     @property
     def scorecard(self) -> Any:
-        from leads.models.scoring import LeadScore
-
         try:
             return self.scoring
-        except LeadScore.DoesNotExist:
-            return LeadScore(lead=self)  # not scored yet: zeros
+        except ObjectDoesNotExist:
+            return self._score_model()(lead=self)  # not scored yet: zeros
 
     @property
     def score(self) -> int:

@@ -253,20 +253,3 @@ def _leaf_holds(node: dict[str, Any], lead: Lead, events: list[Any], as_of: date
     first_y = min(e.occurred_at for e in firsts)
     later = [e.occurred_at for e in found if e.occurred_at > first_y]
     return {"holds": bool(later), "at": min(later) if later else None}
-
-
-def evaluate_leaves(tree: dict[str, Any], holds: list[bool]) -> bool:
-    """The tree's value from its leaves' values (in leaves() order)."""
-    iterator = iter(holds)
-
-    def value(node: dict[str, Any]) -> bool:
-        op = node["op"]
-        if op == "all":
-            return all([value(child) for child in node["children"]])  # consume every leaf
-        if op == "any":
-            return any([value(child) for child in node["children"]])
-        if op == "not":
-            return not value(node["child"])
-        return next(iterator)
-
-    return value(tree)

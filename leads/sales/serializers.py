@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from leads.models import Activity, Deal, DealStage, Handoff, Notification, Reason
+from leads.models import Activity, Deal, DealStage, Notification, Reason
 from leads.serializers import LeadOut
 from smarketing.roles import Role
 
@@ -189,9 +189,3 @@ class NotificationsReadIn(serializers.Serializer):
     ids = serializers.ListField(
         child=serializers.IntegerField(), required=False, allow_null=True, default=None, max_length=1_000
     )
-
-
-class HandoffOut(serializers.ModelSerializer):
-    class Meta:
-        model = Handoff
-        fields = ["status", "team", "assigned_to", "handed_off_at", "deadline", "due_at", "first_touch_at"]

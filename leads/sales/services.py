@@ -32,10 +32,6 @@ class SalesError(Refused):
     """A sales action that is not allowed now (see smarketing.lib.api.Refused)."""
 
 
-def agreement_current() -> Agreement:
-    return Agreement.current()
-
-
 def agreement_set(*, month: date, by: AbstractBaseUser, values: dict[str, Any]) -> tuple[Agreement, bool]:
     """A manager sets this month's or a later month's agreement; past months keep theirs."""
     if not has_role(by, Role.MANAGER):

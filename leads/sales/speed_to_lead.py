@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from leads.models import OPEN_HANDOFF, Agreement, AssignmentLog, Handoff
@@ -121,9 +120,3 @@ def _reassign_claim(now: datetime, batch: int) -> list[Handoff]:
     rows = Handoff.objects.filter(status__in=OPEN_HANDOFF, first_touch_at__isnull=True, reassign_at__lt=now)
     rows = rows.select_for_update(skip_locked=True) if sql.is_postgres() else rows
     return list(rows.order_by("reassign_at", "id")[:batch])
-
-
-def handoffs_overdue(*, handoffs: QuerySet[Handoff], now: datetime | None = None) -> QuerySet[Handoff]:
-    """Open, untouched handoffs past their current holder's deadline."""
-    now = now or timezone.now()
-    return handoffs.filter(status__in=OPEN_HANDOFF, first_touch_at__isnull=True, due_at__lt=now)

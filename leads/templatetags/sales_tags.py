@@ -43,15 +43,6 @@ def countdown(seconds: int | None) -> str:
 
 
 @register.filter
-def percent_of(part: Any, whole: Any) -> int:
-    """part as a percentage of whole, for progress bars (0 when there is no whole)."""
-    try:
-        return round(float(part) * 100 / float(whole)) if whole else 0
-    except (TypeError, ValueError):
-        return 0
-
-
-@register.filter
 def field_label(name: str) -> str:
     """A field name from a change record as words: "expected_close_on" → "Expected close on"."""
     return str(name).replace("_", " ").capitalize()
