@@ -27,7 +27,18 @@ def count_field(label: str, *, low: int = 0, high: int = 10_000_000, **kwargs: A
 class AgreementForm(forms.Form):
     month = MonthField(label="Month")
     mql_target = count_field("MQL target", help_text="MQLs marketing delivers in the month.")
-    close_quota = count_field("Close quota", help_text="Leads sales wins in the month.")
+    close_quota = count_field("Close quota: wins", help_text="Sales wins this many…")
+    close_per = count_field(
+        "…of every (handed-over leads)", low=1, required=False, help_text="…of every this many leads handed over."
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        quota, per = data.get("close_quota"), data.get("close_per")
+        if quota is not None and per is not None and quota > per:
+            self.add_error("close_quota", "Sales cannot win more than all of them: at most the leads handed over.")
+        return data
+
     speed_to_lead_hours = count_field(
         "Speed to lead (hours)", low=1, high=24 * 60, help_text="From handoff to the rep's first touch."
     )

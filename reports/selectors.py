@@ -1,12 +1,14 @@
 """Figures for the landing pages and the agreement: attainment both ways for a month."""
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Sum
 from django.utils import timezone
 
-from leads.models import Agreement, Campaign, Stage, StageChange
+from leads.models import Agreement, Campaign, Deal, DealStage, Handoff, Stage, StageChange
 from leads.sales.selectors import first_touch_figures
 from leads.selectors import leads_new_this_month, leads_recent, leads_visible_to, stage_counts
 from smarketing.lib.periods import month_bounds, month_first
@@ -16,11 +18,13 @@ from smarketing.roles import Role, primary_role
 def agreement_attainment(
     *, month: date | None = None, rep: AbstractBaseUser | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """This month's figures against the agreement, both ways (for every role's landing page).
+    """A month's figures against the agreement, both ways (every role's landing page, the agreement).
 
-    - MQLs delivered: leads that moved to MQL in the month, against marketing's target, with
-      the pace (delivered so far scaled to the whole month);
-    - closed: leads that became customers in the month, against sales' quota;
+    - MQLs delivered: leads that first reached MQL in the month, against marketing's target,
+      with the pace (delivered so far scaled to the whole month);
+    - close rate: of the leads handed to sales in the month (its handoff cohort), the share
+      sales has won so far, against the agreed rate ("5 of every 20" is 25 %), with the won
+      revenue from them;
     - touched in time: of the month's handoffs whose deadline has passed or that were
       touched, the share first touched by the deadline (optionally one rep's).
     """
@@ -29,8 +33,6 @@ def agreement_attainment(
     agreement = Agreement.for_month(first)
     start, end = month_bounds(first)
     delivered = _moved_to(Stage.MQL, start, end)
-    closed = _moved_to(Stage.CUSTOMER, start, end)
-    touch = first_touch_figures(start=start, end=end, now=now, rep=rep)
     elapsed = min(max((now - start) / (end - start), 0.0), 1.0)
     return {
         "month": first,
@@ -39,11 +41,26 @@ def agreement_attainment(
         "mql_target": agreement.mql_target,
         "mql_pct": _pct(delivered, agreement.mql_target),
         "mql_on_pace": round(delivered / elapsed) if elapsed > 0 else 0,
-        "closed": closed,
-        "close_quota": agreement.close_quota,
-        "closed_pct": _pct(closed, agreement.close_quota),
-        **touch,
+        **close_figures(start=start, end=end, agreement=agreement),
+        **first_touch_figures(start=start, end=end, now=now, rep=rep),
         "first_touch_target_pct": agreement.first_touch_target_pct,
+    }
+
+
+def close_figures(*, start: datetime, end: datetime, agreement: Agreement) -> dict[str, Any]:
+    """The handoff cohort of [start, end): how many leads, how many won so far, their revenue."""
+    cohort = Handoff.objects.filter(handed_off_at__gte=start, handed_off_at__lt=end)
+    won = Deal.objects.filter(lead__in=cohort.values("lead_id"), stage__outcome=DealStage.Outcome.WON)
+    figures = won.aggregate(won=Count("lead", distinct=True), won_revenue=Sum("amount"))
+    handed_off = cohort.count()
+    return {
+        "handed_off": handed_off,
+        "won": figures["won"],
+        "won_revenue": figures["won_revenue"] or Decimal(0),
+        "close_rate_pct": round(figures["won"] * 100 / handed_off, 1) if handed_off else None,
+        "close_quota": agreement.close_quota,
+        "close_per": agreement.close_per,
+        "close_target_pct": agreement.close_rate_pct,
     }
 
 

@@ -19,6 +19,7 @@ class AgreementTermsOut(serializers.ModelSerializer):
             "month",
             "mql_target",
             "close_quota",
+            "close_per",
             "speed_to_lead_hours",
             "reassign_after_hours",
             "first_touch_target_pct",
@@ -36,9 +37,13 @@ class AttainmentOut(serializers.Serializer):
     mql_target = serializers.IntegerField()
     mql_pct = serializers.IntegerField(allow_null=True)
     mql_on_pace = serializers.IntegerField()
-    closed = serializers.IntegerField()
+    handed_off = serializers.IntegerField(help_text="Leads handed to sales in the month.")
+    won = serializers.IntegerField(help_text="Of those, how many sales has won so far.")
+    won_revenue = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="Won from those leads.")
+    close_rate_pct = serializers.FloatField(allow_null=True, help_text="won ÷ handed off; null before any handoff.")
     close_quota = serializers.IntegerField()
-    closed_pct = serializers.IntegerField(allow_null=True)
+    close_per = serializers.IntegerField()
+    close_target_pct = serializers.FloatField(help_text="The agreed rate: close_quota ÷ close_per.")
     handoffs = serializers.IntegerField()
     decided = serializers.IntegerField()
     in_time = serializers.IntegerField()
@@ -66,6 +71,7 @@ class AgreementIn(serializers.Serializer):
     month = MonthField(help_text="YYYY-MM: this month or a later one.")
     mql_target = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
     close_quota = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    close_per = serializers.IntegerField(min_value=1, max_value=10_000_000, required=False)
     speed_to_lead_hours = serializers.IntegerField(min_value=1, max_value=24 * 60, required=False)
     reassign_after_hours = serializers.IntegerField(min_value=0, max_value=24 * 60, required=False)
     first_touch_target_pct = serializers.IntegerField(min_value=0, max_value=100, required=False)

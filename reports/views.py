@@ -28,7 +28,14 @@ ANY_ROLE = (Role.MARKETING, Role.SALES, Role.MANAGER)
 MONTHS_LISTED = 24
 
 
-TERMS = ("mql_target", "close_quota", "speed_to_lead_hours", "reassign_after_hours", "first_touch_target_pct")
+TERMS = (
+    "mql_target",
+    "close_quota",
+    "close_per",
+    "speed_to_lead_hours",
+    "reassign_after_hours",
+    "first_touch_target_pct",
+)
 
 
 class MonthQueryForm(forms.Form):
@@ -74,7 +81,7 @@ def _terms(month: Any) -> dict[str, Any]:
 
 
 def _save(request: HttpRequest, form: AgreementForm) -> HttpResponse:
-    values = dict(form.cleaned_data)
+    values = {key: value for key, value in form.cleaned_data.items() if value is not None}  # blank: keep it
     month = values.pop("month")
     try:
         agreement, created = sales.agreement_set(month=month, by=request.user, values=values)
@@ -85,7 +92,8 @@ def _save(request: HttpRequest, form: AgreementForm) -> HttpResponse:
     messages.success(
         request,
         f"{verb} the agreement for {agreement.month:%B %Y}: {agreement.mql_target} MQLs, "
-        f"close {agreement.close_quota}, first touch within {agreement.speed_to_lead_hours} h. "
+        f"close {agreement.close_quota} of every {agreement.close_per}, "
+        f"first touch within {agreement.speed_to_lead_hours} h. "
         "Both sides see it on their home page.",
     )
     return redirect(f"{reverse('reports:agreement')}?month={agreement.month:%Y-%m}")

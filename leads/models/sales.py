@@ -25,7 +25,9 @@ class Agreement(models.Model):
 
     month = models.DateField(unique=True, help_text="The first day of the month it holds for.")
     mql_target = models.PositiveIntegerField(default=20, help_text="MQLs marketing delivers this month.")
-    close_quota = models.PositiveIntegerField(default=5, help_text="Leads sales closes (won) this month.")
+    # Sales closes `close_quota` of every `close_per` leads marketing hands over ("5 of every 20").
+    close_quota = models.PositiveIntegerField(default=5, help_text="Leads sales wins of every `close_per` handed over.")
+    close_per = models.PositiveIntegerField(default=20, help_text="Out of how many handed-over leads.")
     speed_to_lead_hours = models.PositiveIntegerField(default=24, help_text="Hours from handoff to first touch.")
     reassign_after_hours = models.PositiveIntegerField(
         default=24, help_text="Hours past the first-touch deadline after which an untouched lead is reassigned."
@@ -44,10 +46,18 @@ class Agreement(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(speed_to_lead_hours__gt=0), name="agreement_speed_positive"),
             models.CheckConstraint(condition=Q(first_touch_target_pct__lte=100), name="agreement_pct_at_most_100"),
+            models.CheckConstraint(
+                condition=Q(close_per__gt=0, close_quota__lte=models.F("close_per")), name="agreement_close_rate"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Agreement {self.month:%Y-%m}"
+
+    @property
+    def close_rate_pct(self) -> float:
+        """The agreed close rate: 5 of every 20 is 25 %."""
+        return round(self.close_quota * 100 / self.close_per, 1) if self.close_per else 0.0
 
     @classmethod
     def for_month(cls, month: date) -> "Agreement":

@@ -21,6 +21,7 @@ from smarketing.roles import Role, has_role
 AGREEMENT_FIELDS = (
     "mql_target",
     "close_quota",
+    "close_per",
     "speed_to_lead_hours",
     "reassign_after_hours",
     "first_touch_target_pct",
@@ -42,6 +43,9 @@ def agreement_set(*, month: date, by: AbstractBaseUser, values: dict[str, Any]) 
     fields = {key: value for key, value in values.items() if key in AGREEMENT_FIELDS}
     if fields.get("handoff_stage", Stage.MQL) not in (Stage.MQL, Stage.SQL):
         raise SalesError("Hand leads to sales at MQL or SQL.", field="handoff_stage")
+    terms = {**_carried(first), **fields}
+    if terms["close_per"] < 1 or terms["close_quota"] > terms["close_per"]:
+        raise SalesError(f"Sales wins at most all of them: a quota up to {terms['close_per']}.", field="close_quota")
     with transaction.atomic():
         agreement, created = Agreement.objects.select_for_update().get_or_create(
             month=first, defaults={**_carried(first), **fields, "created_by": by}

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.models import Agreement, Handoff, Stage, StageChange
+from leads.models import Agreement, Deal, DealStage, Handoff, Stage, StageChange
 from smarketing.lib.periods import month_first, next_month
 from tests.factories import LeadFactory
 from tests.leads.sales.helpers import assigned_lead
@@ -26,23 +26,28 @@ def moved_to(stage: str, n: int) -> None:
 
 @pytest.fixture
 def this_month() -> Agreement:
-    return Agreement.objects.create(month=month_first(), mql_target=20, close_quota=5, first_touch_target_pct=90)
+    return Agreement.objects.create(
+        month=month_first(), mql_target=20, close_quota=5, close_per=20, first_touch_target_pct=90
+    )
 
 
 @pytest.mark.parametrize("who", ["marketer", "rep", "manager"])
 def test_every_landing_page_shows_this_months_attainment_both_ways(who, request, this_month):
     moved_to(Stage.MQL, 14)
-    moved_to(Stage.CUSTOMER, 3)
+    handed = [assigned_lead(request.getfixturevalue("rep")) for _ in range(4)]
+    won = DealStage.objects.get(outcome="won")
+    Deal.objects.create(lead=handed[0], name="Acme", amount=18000, stage=won)
     client = request.getfixturevalue(f"{who}_client")
     response = client.get(HOME)
     assert response.status_code == 200
     attainment = response.context["attainment"]
     assert (attainment["mql_delivered"], attainment["mql_target"]) == (14, 20)
-    assert (attainment["closed"], attainment["close_quota"]) == (3, 5)
+    assert (attainment["handed_off"], attainment["won"], attainment["close_rate_pct"]) == (4, 1, 25.0)
     html = response.content.decode()
     assert "Marketing → Sales" in html and "Sales → Marketing" in html
     assert '14 <span class="of">/ 20</span>' in html and f"on pace for {attainment['mql_on_pace']}" in html
-    assert '3 <span class="of">/ 5</span>' in html and "target 90%" in html
+    assert "25%" in html and "1 won of 4 handed over · agreed 5 of every 20 (25%)" in html and "18,000.00 won" in html
+    assert "target 90%" in html
     assert '<meter min="0" max="20" value="14"' in html
 
 
@@ -59,7 +64,7 @@ def test_a_reps_landing_counts_their_own_handoffs_touched_in_time(rep_client, re
 
 def test_with_no_agreement_set_the_defaults_show(manager_client):
     html = manager_client.get(HOME).content.decode()
-    assert "/ 20</span>" in html and "/ 5</span>" in html  # the model's defaults
+    assert "/ 20</span>" in html and "agreed 5 of every 20 (25%)" in html  # the model's defaults
 
 
 # --- The agreement page -----------------------------------------------------------------
@@ -76,7 +81,7 @@ def test_every_role_reads_the_agreement_page(who, request, this_month):
 
 def test_agreement_page_lists_past_months_and_shows_one(manager_client, this_month):
     earlier = (month_first() - timedelta(days=1)).replace(day=1)
-    Agreement.objects.create(month=earlier, mql_target=12, close_quota=3)
+    Agreement.objects.create(month=earlier, mql_target=12, close_quota=3, close_per=12)
     html = manager_client.get(AGREEMENT).content.decode()
     assert f"{earlier:%B %Y}" in html and f"?month={earlier:%Y-%m}" in html
     response = manager_client.get(f"{AGREEMENT}?month={earlier:%Y-%m}")
@@ -153,3 +158,19 @@ def test_agreement_page_query_count_does_not_grow_with_months(manager_client, dj
         Agreement.objects.create(month=(first - timedelta(days=31 * n + 1)).replace(day=1))
     with django_assert_max_num_queries(len(few.captured_queries)):
         manager_client.get(AGREEMENT)
+
+
+def test_before_any_handoff_the_sales_side_says_why_it_has_no_figures(manager_client, this_month):
+    html = manager_client.get(HOME).content.decode()
+    assert html.count("no handoffs yet this month") == 2  # touched in time, and the close rate
+    assert "agreed 5 of every 20 (25%)" in html
+    assert "0 of 0" not in html
+
+
+def test_a_quota_above_its_base_is_refused_with_a_message(manager_client):
+    data = {"month": f"{month_first():%Y-%m}", "mql_target": "20", "close_quota": "30", "close_per": "20"}
+    data |= {"speed_to_lead_hours": "4", "reassign_after_hours": "24", "first_touch_target_pct": "90"}
+    response = manager_client.post(EDIT, {**data, "handoff_stage": "mql"})
+    assert response.status_code == 400
+    assert "Sales cannot win more than all of them: at most the leads handed over." in response.content.decode()
+    assert not Agreement.objects.exists()

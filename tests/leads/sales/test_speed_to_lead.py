@@ -8,6 +8,8 @@ from django.utils import timezone
 from leads.models import (
     Agreement,
     AssignmentLog,
+    Deal,
+    DealStage,
     Handoff,
     HandoffStatus,
     Lead,
@@ -80,8 +82,8 @@ def test_next_months_agreement_can_be_set_ahead(manager):
 # --- Attainment -------------------------------------------------------------------------
 
 
-def test_attainment_counts_mqls_delivered_closes_and_first_touch_in_time(rep):
-    Agreement.objects.create(month=this_month(), mql_target=4, close_quota=2)
+def test_attainment_counts_mqls_delivered_the_close_rate_and_first_touch_in_time(rep):
+    Agreement.objects.create(month=this_month(), mql_target=4, close_quota=2, close_per=8)
     now = timezone.now()
     for _ in range(2):
         lead = LeadFactory()
@@ -93,11 +95,18 @@ def test_attainment_counts_mqls_delivered_closes_and_first_touch_in_time(rep):
     activity_log(lead=in_time, by=rep, data=ActivityIn(kind="call"))
     assigned_lead(rep, due_in=timedelta(hours=-1))  # missed
     assigned_lead(rep, due_in=timedelta(hours=3))  # still running: not decided yet
+    won = Deal.objects.create(
+        lead=in_time, name="Won", owner=rep, amount=1200, stage=DealStage.objects.get(outcome="won")
+    )
 
     figures = agreement_attainment()
 
     assert (figures["mql_delivered"], figures["mql_target"], figures["mql_pct"]) == (2, 4, 50)
-    assert (figures["closed"], figures["close_quota"], figures["closed_pct"]) == (1, 2, 50)
+    # Of the 3 leads handed over this month, 1 won so far (the old lead's close is no handoff of
+    # this month): 33.3 % against the agreed 2 of every 8 (25 %), with its revenue.
+    assert (figures["handed_off"], figures["won"], figures["close_rate_pct"]) == (3, 1, 33.3)
+    assert (figures["close_quota"], figures["close_per"], figures["close_target_pct"]) == (2, 8, 25.0)
+    assert figures["won_revenue"] == won.amount
     assert (figures["handoffs"], figures["decided"], figures["in_time"]) == (3, 2, 1)
     assert figures["touched_in_time_pct"] == 50
     assert figures["first_touch_target_pct"] == 90
