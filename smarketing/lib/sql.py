@@ -7,6 +7,10 @@ ranges on two connections (`each_in_parallel`); capture's hot statements planned
 connection (`execute_prepared`); and rows and id lists sent as one JSON or array parameter
 (`records`, `any_of`), so a statement's text does not depend on how many there are. On
 SQLite all of these simply run as usual.
+
+The statements themselves live in each feature's `sql.py`, their values named (`%(rep)s`);
+`bind` turns one into the `%s` text and list of values that both backends take, in the order
+the text names them, and `named` names the values of a fragment built here.
 """
 
 import functools
@@ -93,6 +97,68 @@ def json_path(key: str) -> str:
 
 def in_list(values: list[Any]) -> str:
     return ", ".join(["%s"] * len(values))
+
+
+# --- Statements with named parameters ---------------------------------------------------
+
+# A named parameter, a positional one (an error in a named statement) or an escaped percent sign.
+_PLACEHOLDER_TOKEN = re.compile(r"%(?:\((\w+)\)s|(s)|%)")
+
+
+def bind(statement: str, /, **params: Any) -> tuple[str, list[Any]]:
+    """`statement`, whose values are named (`%(rep)s`), as the `%s` text and list of values that
+    both backends and `execute_prepared` take: each name's value where the text names it, so
+    one name may appear several times and the order of values is always the text's. Names
+    the text does not use are ignored; a name without a value is an error.
+    """
+    text, names = _positional(statement)
+    try:
+        return text, [params[name] for name in names]
+    except KeyError as missing:
+        raise ValueError(f"The statement names %({missing.args[0]})s but no value was given for it.") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _positional(statement: str) -> tuple[str, tuple[str, ...]]:
+    """The statement's text with `%s` for each named parameter, and the names in text order;
+    once per text: capture binds the same few statements on every post."""
+    names: list[str] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        if match.group(2):
+            raise ValueError("A statement bound by name takes no positional %s: name it, like %(value)s.")
+        if match.group(1):
+            names.append(match.group(1))
+            return "%s"
+        return "%%"
+
+    return _PLACEHOLDER_TOKEN.sub(placeholder, statement), tuple(names)
+
+
+def named(prefix: str, fragment: tuple[str, list[Any]]) -> tuple[str, dict[str, Any]]:
+    """A fragment written with `%s` (`any_of`, `values_cte`, `json_has`, `condition_sql` …) with
+    its values named `prefix_0`, `prefix_1`, … in their order, to go into a statement bound
+    by name (`bind`). The prefix must be unique in that statement."""
+    text, values = fragment
+    named_text, names = _named_text(prefix, text)
+    return named_text, dict(zip(names, values, strict=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _named_text(prefix: str, text: str) -> tuple[str, tuple[str, ...]]:
+    if not prefix.isidentifier():
+        raise ValueError(f"Not a parameter name: {prefix!r}")
+    names: list[str] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        if match.group(1):
+            raise ValueError("The fragment already names its values.")
+        if match.group(2):
+            names.append(f"{prefix}_{len(names)}")
+            return f"%({names[-1]})s"
+        return "%%"
+
+    return _PLACEHOLDER_TOKEN.sub(placeholder, text), tuple(names)
 
 
 def any_of(column: str, values: list[Any], pg_type: str = "bigint") -> tuple[str, list[Any]]:
