@@ -10,9 +10,8 @@ Every path ends in the same steps, in one transaction:
 4. add the new events' points to the score rollups, rescore and requalify the touched leads.
 """
 
-import functools
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from leads.capture import sql as capture_sql
 from leads.models import (
     LEAD_TEXT_FIELDS,
     Campaign,
@@ -166,8 +166,8 @@ def _lead_ids(emails: list[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
     with connection.cursor() as cursor:
         for chunk in sql.chunked(emails, INSERT_CHUNK):
-            condition, params = sql.any_of("email", chunk, "text")
-            sql.execute_prepared(cursor, f"SELECT email, id FROM leads_lead WHERE {condition}", params)
+            statement, params = capture_sql.lead_ids(chunk)
+            sql.execute_prepared(cursor, *sql.bind(statement, **params))
             ids.update(cursor.fetchall())
     return ids
 
@@ -177,18 +177,14 @@ def leads_lock(lead_ids: Iterable[int]) -> None:
 
     Concurrent batches touching the same leads then queue behind each other instead of each
     holding some rows the other needs (a deadlock). SQLite runs one writer at a time anyway.
-    FOR NO KEY UPDATE, the lock an UPDATE takes: another batch's events may still reference
-    these leads meanwhile (their foreign-key checks only need a key share).
     """
     if not sql.is_postgres():
         return
     ids = sorted(set(lead_ids))
     with connection.cursor() as cursor:
         for chunk in sql.chunked(ids, INSERT_CHUNK * 4):
-            condition, params = sql.any_of("id", chunk)
-            sql.execute_prepared(
-                cursor, f"SELECT id FROM leads_lead WHERE {condition} ORDER BY id FOR NO KEY UPDATE", params
-            )
+            statement, params = capture_sql.leads_lock(chunk)
+            sql.execute_prepared(cursor, *sql.bind(statement, **params))
 
 
 def _lead_attributes(data: dict[str, Any]) -> dict[str, Any]:
@@ -211,9 +207,6 @@ def _new_lead_row(email: str, data: dict[str, Any], now: datetime) -> dict[str, 
     }
 
 
-FILL_COLUMNS = [(name, "text") for name in LEAD_TEXT_FIELDS] + [("company_size", "integer")]
-
-
 def _fill_blanks(data_by_id: dict[int, dict[str, Any]]) -> int:
     """Fill known (and locked) leads' blank fields from new data, one UPDATE per chunk of leads."""
     now = timezone.now()
@@ -221,22 +214,12 @@ def _fill_blanks(data_by_id: dict[int, dict[str, Any]]) -> int:
     for lead_id, data in data_by_id.items():
         attributes = _lead_attributes(data)
         if attributes:
-            rows.append((lead_id, *[attributes.get(name) for name, _ in FILL_COLUMNS]))
+            rows.append((lead_id, *[attributes.get(name) for name, _ in capture_sql.FILL_COLUMNS]))
     changed = 0
     for chunk in sql.chunked(rows, INSERT_CHUNK):
-        cte, params = sql.values_cte("v", [("id", "bigint"), *FILL_COLUMNS], chunk)
-        sets, blanks = [], []
-        for name, _ in FILL_COLUMNS:
-            blank = f"leads_lead.{name} IS NULL" if name == "company_size" else f"leads_lead.{name} = ''"
-            sets.append(f"{name} = CASE WHEN {blank} AND v.{name} IS NOT NULL THEN v.{name} ELSE leads_lead.{name} END")
-            blanks.append(f"({blank} AND v.{name} IS NOT NULL)")
+        statement, params = capture_sql.fill_blanks(chunk)
         with connection.cursor() as cursor:
-            sql.execute_prepared(
-                cursor,
-                f"{cte} UPDATE leads_lead SET {', '.join(sets)}, updated_at = %s FROM v "
-                f"WHERE leads_lead.id = v.id AND ({' OR '.join(blanks)})",
-                [*params, sql.db_datetime(now)],
-            )
+            sql.execute_prepared(cursor, *sql.bind(statement, now=sql.db_datetime(now), **params))
             changed += cursor.rowcount
     return changed
 
@@ -252,9 +235,8 @@ def insert_returning(
     out = []
     with connection.cursor() as cursor:
         for chunk in sql.chunked(rows, INSERT_CHUNK):
-            statement, params = _insert_sql(model, chunk)
-            statement = f"{statement} ON CONFLICT ({conflict}) DO NOTHING RETURNING id, {returning}"
-            sql.execute_prepared(cursor, statement, params)
+            statement, params = capture_sql.insert_new(model, chunk, conflict=conflict, returning=returning)
+            sql.execute_prepared(cursor, *sql.bind(statement, **params))
             out.extend({"id": row_id, returning: key} for row_id, key in cursor.fetchall())
     return out
 
@@ -263,62 +245,8 @@ def rows_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
     """INSERT rows as they are: bulk_create without building a model object for each."""
     with connection.cursor() as cursor:
         for chunk in sql.chunked(rows, INSERT_CHUNK):
-            sql.execute_prepared(cursor, *_insert_sql(model, chunk))
-
-
-def _insert_sql(model: type[models.Model], rows: list[dict[str, Any]]) -> tuple[str, list[Any]]:
-    """`INSERT INTO table (every column) …` for these rows, and its values; a column a row
-    leaves out gets the field's default, and the serial id is left to the database. On
-    PostgreSQL the rows go as one JSON parameter (`sql.records`), so the statement's text
-    is the same for any number of rows and is planned once per connection."""
-    head, preps, columns = _insert_shape(model)
-    if sql.is_postgres():
-        records = ({f.column: row[name] if name in row else f.get_default() for name, _, f in preps} for row in rows)
-        source, params = sql.records(columns, records)
-        return f"{head} SELECT * FROM {source}", params
-    params = []
-    for row in rows:
-        for name, prep, f in preps:
-            value = row[name] if name in row else f.get_default()
-            params.append(prep(value) if prep else value)
-    values = ", ".join(["(" + ", ".join(["%s"] * len(preps)) + ")"] * len(rows))
-    return f"{head} VALUES {values}", params
-
-
-@functools.cache
-def _insert_shape(
-    model: type[models.Model],
-) -> tuple[str, list[tuple[str, Callable[[Any], Any] | None, Any]], list[tuple[str, str]]]:
-    """The INSERT's head, each column's (name, preparation, field) and (column, database
-    type), worked out once per model: a form post makes four one-row inserts, and working this
-    out each time cost three times as much as the rows' values (226 µs against 58 µs for a lead
-    and its event)."""
-    # The serial id and columns the database fills itself (db_default) are left to it.
-    fields = [
-        f
-        for f in model._meta.concrete_fields
-        if f is not model._meta.auto_field and f.db_default is models.NOT_PROVIDED
-    ]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    head = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns})"
-    return head, [(f.attname, _prep_for(f), f) for f in fields], [(f.column, f.db_type(connection)) for f in fields]
-
-
-# Fields whose Python values the driver takes as they are (SQLite; PostgreSQL reads the rows
-# as JSON): an event batch has thousands of values, and Django's per-value preparation was a
-# sixth of its time.
-PASSED_AS_IS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
-
-
-def _prep_for(field: models.Field) -> Callable[[Any], Any] | None:
-    """How a value of this field is made ready for the driver; None when it goes as it is."""
-    if isinstance(field, models.JSONField):
-        return lambda value: None if value is None else connection.ops.adapt_json_value(value, field.encoder)
-    if isinstance(field, models.DateTimeField):
-        return connection.ops.adapt_datetimefield_value
-    if isinstance(field, PASSED_AS_IS):
-        return None
-    return lambda value: field.get_db_prep_save(value, connection)
+            statement, params = capture_sql.insert(model, chunk)
+            sql.execute_prepared(cursor, *sql.bind(statement, **params))
 
 
 def _campaigns_by_utm(events: list[EventIn]) -> tuple[dict[str, int], dict[int, str]]:
@@ -410,23 +338,12 @@ def _lead_touches(
     return columns
 
 
-TOUCH_COLUMNS = [
-    ("source", "text"),
-    ("first_campaign_id", "bigint"),
-    ("first_touch", "jsonb"),
-    ("last_source", "text"),
-    ("last_campaign_id", "bigint"),
-    ("last_touch", "jsonb"),
-    ("last_touch_at", "timestamptz"),
-]
-
-
-FIRST_TOUCH = {"source", "first_campaign_id", "first_touch"}
-
-
 def _touch_values(columns: dict[str, Any]) -> list[Any]:
     """A lead's touch columns as `sql.values_cte` takes them: times for the database."""
-    return [sql.db_datetime(columns[name]) if kind == "timestamptz" else columns[name] for name, kind in TOUCH_COLUMNS]
+    return [
+        sql.db_datetime(columns[name]) if kind == "timestamptz" else columns[name]
+        for name, kind in capture_sql.TOUCH_COLUMNS
+    ]
 
 
 def _touches_record(touches: dict[int, dict[str, Any]]) -> set[int]:
@@ -440,23 +357,11 @@ def _touches_record(touches: dict[int, dict[str, Any]]) -> set[int]:
     if not touches:
         return set()
     touch_rows = [(lead_id, *_touch_values(columns)) for lead_id, columns in touches.items()]
-    first = "leads_lead.source = ''"
-    last = "(leads_lead.last_touch_at IS NULL OR leads_lead.last_touch_at < v.last_touch_at)"
-    sets = [
-        f"{name} = CASE WHEN {first if name in FIRST_TOUCH else last} THEN v.{name} ELSE leads_lead.{name} END"
-        for name, _ in TOUCH_COLUMNS
-    ]
     now = sql.db_datetime(timezone.now())
     with connection.cursor() as cursor:
         for chunk in sql.chunked(touch_rows, INSERT_CHUNK):
-            cte, params = sql.values_cte("v", [("id", "bigint"), *TOUCH_COLUMNS], chunk)
-            # SET reads the row as it was, so each CASE sees the old source and last touch.
-            sql.execute_prepared(
-                cursor,
-                f"{cte} UPDATE leads_lead SET {', '.join(sets)}, updated_at = %s FROM v "
-                f"WHERE leads_lead.id = v.id AND ({first} OR {last})",
-                [*params, now],
-            )
+            statement, params = capture_sql.touches_record(chunk)
+            sql.execute_prepared(cursor, *sql.bind(statement, now=now, **params))
     return set(touches)
 
 

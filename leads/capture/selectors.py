@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from django.db.models import Count
 from django.http import Http404
 
+from leads.capture import sql as capture_sql
 from leads.models import FORM_KEY, CaptureForm, Event
+from smarketing.lib import sql
 
 
 def capture_form_submissions(forms: Iterable[CaptureForm]) -> dict[str, int]:
@@ -26,10 +28,9 @@ def capture_form_submissions(forms: Iterable[CaptureForm]) -> dict[str, int]:
 
 
 def active_form(key: str) -> CaptureForm:
-    """The active form with this key, or 404. A raw query: it starts every public post, and
-    building it through the ORM cost several times running it. A form's campaign, when it
-    has one, is read only if it is used."""
-    found = CaptureForm.objects.raw("SELECT * FROM leads_captureform WHERE key = %s AND is_active", [key])
+    """The active form with this key, or 404 (`capture_sql.ACTIVE_FORM`). A form's campaign,
+    when it has one, is read only if it is used."""
+    found = CaptureForm.objects.raw(*sql.bind(capture_sql.ACTIVE_FORM, key=key))
     form = next(iter(found), None)
     if form is None:
         raise Http404("No active form has this key.")
