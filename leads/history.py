@@ -27,6 +27,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from leads import sql as leads_sql
 from leads.models import ChangeSource, HistoryReader, Lead, StageChange
 from smarketing.lib import sql
 from smarketing.lib.tasks import task_send_on_commit
@@ -112,13 +113,11 @@ def leads_move_stage(
 
 
 def _leads_update_stage(ids: list[int], from_stage: str, to_stage: str, version: int | None, at: datetime) -> list[int]:
-    qualified = ", qualified_version = %s" if version is not None else ""
-    params = [to_stage, sql.db_datetime(at), sql.db_datetime(at), *([version] if version is not None else [])]
+    statement, params = leads_sql.stage_move(ids, qualified=version is not None)
+    at_db = sql.db_datetime(at)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE leads_lead SET stage = %s, stage_changed_at = %s, updated_at = %s{qualified} "  # noqa: S608
-            f"WHERE id IN ({sql.in_list(ids)}) AND stage = %s RETURNING id",
-            [*params, *ids, from_stage],
+            *sql.bind(statement, to_stage=to_stage, from_stage=from_stage, at=at_db, version=version, **params)
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -161,21 +160,8 @@ def _place_locked(reader: str) -> HistoryReader:
 def _changes_after(place: HistoryReader, batch: int) -> list[StageChange]:
     if connection.vendor != "postgresql":
         return list(StageChange.objects.filter(id__gt=place.last_id).order_by("id")[:batch])
-    return list(StageChange.objects.raw(FINAL_ROWS_AFTER, [place.txid, place.last_id, batch]))
-
-
-# Rows whose transaction ended before every running one began (below the snapshot's xmin), and
-# the reader's own rows when its transaction is the oldest running: nothing can still commit
-# behind those. Walks the (txid, id) index from the reader's place.
-FINAL_ROWS_AFTER = """
-SELECT c.* FROM leads_stagechange c,
-  (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon,
-          pg_current_xact_id_if_assigned()::text::bigint AS mine) t
-WHERE (c.txid, c.id) > (%s, %s)
-  AND (c.txid < t.horizon OR (c.txid = t.mine AND t.mine = t.horizon))
-ORDER BY c.txid, c.id
-LIMIT %s
-"""
+    statement = leads_sql.FINAL_ROWS_AFTER  # only the rows no transaction can still add behind
+    return list(StageChange.objects.raw(*sql.bind(statement, txid=place.txid, last_id=place.last_id, batch=batch)))
 
 
 def _place_move(place: HistoryReader, last: StageChange) -> None:

@@ -14,8 +14,10 @@ from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from leads import sql as leads_sql
 from leads.models import DefinitionStatus, Persona, QualificationDefinition, ScoringRule, ScoringState
 from leads.models.scoring import new_token
+from smarketing.lib import sql
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,8 @@ _cached: Rulebook | None = None
 
 def rulebook() -> Rulebook:
     """The current personas, rules and definition: one small query while nothing changed."""
-    with connection.cursor() as cursor:  # by hand: the ORM's query building cost more than the query
-        cursor.execute("SELECT rulebook_version FROM leads_scoringstate WHERE id = 1")
+    with connection.cursor() as cursor:
+        cursor.execute(*sql.bind(leads_sql.RULEBOOK_VERSION))
         row = cursor.fetchone()
     return rulebook_at(row[0] if row else None)
 

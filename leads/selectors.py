@@ -11,8 +11,10 @@ from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from leads import sql as leads_sql
 from leads.filters import LeadFilter
 from leads.models import FUNNEL, CaptureForm, Event, Lead, SavedView, Stage
+from smarketing.lib import sql
 from smarketing.lib.periods import month_start
 from smarketing.roles import Role, has_role
 
@@ -68,7 +70,7 @@ def leads_count(leads: QuerySet[Lead], *, limit: int = EXACT_COUNT_LIMIT) -> Lea
 
 def _table_estimate() -> int | None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Lead._meta.db_table])
+        cursor.execute(*sql.bind(leads_sql.TABLE_ESTIMATE, table=Lead._meta.db_table))
         row = cursor.fetchone()
     # -1 means the table was never analysed: ask the planner instead.
     return int(row[0]) if row and row[0] >= 0 else None
@@ -77,7 +79,7 @@ def _table_estimate() -> int | None:
 def _plan_estimate(leads: QuerySet[Lead]) -> int:
     statement, params = leads.values("id").query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, params)
+        cursor.execute(leads_sql.plan(statement), params)
         plan = cursor.fetchone()[0]
     return int(plan[0]["Plan"]["Plan Rows"])
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from leads import sql as leads_sql
 from leads.history import lead_change_stage
 from leads.jobs import Advance, job_queue, job_run
 from leads.models import (
@@ -30,7 +31,7 @@ from leads.models import (
 )
 from leads.qualification import services as qualification
 from leads.scoring import services as scoring
-from smarketing.lib.sql import chunked
+from smarketing.lib.sql import bind, chunked
 
 
 def saved_view_create(*, owner: Any, name: str, query: str, shared: bool) -> SavedView:
@@ -153,12 +154,7 @@ def _move_rows(model: type[Model], field: str, survivor: Lead, other: Lead) -> i
 def _rollups_combine(survivor: Lead, other: Lead) -> None:
     """Sum per rule: rollups are uncapped decayed sums, so adding them is exact (caps apply at rescore)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO leads_engagementrollup (lead_id, rule_id, value) "
-            "SELECT %s, rule_id, value FROM leads_engagementrollup WHERE lead_id = %s "
-            "ON CONFLICT (lead_id, rule_id) DO UPDATE SET value = leads_engagementrollup.value + excluded.value",
-            [survivor.pk, other.pk],
-        )
+        cursor.execute(*bind(leads_sql.ROLLUPS_COMBINE, survivor=survivor.pk, other=other.pk))
     EngagementRollup.objects.filter(lead=other).delete()
 
 
