@@ -45,7 +45,8 @@ from leads.models import (
     StageChange,
 )
 from leads.models.sales import DEFAULT_CAPACITY
-from leads.sales.notifications import Note, lead_url, lead_url_sql, notify, notify_select
+from leads.sales import sql as sales_sql
+from leads.sales.notifications import Note, lead_url, lead_url_parts, notify, notify_select
 from smarketing.lib import sql
 
 REGIONS: dict[str, list[str]] = {
@@ -415,48 +416,28 @@ def handoffs_reassign(
     reassign_at = due_at + timedelta(hours=agreement.reassign_after_hours)
     # One statement per table for the whole batch: the placements travel as a VALUES list.
     rows = [(p.lead_id, p.team_id, p.rep_id, by_lead[p.lead_id].assigned_to_id, p.rule_id) for p in placements]
-    columns = [(name, "bigint") for name in ("lead_id", "team_id", "rep_id", "from_rep_id", "rule_id")]
-    values, params = sql.values_cte("v", columns, rows)
+    reassigned, params = sales_sql.reassigned(rows)
     at = sql.db_datetime(now)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"{values} UPDATE leads_handoff SET team_id = v.team_id, assigned_to_id = v.rep_id, "  # noqa: S608
-            "status = CASE WHEN v.rep_id IS NULL THEN %s ELSE %s END, due_at = %s, reassign_at = %s, "
-            "overdue_at = NULL, reassigned_at = %s, reassign_count = reassign_count + 1 "
-            "FROM v WHERE leads_handoff.lead_id = v.lead_id",
-            [
-                *params,
-                HandoffStatus.POOLED,
-                HandoffStatus.ASSIGNED,
-                sql.db_datetime(due_at),
-                sql.db_datetime(reassign_at),
-                at,
-            ],
-        )
-        cursor.execute(
-            f"{values} INSERT INTO leads_assignmentlog (lead_id, action, team_id, from_rep_id, to_rep_id, rule_id, "  # noqa: S608
-            "by_id, reason, at) SELECT v.lead_id, %s, v.team_id, v.from_rep_id, v.rep_id, v.rule_id, %s, %s, %s FROM v",
-            [*params, AssignmentLog.Action.REASSIGNED, by.pk if by else None, reason[:200], at],
-        )
+        statement = sales_sql.handoffs_reassign(reassigned)
+        pools = {"pooled": HandoffStatus.POOLED, "assigned": HandoffStatus.ASSIGNED}
+        clock = {"due_at": sql.db_datetime(due_at), "reassign_at": sql.db_datetime(reassign_at)}
+        cursor.execute(*sql.bind(statement, **params, **pools, **clock, at=at))
+        log = {"action": AssignmentLog.Action.REASSIGNED, "by": by.pk if by else None, "reason": reason[:200]}
+        cursor.execute(*sql.bind(sales_sql.reassign_log(reassigned), **params, **log, at=at))
     owners_follow_handoffs(list(by_lead))
-    _reassign_notify(values, params, reason=reason, now=now)
+    _reassign_notify(reassigned, params, reason=reason, now=now)
     return placements
 
 
-def _reassign_notify(values: str, params: list[Any], *, reason: str, now: datetime) -> None:
+def _reassign_notify(reassigned: str, params: dict[str, Any], *, reason: str, now: datetime) -> None:
     """Tell the new rep and the rep who lost the lead, set-based."""
-    url, url_params = lead_url_sql("v.lead_id")
-    at = sql.db_datetime(now)
+    texts = {
+        "to_text": f"A lead was reassigned to you: {reason}"[:300],
+        "from_text": f"A lead was taken from you: {reason}"[:300],
+    }
     notify_select(
-        with_=values,
-        select=(
-            f"SELECT v.rep_id, %s, {url}, %s FROM v WHERE v.rep_id IS NOT NULL "  # noqa: S608
-            f"UNION ALL SELECT v.from_rep_id, %s, {url}, %s FROM v "
-            f"WHERE v.from_rep_id IS NOT NULL AND {sql.distinct('v.from_rep_id', 'v.rep_id')}"
-        ),
-        params=[
-            *params,
-            *[f"A lead was reassigned to you: {reason}"[:300], *url_params, at],
-            *[f"A lead was taken from you: {reason}"[:300], *url_params, at],
-        ],
+        with_=reassigned,
+        select=sales_sql.reassign_notes(),
+        params={**params, **texts, **lead_url_parts(), "at": sql.db_datetime(now)},
     )

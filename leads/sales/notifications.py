@@ -20,6 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Notification
+from leads.sales import sql as sales_sql
+from smarketing.lib import sql
 from smarketing.lib.tasks import task_send_on_commit
 
 DIGEST_LINES = 20
@@ -45,23 +47,20 @@ def lead_url(lead_id: int) -> str:
     return _lead_url_pattern().replace(str(MARKER), str(lead_id))
 
 
-def lead_url_sql(column: str) -> tuple[str, list[str]]:
-    """The lead page's URL as an SQL expression over a lead id column."""
+def lead_url_parts() -> dict[str, str]:
+    """What goes before and after the id in the lead page's URL, as `sales_sql.lead_url` names them."""
     prefix, suffix = _lead_url_pattern().split(str(MARKER))
-    return f"(%s || CAST({column} AS TEXT) || %s)", [prefix, suffix]
+    return {"url_prefix": prefix, "url_suffix": suffix}
 
 
-def notify_select(*, select: str, params: list[Any], with_: str = "") -> int:
+def notify_select(*, select: str, params: dict[str, Any], with_: str = "") -> int:
     """Store the notifications a SELECT of (user_id, text, url, created_at) rows yields, in one
     INSERT … SELECT (no row passes through Python), and email them once the transaction commits.
 
-    `with_` is a WITH clause the SELECT reads (its parameters come first in `params`).
+    `with_` is a WITH clause the SELECT reads; `params` hold the values both name.
     """
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"{with_} INSERT INTO leads_notification (user_id, text, url, created_at) {select} RETURNING user_id",  # noqa: S608
-            params,
-        )
+        cursor.execute(*sql.bind(sales_sql.notify(select, with_), **params))
         recipients = [row[0] for row in cursor.fetchall()]
     user_ids = sorted(set(recipients))
     if user_ids:

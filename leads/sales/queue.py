@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from leads.models import AssignmentLog, Handoff, HandoffStatus, RepProfile
 from leads.models.sales import DEFAULT_CAPACITY
+from leads.sales import sql as sales_sql
 from leads.sales.services import SalesError
 from smarketing.lib import sql
 
@@ -114,38 +115,14 @@ def queue_row(handoff: Handoff, *, now: Any = None) -> dict[str, Any]:
     }
 
 
-# The best pooled lead of the rep's pools, taken only while the rep holds less than their
-# capacity: one statement, which reads the rep's team (none: the general pool only) and load
-# itself. No profile means no team and the default capacity.
-CLAIM_SQL = """
-UPDATE leads_handoff SET status = %(assigned)s, assigned_to_id = %(rep)s,
-    team_id = COALESCE((SELECT team_id FROM leads_repprofile WHERE user_id = %(rep)s), team_id)
-WHERE id = (
-    SELECT id FROM leads_handoff
-    WHERE status = %(pooled)s
-      AND (team_id IS NULL OR team_id = (SELECT team_id FROM leads_repprofile WHERE user_id = %(rep)s))
-    ORDER BY score DESC, handed_off_at, id
-    LIMIT 1 {lock}
-) AND status = %(pooled)s
-  AND (SELECT COUNT(*) FROM leads_handoff WHERE assigned_to_id = %(rep)s AND status = %(assigned)s)
-    < COALESCE((SELECT capacity FROM leads_repprofile WHERE user_id = %(rep)s), %(capacity)s)
-RETURNING id, lead_id, team_id
-"""
-
-
-LOAD_SQL = """
-SELECT COALESCE((SELECT capacity FROM leads_repprofile WHERE user_id = %(rep)s), %(capacity)s),
-       (SELECT COUNT(*) FROM leads_handoff WHERE assigned_to_id = %(rep)s AND status = %(assigned)s)
-"""
-
-
 def lead_claim_next(*, rep: AbstractBaseUser) -> Handoff | None:
     """Give the rep the best lead waiting in their pools; None when the pools are empty.
 
     Refused (SalesError, 409) when the rep already holds their capacity of open leads. Every
-    rep runs this all day, so it is three plain statements: the claim (capacity checked in
-    it), the owner, the log row; then one read of what the reply shows. Only when nothing was
-    claimed does a fourth say whether the rep is full or the pools are empty.
+    rep runs this all day, so it is three plain statements (`sales_sql.CLAIM_…`, OWNER_SET,
+    CLAIM_LOG): the claim (capacity checked in it), the owner, the log row; then one read of
+    what the reply shows. Only when nothing was claimed does a fourth (LOAD) say whether the
+    rep is full or the pools are empty.
     """
     now = sql.db_datetime(timezone.now())
     params = {
@@ -154,12 +131,12 @@ def lead_claim_next(*, rep: AbstractBaseUser) -> Handoff | None:
         "pooled": HandoffStatus.POOLED,
         "capacity": DEFAULT_CAPACITY,
     }
-    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    claim = sales_sql.CLAIM_SKIP_LOCKED if connection.vendor == "postgresql" else sales_sql.CLAIM_ONE_WRITER
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL.format(lock=lock), params)
+        cursor.execute(*sql.bind(claim, **params))
         row = cursor.fetchone()
         if row is None:
-            cursor.execute(LOAD_SQL, params)
+            cursor.execute(*sql.bind(sales_sql.LOAD, **params))
             capacity, held = cursor.fetchone()
             if held >= capacity:
                 raise SalesError(
@@ -168,12 +145,9 @@ def lead_claim_next(*, rep: AbstractBaseUser) -> Handoff | None:
                 )
             return None
         handoff_id, lead_id, team_id = row
-        cursor.execute("UPDATE leads_lead SET owner_id = %s, updated_at = %s WHERE id = %s", [rep.pk, now, lead_id])
-        cursor.execute(
-            "INSERT INTO leads_assignmentlog (lead_id, action, team_id, to_rep_id, by_id, reason, at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [lead_id, AssignmentLog.Action.CLAIMED, team_id, rep.pk, rep.pk, "", now],
-        )
+        cursor.execute(*sql.bind(sales_sql.OWNER_SET, rep=rep.pk, now=now, lead=lead_id))
+        log = {"lead": lead_id, "action": AssignmentLog.Action.CLAIMED, "team": team_id, "reason": ""}
+        cursor.execute(*sql.bind(sales_sql.CLAIM_LOG, **log, rep=rep.pk, now=now))
     handoff = Handoff.objects.select_related("lead__scoring__persona", "lead__owner", "lead__first_campaign").get(
         pk=handoff_id
     )

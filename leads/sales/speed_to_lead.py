@@ -16,9 +16,10 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from leads.models import OPEN_HANDOFF, Agreement, AssignmentLog, Handoff
+from leads.models import OPEN_HANDOFF, Agreement, AssignmentLog, Handoff, HandoffStatus
+from leads.sales import sql as sales_sql
 from leads.sales.assignment import handoffs_reassign
-from leads.sales.notifications import lead_url_sql, notify_select
+from leads.sales.notifications import lead_url_parts, notify_select
 from smarketing.lib import sql
 
 CLOCK_BATCH = 5_000
@@ -40,11 +41,7 @@ def sla_check(*, now: datetime | None = None) -> dict[str, int]:
 def pool_scores_refresh() -> int:
     """Copy each pooled lead's current score onto its handoff, where the two differ (one UPDATE)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE leads_handoff SET score = s.score FROM leads_leadscore s "
-            "WHERE s.lead_id = leads_handoff.lead_id AND leads_handoff.status = %s AND leads_handoff.score <> s.score",
-            ["pooled"],
-        )
+        cursor.execute(*sql.bind(sales_sql.POOL_SCORES_REFRESH, pooled=HandoffStatus.POOLED))
         return cursor.rowcount
 
 
@@ -57,50 +54,24 @@ def handoffs_flag_overdue(*, now: datetime, batch: int = CLOCK_BATCH) -> int:
 
 
 def _flag_batch(now: datetime, batch: int) -> list[tuple[Any, ...]]:
-    lock = "FOR UPDATE SKIP LOCKED" if sql.is_postgres() else ""
+    statement, params = sales_sql.overdue_flag(skip_locked=sql.is_postgres())
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE leads_handoff SET overdue_at = %s WHERE id IN ("  # noqa: S608 (no values in the text)
-            "SELECT id FROM leads_handoff WHERE status IN (%s, %s) AND first_touch_at IS NULL "
-            f"AND overdue_at IS NULL AND due_at < %s ORDER BY due_at LIMIT %s {lock}) AND overdue_at IS NULL "
-            "RETURNING id",
-            [sql.db_datetime(now), *OPEN_HANDOFF, sql.db_datetime(now), batch],
-        )
+        cursor.execute(*sql.bind(statement, **params, now=sql.db_datetime(now), batch=batch))
         ids = [row[0] for row in cursor.fetchall()]
         if ids:
             _overdue_record(ids, now)
     return ids
 
 
-NAME_SQL = "COALESCE(NULLIF(TRIM(l.first_name || ' ' || l.last_name), ''), l.email)"
-
-
 def _overdue_record(handoff_ids: list[int], now: datetime) -> None:
     """Log each flagged lead and tell its rep and their manager (or the pool's), set-based."""
-    ids, at = sql.in_list(handoff_ids), sql.db_datetime(now)
+    ids, params = sales_sql.handoff_ids(handoff_ids)
+    at = sql.db_datetime(now)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO leads_assignmentlog (lead_id, action, team_id, from_rep_id, reason, at) "  # noqa: S608
-            f"SELECT lead_id, %s, team_id, assigned_to_id, %s, %s FROM leads_handoff WHERE id IN ({ids})",
-            [AssignmentLog.Action.OVERDUE, "First touch overdue", at, *handoff_ids],
-        )
-    url, url_params = lead_url_sql("h.lead_id")
-    manager = "COALESCE(rt.manager_id, pt.manager_id)"
-    notify_select(
-        select=(
-            f"SELECT h.assigned_to_id, %s || {NAME_SQL}, {url}, %s FROM leads_handoff h "  # noqa: S608 (values are parameters)
-            f"JOIN leads_lead l ON l.id = h.lead_id WHERE h.id IN ({ids}) AND h.assigned_to_id IS NOT NULL "
-            f"UNION ALL SELECT {manager}, %s || {NAME_SQL}, {url}, %s FROM leads_handoff h "
-            "JOIN leads_lead l ON l.id = h.lead_id "
-            "LEFT JOIN leads_repprofile rp ON rp.user_id = h.assigned_to_id "
-            "LEFT JOIN leads_team rt ON rt.id = rp.team_id LEFT JOIN leads_team pt ON pt.id = h.team_id "
-            f"WHERE h.id IN ({ids}) AND {manager} IS NOT NULL AND {sql.distinct(manager, 'h.assigned_to_id')}"
-        ),
-        params=[
-            *["First touch overdue: ", *url_params, at, *handoff_ids],
-            *["First touch overdue in your team: ", *url_params, at, *handoff_ids],
-        ],
-    )
+        log = {"action": AssignmentLog.Action.OVERDUE, "reason": "First touch overdue"}
+        cursor.execute(*sql.bind(sales_sql.overdue_log(ids), **params, **log, at=at))
+    texts = {"rep_text": "First touch overdue: ", "manager_text": "First touch overdue in your team: "}
+    notify_select(select=sales_sql.overdue_notes(ids), params={**params, **texts, **lead_url_parts(), "at": at})
 
 
 def handoffs_reassign_overdue(*, now: datetime, batch: int = REASSIGN_BATCH) -> int:
