@@ -19,7 +19,7 @@ from leads.models import (
     QualificationDefinition,
     Stage,
 )
-from leads.qualification import trees
+from leads.qualification import sql as qualification_sql
 from leads.qualification.selectors import active_definition
 from smarketing.lib import sql
 
@@ -44,12 +44,10 @@ def month_starts(months: int, now: datetime) -> list[datetime]:
 
 
 def _qualified_as_of(tree: dict[str, Any], moment: datetime) -> set[int]:
-    compiled = trees.compile_tree(tree, as_of=moment)
+    compiled = qualification_sql.compile_tree(tree, as_of=moment, name="tree")
+    statement = qualification_sql.qualified_as_of(compiled)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT l.id FROM leads_lead l WHERE l.created_at <= %s AND {compiled.condition}",
-            [sql.db_datetime(moment), *compiled.params],
-        )
+        cursor.execute(*sql.bind(statement, as_of=sql.db_datetime(moment), **compiled.params))
         return {row[0] for row in cursor.fetchall()}
 
 

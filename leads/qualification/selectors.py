@@ -16,7 +16,9 @@ from leads.models import (
     QualificationDefinition,
     Stage,
 )
+from leads.qualification import sql as qualification_sql
 from leads.qualification import trees
+from smarketing.lib import sql
 
 
 def active_definition() -> QualificationDefinition | None:
@@ -30,12 +32,10 @@ def leads_no_longer_qualifying(*, definition: QualificationDefinition, limit: in
     for stage, tree in ((Stage.MQL, definition.mql_rule), (Stage.SQL, definition.sql_rule)):
         if not tree:
             continue
-        compiled = trees.compile_tree(tree, as_of=now)
+        compiled = qualification_sql.compile_tree(tree, as_of=now, name="tree")
+        statement = qualification_sql.not_qualifying(compiled)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT l.id FROM leads_lead l WHERE l.stage = %s AND NOT {compiled.condition} LIMIT %s",
-                [stage, *compiled.params, limit],
-            )
+            cursor.execute(*sql.bind(statement, stage=stage, limit=limit, **compiled.params))
             ids = [row[0] for row in cursor.fetchall()]
         found.extend(Lead.objects.filter(pk__in=ids).select_related("scoring").order_by("-scoring__score", "id"))
     return found[:limit]

@@ -24,6 +24,7 @@ from leads.models import (
     QualificationDefinition,
     Stage,
 )
+from leads.qualification import sql as qualification_sql
 from leads.qualification import trees
 from leads.qualification.backtest import backtest_enqueue
 from leads.rulebook import rulebook
@@ -58,7 +59,10 @@ def leads_qualify(
         for target, tree in ((Stage.MQL, definition.mql_rule), (Stage.SQL, definition.sql_rule))
         if tree and not trees.tree_errors(tree)
     }
-    compiled = {target: trees.compile_tree(tree, as_of=now) for target, tree in valid_trees.items()}
+    compiled = {
+        target: qualification_sql.compile_tree(tree, as_of=now, name=str(target))
+        for target, tree in valid_trees.items()
+    }
     scope = None if lead_ids is None else sorted(set(lead_ids))
     qualifying = _qualifying(compiled, scope)
     return {
@@ -69,7 +73,9 @@ def leads_qualify(
     }
 
 
-def _qualifying(compiled: dict[str, trees.Compiled], scope: list[int] | None) -> dict[str, list[tuple[int, str]]]:
+def _qualifying(
+    compiled: dict[str, qualification_sql.Compiled], scope: list[int] | None
+) -> dict[str, list[tuple[int, str]]]:
     """The leads each tree promotes, as (id, stage it moves from), both trees in one pass.
 
     The SQL tree is checked on MQLs and on the leads the MQL tree is about to promote, so a
@@ -81,39 +87,23 @@ def _qualifying(compiled: dict[str, trees.Compiled], scope: list[int] | None) ->
     stages = [*promotes_from, *([Stage.MQL] if sql_tree else [])]
     if not stages:
         return {}
-    to_mql, mql_params = ("0", [])
-    if mql:
-        to_mql = f"CASE WHEN l.stage IN ({sql.in_list(promotes_from)}) AND {mql.condition} THEN 1 ELSE 0 END"
-        mql_params = [*promotes_from, *mql.params]
-    to_sql, sql_params = ("0", [])
-    if sql_tree:
-        to_sql = f"CASE WHEN (l.stage = %s OR l.to_mql = 1) AND {sql_tree.condition} THEN 1 ELSE 0 END"
-        sql_params = [Stage.MQL, *sql_tree.params]
 
-    def check(leads: str, ids: list[int], bounds: str, limits: list[int]) -> list[tuple[int, str, int, int]]:
-        # Fenced so each tree's subqueries run once per lead, not wherever a flag is named.
-        statement = (
-            f"SELECT id, stage, to_mql, to_sql FROM ("
-            f"SELECT l.id, l.stage, l.to_mql, {to_sql} AS to_sql FROM ("
-            f"SELECT l.*, {to_mql} AS to_mql FROM {leads} l WHERE l.stage IN ({sql.in_list(stages)}){bounds}"
-            f"{sql.fence()}) l{sql.fence()}) q WHERE to_mql = 1 OR to_sql = 1"
-        )
+    def over(ids: list[int] | None) -> tuple[str, dict[str, Any]]:
+        return qualification_sql.qualifying(mql, sql_tree, promotes_from=promotes_from, stages=stages, ids=ids)
+
+    def check(statement: str, params: dict[str, Any]) -> list[tuple[int, str, int, int]]:
         with connection.cursor() as cursor:
-            sql.execute_prepared(cursor, statement, [*sql_params, *mql_params, *ids, *stages, *limits])
+            sql.execute_prepared(cursor, *sql.bind(statement, **params))
             return cursor.fetchall()
 
     if scope is None:  # every lead, a range of ids at a time, on two connections where it can
+        every, params = over(None)
         found = sql.each_in_parallel(
-            lambda limits: check("leads_lead", [], " AND l.id BETWEEN %s AND %s", list(limits)),
+            lambda limits: check(every, {**params, "first": limits[0], "last": limits[1]}),
             sql.id_ranges(Lead, size=sql.ID_RANGE),
         )
     else:
-        # Looked up by id first (fenced): left to itself, PostgreSQL ANDs the id list with a
-        # bitmap of every lead at the stage, 180k entries for a thousand leads.
-        found = []
-        for chunk in sql.chunked(scope, CHUNK):
-            condition, ids = sql.any_of("id", chunk)
-            found.append(check(f"(SELECT * FROM leads_lead WHERE {condition}{sql.fence()})", ids, "", []))
+        found = [check(*over(chunk)) for chunk in sql.chunked(scope, CHUNK)]
     qualifying: dict[str, list[tuple[int, str]]] = {Stage.MQL: [], Stage.SQL: []}
     for rows in found:
         for lead_id, stage, moves_to_mql, moves_to_sql in rows:
@@ -128,7 +118,7 @@ def _promote(
     target: str,
     qualifying: list[tuple[int, str]],
     tree: dict[str, Any],
-    compiled: trees.Compiled,
+    compiled: qualification_sql.Compiled,
     definition: QualificationDefinition,
     now: datetime,
     progress: Callable[[int], None] | None,
@@ -160,13 +150,12 @@ def _promote(
     return moved
 
 
-def _matched_leaves(compiled: trees.Compiled, ids: list[int]) -> dict[int, list[bool]]:
+def _matched_leaves(compiled: qualification_sql.Compiled, ids: list[int]) -> dict[int, list[bool]]:
     if not compiled.leaf_columns:
         return {}
-    columns = ", ".join(f"CASE WHEN {text} THEN 1 ELSE 0 END" for text, _ in compiled.leaf_columns)
-    params = [p for _, values in compiled.leaf_columns for p in values]
+    statement, params = qualification_sql.matched_leaves(compiled, ids)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT l.id, {columns} FROM leads_lead l WHERE l.id IN ({sql.in_list(ids)})", [*params, *ids])
+        cursor.execute(*sql.bind(statement, **params))
         return {row[0]: [bool(x) for x in row[1:]] for row in cursor.fetchall()}
 
 

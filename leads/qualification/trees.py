@@ -1,4 +1,5 @@
-"""Qualification rule trees: validate, describe, compile to SQL, explain for one lead.
+"""Qualification rule trees: validate, describe, explain for one lead (compiled to SQL in
+qualification/sql.py).
 
 A tree is JSON. Branches: ``{"op": "all" | "any", "children": [...]}`` and
 ``{"op": "not", "child": {...}}``. Leaves:
@@ -16,11 +17,10 @@ lead's current values (they are not kept as history).
 """
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from leads.conditions import condition_errors, condition_matches, condition_sql, describe_condition
+from leads.conditions import condition_errors, condition_matches, describe_condition
 from leads.models import EVENT_TYPE_PATTERN, Lead
 from smarketing.lib import sql
 
@@ -141,79 +141,6 @@ def outline(node: dict[str, Any], depth: int = 0) -> list[tuple[int, str]]:
     if op == "not":
         return [(depth, "none of:"), *outline(node["child"], depth + 1)]
     return [(depth, describe(node))]
-
-
-@dataclass
-class Compiled:
-    """A tree as SQL over lead rows aliased `l`: the whole test, and one column per leaf."""
-
-    condition: str
-    params: list[Any]
-    leaf_columns: list[tuple[str, list[Any]]] = field(default_factory=list)
-
-
-def compile_tree(tree: dict[str, Any], *, as_of: datetime) -> Compiled:
-    leaf_sql = [_leaf_sql(leaf, as_of) for leaf in leaves(tree)]
-    counter = iter(range(len(leaf_sql)))
-    condition, params = _node_sql(tree, leaf_sql, counter)
-    return Compiled(condition=condition, params=params, leaf_columns=leaf_sql)
-
-
-def _node_sql(node: dict[str, Any], leaf_sql: list[tuple[str, list[Any]]], counter: Any) -> tuple[str, list[Any]]:
-    op = node["op"]
-    if op in ("all", "any"):
-        parts = [_node_sql(child, leaf_sql, counter) for child in node["children"]]
-        joiner = " AND " if op == "all" else " OR "
-        return "(" + joiner.join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
-    if op == "not":
-        inner, params = _node_sql(node["child"], leaf_sql, counter)
-        return f"(NOT {inner})", params
-    return leaf_sql[next(counter)]
-
-
-def _leaf_sql(node: dict[str, Any], as_of: datetime) -> tuple[str, list[Any]]:
-    op = node["op"]
-    if op in ("fit_gte", "score_gte"):
-        column = "fit" if op == "fit_gte" else "score"
-        # A lead not scored yet has no LeadScore row: it counts as zero.
-        return f"(COALESCE((SELECT s.{column} FROM leads_leadscore s WHERE s.lead_id = l.id), 0) >= %s)", [
-            node["value"]
-        ]
-    if op == "attr":
-        condition = {"field": node["field"], "op": node["cmp"], "value": node.get("value")}
-        text, params = condition_sql(condition, vendor=sql.vendor())
-        return f"({text})", params
-    if op == "has_event":
-        return _has_event_sql(node, as_of)
-    return _event_after_sql(node, as_of)
-
-
-def _event_filter(alias: str, event_type: str, where: dict[str, Any], as_of: datetime) -> tuple[str, list[Any]]:
-    json_sql, json_params = sql.json_has(f"{alias}.properties", where or {})
-    text = f"{alias}.lead_id = l.id AND {alias}.type = %s AND {alias}.occurred_at <= %s AND {json_sql}"
-    return text, [event_type, sql.db_datetime(as_of), *json_params]
-
-
-def _has_event_sql(node: dict[str, Any], as_of: datetime) -> tuple[str, list[Any]]:
-    text, params = _event_filter("e", node["event"], node.get("where") or {}, as_of)
-    if node.get("within_days"):
-        text += " AND e.occurred_at >= %s"
-        params.append(sql.db_datetime(as_of - timedelta(days=node["within_days"])))
-    count = node.get("min_count") or 1
-    if count == 1:
-        return f"EXISTS (SELECT 1 FROM leads_event e WHERE {text})", params
-    return f"((SELECT COUNT(*) FROM leads_event e WHERE {text}) >= %s)", [*params, count]
-
-
-def _event_after_sql(node: dict[str, Any], as_of: datetime) -> tuple[str, list[Any]]:
-    # "Some X after the first Y" is "latest X > earliest Y": two index endpoint lookups.
-    x_sql, x_params = _event_filter("x", node["event"], node.get("where") or {}, as_of)
-    y_sql, y_params = _event_filter("y", node["after"], {}, as_of)
-    text = (
-        f"COALESCE((SELECT MAX(x.occurred_at) FROM leads_event x WHERE {x_sql})"
-        f" > (SELECT MIN(y.occurred_at) FROM leads_event y WHERE {y_sql}), FALSE)"
-    )
-    return text, [*x_params, *y_params]
 
 
 def explain(tree: dict[str, Any], lead: Lead, events: list[Any], as_of: datetime) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from leads.capture.ingest import EventIn, events_ingest
@@ -9,6 +10,7 @@ from leads.models import DefinitionStatus, Job, Lead, Stage, StageChange
 from leads.qualification import backtest as qualification_backtest
 from leads.qualification import selectors as qualification_selectors
 from leads.qualification import services as qualification_services
+from leads.qualification import sql as qualification_sql
 from leads.qualification import trees as rules
 from leads.qualification.services import DefinitionError
 from smarketing.lib import sql
@@ -151,11 +153,9 @@ def test_each_rule_type_selects_the_right_leads(tree, expected):
         EventFactory(lead=reader, type="page_viewed", occurred_at=now - timedelta(days=days))
     EventFactory(lead=LeadFactory(email="recent@x.io"), type="page_viewed", occurred_at=now - timedelta(days=2))
     assert not rules.tree_errors(tree)
-    compiled = rules.compile_tree(tree, as_of=now)
-    from django.db import connection
-
+    compiled = qualification_sql.compile_tree(tree, as_of=now, name="tree")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT l.email FROM leads_lead l WHERE {compiled.condition}", compiled.params)
+        cursor.execute(*sql.bind(f"SELECT l.email FROM leads_lead l WHERE {compiled.condition}", **compiled.params))
         found = {row[0].split("@")[0] for row in cursor.fetchall()}
     found.discard("basic")
     if expected == {"score", "spain", "rival", "pro", "reader", "recent"}:
