@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from leads.conditions import describe_condition
 from leads.jobs import jobs_visible_to
 from leads.models import EngagementRollup, Job, Lead, LeadScore, Persona, ScoringRule
-from leads.scoring.services import FIT_KEY
+from leads.scoring.sql import FIT_KEY
 
 
 def score_explained(lead: Lead) -> list[dict[str, Any]]:

@@ -25,15 +25,13 @@ from django.db import connection, transaction
 from django.db.models import Case, F, FloatField, Value, When
 from django.utils import timezone
 
-from leads.conditions import condition_matches, condition_sql
+from leads.conditions import condition_matches
 from leads.jobs import Advance, job_queue, job_run
 from leads.models import EngagementRollup, Job, Lead, Persona, ScoringRule, ScoringState
 from leads.qualification.services import leads_qualify
 from leads.rulebook import Rulebook, rulebook, rulebook_at
+from leads.scoring import sql as scoring_sql
 from smarketing.lib import sql
-
-FIT_KEY = "fit"
-
 
 ROLLUP_FLOOR = 0.005  # decayed below this a rollup no longer changes any rounded score
 
@@ -47,19 +45,6 @@ def persona_fit(persona: Persona, lead: Lead) -> int:
         return 0
     matched = sum(c.get("weight", 0) for c in persona.conditions if condition_matches(c, lead))
     return round(matched * 100 / total)
-
-
-def _persona_fit_sql(persona: Persona) -> tuple[str, list[Any]]:
-    total = sum(c.get("weight", 0) for c in persona.conditions)
-    if not total:
-        return "0", []
-    parts, params = [], []
-    for condition in persona.conditions:
-        text, values = condition_sql(condition, vendor=sql.vendor())
-        parts.append(f"CASE WHEN {text} THEN {int(condition.get('weight', 0))} ELSE 0 END")
-        params.extend(values)
-    # Rounded in integers, (2·100·matched + total) div (2·total), to stay out of numeric arithmetic.
-    return f"((({' + '.join(parts)}) * 200 + {int(total)}) / {2 * int(total)})", params
 
 
 def event_rule_matches(rule: ScoringRule, event_type: str, properties: dict[str, Any]) -> bool:
@@ -84,16 +69,12 @@ def capture_state() -> tuple[datetime, Rulebook]:
     """
     if sql.is_postgres():
         with connection.cursor() as cursor:
-            statement = "SELECT decayed_at, rulebook_version FROM leads_scoringstate WHERE id = 1 FOR SHARE"
-            sql.execute_prepared(cursor, statement, [])
+            sql.execute_prepared(cursor, *sql.bind(scoring_sql.CAPTURE_STATE))
             row = cursor.fetchone()
         if row is not None:
             return row[0], rulebook_at(row[1])
     state = ScoringState.current()
     return state.decayed_at, rulebook_at(state.rulebook_version)
-
-
-ROLLUP_COLUMNS = [("lead_id", "bigint"), ("rule_id", "bigint"), ("value", "double precision")]
 
 
 def rollups_add_events(
@@ -124,15 +105,8 @@ def rollups_add_events(
     rows = sorted((lead_id, rule_id, value) for (lead_id, rule_id), value in sums.items())
     with connection.cursor() as cursor:
         for chunk in sql.chunked(rows, SCOPE_CHUNK):
-            cte, params = sql.values_cte("v", ROLLUP_COLUMNS, chunk)
-            # WHERE true: SQLite would read ON CONFLICT as a join's ON without it.
-            sql.execute_prepared(
-                cursor,
-                f"{cte} INSERT INTO leads_engagementrollup (lead_id, rule_id, value) "
-                "SELECT lead_id, rule_id, value FROM v WHERE true ON CONFLICT (lead_id, rule_id) DO UPDATE "
-                "SET value = leads_engagementrollup.value + excluded.value",
-                params,
-            )
+            statement, params = scoring_sql.rollups_add(chunk)
+            sql.execute_prepared(cursor, *sql.bind(statement, **params))
     return {lead_id for lead_id, _ in sums}
 
 
@@ -150,16 +124,14 @@ def rollups_exclusive() -> None:
     ScoringState.current()
     if sql.is_postgres():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM leads_scoringstate WHERE id = 1 FOR UPDATE")
+            cursor.execute(*sql.bind(scoring_sql.STATE_LOCK))
 
 
 def rollups_rebuild(*, rules: Iterable[ScoringRule], leads: tuple[int, int] | None = None) -> None:
     """Recompute these rules' rollups from their events (of the leads with ids in the `leads`
     bounds, when given). Must run inside the caller's transaction, which holds capture off
-    (`rollups_exclusive`) or runs while another transaction does.
-
-    The events are read once for all the rules: each rule's decayed sum is a column of one
-    GROUP BY lead, and the columns are unfolded into (lead, rule, value) rows.
+    (`rollups_exclusive`) or runs while another transaction does. One statement reads the
+    events once for all the rules (`scoring_sql.rollups_rebuild`).
     """
     rules = list(rules)
     stale = EngagementRollup.objects.filter(rule__in=rules)
@@ -170,34 +142,10 @@ def rollups_rebuild(*, rules: Iterable[ScoringRule], leads: tuple[int, int] | No
     if not live:
         return
     decayed_at = sql.db_datetime(ScoringState.current().decayed_at)
-    columns, params = [], []
-    for rule in live:
-        where, where_params = sql.json_has("e.properties", rule.property_filter or {})
-        if rule.half_life_days:
-            age = sql.days_between("%s", "e.occurred_at")
-            points = f"%s * POWER(CAST(0.5 AS DOUBLE PRECISION), {age} / %s)"
-            point_params = [rule.points, decayed_at, rule.half_life_days]
-        else:
-            points, point_params = "%s", [rule.points]
-        columns.append(f"SUM(CASE WHEN e.type = %s AND {where} THEN {points} END) AS rule{int(rule.pk)}")
-        params.extend([rule.event_type, *where_params, *point_params])
-    types = sorted({rule.event_type for rule in live})
-    params.extend(types)  # placeholders in order: each column's, the types, then the bounds
-    scope = ""
-    if leads is not None:
-        scope = " AND e.lead_id BETWEEN %s AND %s"
-        params.extend(leads)
-    unfold = " UNION ALL ".join(
-        f"SELECT lead_id, {int(rule.pk)}, rule{int(rule.pk)} FROM agg WHERE rule{int(rule.pk)} IS NOT NULL"
-        for rule in live
-    )
+    statement, params = scoring_sql.rollups_rebuild(live, bounded=leads is not None)
+    bounds = {"first": leads[0], "last": leads[1]} if leads is not None else {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH agg AS (SELECT e.lead_id, {', '.join(columns)} FROM leads_event e "
-            f"WHERE e.type IN ({sql.in_list(types)}){scope} GROUP BY e.lead_id) "
-            f"INSERT INTO leads_engagementrollup (lead_id, rule_id, value) {unfold}",
-            params,
-        )
+        cursor.execute(*sql.bind(statement, decayed_at=decayed_at, **bounds, **params))
 
 
 REBUILD_RANGES = 8  # enough pieces to keep both connections busy to the end
@@ -240,8 +188,8 @@ def rollups_analyze() -> None:
     """
     if sql.is_postgres():
         with connection.cursor() as cursor:
-            vacuum = "" if connection.in_atomic_block else "VACUUM "
-            cursor.execute(f"{vacuum}ANALYZE leads_engagementrollup")
+            statement = scoring_sql.ANALYZE if connection.in_atomic_block else scoring_sql.VACUUM_ANALYZE
+            cursor.execute(*sql.bind(statement))
 
 
 def rollups_decay(*, now: datetime | None = None) -> dict[str, Any]:
@@ -263,32 +211,6 @@ def rollups_decay(*, now: datetime | None = None) -> dict[str, Any]:
     return {"days": days}
 
 
-def _negative_sql(rule: ScoringRule) -> tuple[str, list[Any]]:
-    values = [str(v).lower() for v in rule.values or [] if str(v).strip()]
-    if rule.kind == ScoringRule.Kind.UNSUBSCRIBED:
-        return "l.unsubscribed_at IS NOT NULL", []
-    if not values:
-        return "1=0", []
-    domain, domain_params = condition_sql({"field": "email_domain", "op": "in", "value": values}, vendor=sql.vendor())
-    if rule.kind == ScoringRule.Kind.FREE_MAIL:
-        return domain, domain_params
-    company, company_params = condition_sql({"field": "company", "op": "in", "value": values}, vendor=sql.vendor())
-    return f"({domain} OR {company})", [*domain_params, *company_params]
-
-
-def _breakdown_sql(parts: list[tuple[str, str, list[Any]]]) -> tuple[str, list[Any]]:
-    """A JSON object {name: points} from (name, points SQL, params), dropping null points."""
-    params: list[Any] = []
-    pieces = []
-    for name, points_sql, values in parts:
-        pieces.append(f"%s, {points_sql}")
-        params.extend([name, *values])
-    if sql.is_postgres():
-        return f"jsonb_strip_nulls(jsonb_build_object({', '.join(pieces)}))", params
-    # json_patch drops the keys whose value is null (RFC 7396 merge patch).
-    return f"json_patch('{{}}', json_object({', '.join(pieces)}))", params
-
-
 def leads_rescore(*, lead_ids: Iterable[int] | None = None, book: Rulebook | None = None) -> int:
     """Recompute fit, persona, engagement, score and breakdown, and copy the lead's creation
     and last touch times beside them (the lists sort by those there); returns the rows changed.
@@ -299,65 +221,43 @@ def leads_rescore(*, lead_ids: Iterable[int] | None = None, book: Rulebook | Non
     not written.
     """
     if lead_ids is None:
-        return _rescore_scope("", [], bulk=True)
+        return _rescore_scope("", {}, bulk=True)
     changed = 0
     for chunk in sql.chunked(sorted(set(lead_ids)), SCOPE_CHUNK):
-        condition, params = sql.any_of("{id}", chunk)
-        changed += _rescore_scope(f"AND {condition}", params, book=book)
+        changed += _rescore_scope(*scoring_sql.scope_ids(chunk), book=book)
     return changed
 
 
-RESCORE_WORK_MEM = "64MB"  # the rollup pivot of a range aggregates in memory instead of sorting
-
-
-def _rescore_scope(scope_sql: str, scope_params: list[Any], *, bulk: bool = False, book: Rulebook | None = None) -> int:
-    """Rescore the leads in scope. `bulk` (the whole table or a range of it) also gives leads
-    without a score row theirs, and lets PostgreSQL JIT-compile the per-lead expressions,
-    which pays off over tens of thousands of rows (connections have JIT off otherwise)."""
+def _rescore_scope(
+    scope: str, scope_params: dict[str, Any], *, bulk: bool = False, book: Rulebook | None = None
+) -> int:
+    """Rescore the leads in scope (`scoring_sql.rescore`). `bulk` (the whole table or a range of
+    it) also gives leads without a score row theirs, and lets PostgreSQL JIT-compile the
+    per-lead expressions, which pays off over tens of thousands of rows (connections have JIT
+    off otherwise)."""
     guarded = bulk and sql.is_postgres()
-    statement, params = _rescore_statement(scope_sql, scope_params, book or rulebook(), guarded=guarded)
+    statement, params = _rescore_statement(scope, book or rulebook(), guarded=guarded)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if sql.is_postgres() and bulk:  # a capture's few leads need neither
-            cursor.execute(f"SET LOCAL work_mem = '{RESCORE_WORK_MEM}'")
-            cursor.execute("SET LOCAL jit = on")
+            cursor.execute(*sql.bind(scoring_sql.WORK_MEM))
+            cursor.execute(*sql.bind(scoring_sql.JIT_ON))
         if bulk:
-            cursor.execute(*_score_rows_ensure_statement(scope_sql, scope_params))
-            cursor.execute(statement, params)
+            cursor.execute(*sql.bind(scoring_sql.score_rows_ensure(scope), **scope_params))
+            cursor.execute(*sql.bind(statement, **params, **scope_params))
         else:  # a capture's: the same few statements over and over
-            sql.execute_prepared(cursor, statement, params)
+            sql.execute_prepared(cursor, *sql.bind(statement, **params, **scope_params))
         return cursor.rowcount
-
-
-def _score_rows_ensure_statement(scope_sql: str, scope_params: list[Any]) -> tuple[str, list[Any]]:
-    """Give leads in scope that have none a zero LeadScore row, so the rescore's UPDATE reaches
-    them. Every way in creates the row with the lead (Lead.save, leads_ensure, the bulk
-    loaders); the full rescore runs this as a safety net, capture's scoped ones skip it."""
-    return (
-        "INSERT INTO leads_leadscore "
-        "(lead_id, fit, engagement, score, persona_id, breakdown, created_at, last_touch_at) "
-        "SELECT l.id, 0, 0, 0, NULL, '{}', l.created_at, l.last_touch_at FROM leads_lead l "
-        f"WHERE NOT EXISTS (SELECT 1 FROM leads_leadscore s WHERE s.lead_id = l.id) {scope_sql.format(id='l.id')}",
-        scope_params,
-    )
 
 
 # The rescore statement's text per (rulebook version, scope shape): building it takes longer
 # than running it for the one lead of a form post, and it only changes with the rulebook.
 # Swapped whole when the version changes, so threads sharing it never see it half cleared.
-_statements: tuple[str, dict[tuple[str, bool], tuple[str, list[Any], int]]] = ("", {})
+_statements: tuple[str, dict[tuple[str, bool], tuple[str, dict[str, Any]]]] = ("", {})
 
 
-def _rescore_statement(
-    scope_sql: str, scope_params: list[Any], book: Rulebook, *, guarded: bool = False
-) -> tuple[str, list[Any]]:
-    """The UPDATE for leads in scope; `scope_sql` names the id column as {id}, so the same
-    bound narrows both the leads and their rollups (the pivot never reads other leads).
-
-    `guarded` (PostgreSQL): leave alone a score row that another transaction rewrote since
-    this statement read it. A bulk rescore reads the rollups once, at its start; a capture
-    that meanwhile adds an event and rescores its lead has the fresher figures, and without
-    the guard the bulk statement, reaching that row after it, would put the stale ones back.
-    """
+def _rescore_statement(scope: str, book: Rulebook, *, guarded: bool = False) -> tuple[str, dict[str, Any]]:
+    """The rescore UPDATE for leads in scope and the values it names but the scope's, from the
+    cache (`scoring_sql.rescore`)."""
     global _statements
     version, cache = _statements
     if not book.version:  # no state row yet: nothing tells when the rules change, so no cache
@@ -365,105 +265,10 @@ def _rescore_statement(
     elif version != book.version:
         cache = {}
         _statements = (book.version, cache)
-    built = cache.get((scope_sql, guarded))
+    built = cache.get((scope, guarded))
     if built is None:
-        built = cache[(scope_sql, guarded)] = _rescore_template(scope_sql, book, guarded)
-    statement, fixed_params, scope_uses = built
-    # Placeholders appear in this order: the fixed ones (breakdown names, fits, negatives), then
-    # the scope once for each place that names it (the pivot, the seen rows, the leads, the target).
-    return statement, [*fixed_params, *scope_params * scope_uses]
-
-
-def _rescore_template(scope_sql: str, book: Rulebook, guarded: bool) -> tuple[str, list[Any], int]:
-    """The statement, its parameters before the scope's, and how many times it names the scope."""
-    personas, rules = book.personas, book.rules
-    engagement = [r for r in rules if r.kind == ScoringRule.Kind.ENGAGEMENT]
-    negatives = [r for r in rules if r.is_negative]
-
-    fit_columns, fit_params = [], []
-    for index, persona in enumerate(personas):
-        text, values = _persona_fit_sql(persona)
-        fit_columns.append(f"{text} AS fit{index}")
-        fit_params.extend(values)
-    fit_names = [f"s.fit{index}" for index in range(len(personas))]
-    fit_expr = sql.greatest(fit_names) if personas else "0"
-    persona_expr = _best_persona_sql(personas, fit_names, fit_expr)
-
-    # Each rule's contribution, rounded, from a pivot of the lead's rollups.
-    rule_columns, rule_parts = [], []
-    for rule in engagement:
-        capped = sql.least("r.value", str(int(rule.cap))) if rule.cap is not None else "r.value"
-        rule_columns.append(
-            f"CAST(COALESCE(ROUND(SUM(CASE WHEN r.rule_id = {int(rule.pk)} THEN {capped} END)), 0) AS INTEGER)"
-            f" AS rule{rule.pk}"
-        )
-        rule_parts.append((rule.name, f"NULLIF(s.rule{rule.pk}, 0)", []))
-    negative_columns, negative_params = [], []
-    for rule in negatives:
-        text, values = _negative_sql(rule)
-        negative_columns.append(f"CASE WHEN {text} THEN {-abs(int(rule.points))} ELSE 0 END AS neg{rule.pk}")
-        negative_params.extend(values)
-        rule_parts.append((rule.name, f"NULLIF(s.neg{rule.pk}, 0)", []))
-    engagement_terms = [f"s.rule{r.pk}" for r in engagement] + [f"s.neg{r.pk}" for r in negatives]
-    engagement_expr = " + ".join(engagement_terms) if engagement_terms else "0"
-    breakdown_expr, breakdown_params = _breakdown_sql([(FIT_KEY, f"NULLIF({fit_expr}, 0)", []), *rule_parts])
-
-    pivot = (
-        # No filter on the rule: each column picks its own rule, and leaving the rule out lets
-        # the (lead, rule) index serve a scoped rescore.
-        f"SELECT r.lead_id, {', '.join(rule_columns)} FROM leads_engagementrollup r "
-        f"WHERE 1=1 {scope_sql.format(id='r.lead_id')} GROUP BY r.lead_id"
-        if engagement
-        else "SELECT CAST(NULL AS BIGINT) AS lead_id"
-    )
-    rollup_columns = [f"COALESCE(p.rule{r.pk}, 0) AS rule{r.pk}" for r in engagement]
-    # The version of the score row this statement saw (its xmin), to write only that version.
-    seen, seen_column, seen_join, seen_check = "", [], "", ""
-    if guarded:
-        seen, seen_column = ", s.seen", ["o.xmin AS seen"]
-        seen_join = f" LEFT JOIN leads_leadscore o ON o.lead_id = l.id {scope_sql.format(id='o.lead_id')}"
-        seen_check = " AND leads_leadscore.xmin = n.seen"
-    inner_columns = ", ".join(
-        ["l.id", "l.created_at", "l.last_touch_at", *fit_columns, *negative_columns, *rollup_columns, *seen_column]
-    )
-    computed = (
-        f"SELECT s.id, s.created_at, s.last_touch_at, CAST({fit_expr} AS INTEGER) AS fit, "
-        f"{persona_expr} AS persona_id, "
-        f"CAST({engagement_expr} AS INTEGER) AS engagement, {breakdown_expr} AS breakdown{seen} "
-        f"FROM (SELECT {inner_columns} FROM leads_lead l LEFT JOIN ({pivot}) p ON p.lead_id = l.id{seen_join} "
-        # Fenced twice: each persona's fit and the breakdown are computed once per lead, not
-        # once for every place the outer queries name them.
-        f"WHERE 1=1 {scope_sql.format(id='l.id')}{sql.fence()}) s{sql.fence()}"
-    )
-    changed = " OR ".join(
-        [
-            sql.distinct("leads_leadscore.fit", "n.fit"),
-            sql.distinct("leads_leadscore.persona_id", "n.persona_id"),
-            sql.distinct("leads_leadscore.engagement", "n.engagement"),
-            sql.distinct("leads_leadscore.score", "n.fit + n.engagement"),
-            sql.distinct("leads_leadscore.breakdown", "n.breakdown"),
-            sql.distinct("leads_leadscore.created_at", "n.created_at"),
-            sql.distinct("leads_leadscore.last_touch_at", "n.last_touch_at"),
-        ]
-    )
-    statement = (
-        "UPDATE leads_leadscore SET fit = n.fit, persona_id = n.persona_id, "
-        "engagement = n.engagement, score = n.fit + n.engagement, breakdown = n.breakdown, "
-        # The lists' sort copies ride along: capture rescores every lead it touches, a merge its survivor.
-        "created_at = n.created_at, last_touch_at = n.last_touch_at "
-        # The scope again on the target, so PostgreSQL reads only that id range of scores.
-        f"FROM ({computed}) n WHERE leads_leadscore.lead_id = n.id "
-        f"{scope_sql.format(id='leads_leadscore.lead_id')} AND ({changed}){seen_check}"
-    )
-    # The breakdown's names come first (outer select), then fits and negatives (inner select).
-    return statement, [*breakdown_params, *fit_params, *negative_params], 2 + bool(engagement) + guarded
-
-
-def _best_persona_sql(personas: list[Persona], fit_names: list[str], fit_expr: str) -> str:
-    if not personas:
-        return "CAST(NULL AS BIGINT)"
-    whens = " ".join(f"WHEN {name} = {fit_expr} THEN {int(p.pk)}" for p, name in zip(personas, fit_names, strict=True))
-    return f"CASE WHEN {fit_expr} <= 0 THEN NULL {whens} END"
+        built = cache[(scope, guarded)] = scoring_sql.rescore(book, scope, guarded=guarded)
+    return built
 
 
 def rules_changed(*, rules: Iterable[ScoringRule] = ()) -> int:
@@ -484,7 +289,7 @@ def leads_rescore_all(*, progress: Any = None) -> int:
 
 
 def _rescore_range(bounds: tuple[int, int], progress: Any) -> int:
-    changed = _rescore_scope("AND {id} BETWEEN %s AND %s", list(bounds), bulk=True)
+    changed = _rescore_scope(scoring_sql.SCOPE_RANGE, {"first": bounds[0], "last": bounds[1]}, bulk=True)
     if progress:
         progress(Lead.objects.filter(id__gte=bounds[0], id__lte=bounds[1]).count())
     return changed

@@ -269,7 +269,7 @@ def values_cte(name: str, columns: list[tuple[str, str]], rows: list[tuple[Any, 
     names = ", ".join(keys)
     if is_postgres():
         source, params = records(columns, (dict(zip(keys, row, strict=True)) for row in rows))
-        return f"WITH {name}({names}) AS (SELECT * FROM {source})", params  # noqa: S608
+        return f"WITH {name}({names}) AS (SELECT * FROM {source})", params
     jsonb = [index for index, (_, pg_type) in enumerate(columns) if pg_type == "jsonb"]
     if jsonb:
         rows = [tuple(json.dumps(v) if i in jsonb and v is not None else v for i, v in enumerate(row)) for row in rows]
