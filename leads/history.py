@@ -114,11 +114,9 @@ def leads_move_stage(
 
 def _leads_update_stage(ids: list[int], from_stage: str, to_stage: str, version: int | None, at: datetime) -> list[int]:
     statement, params = leads_sql.stage_move(ids, qualified=version is not None)
-    at_db = sql.db_datetime(at)
+    move = {"from_stage": from_stage, "to_stage": to_stage, "at": sql.db_datetime(at), "version": version}
     with connection.cursor() as cursor:
-        cursor.execute(
-            *sql.bind(statement, to_stage=to_stage, from_stage=from_stage, at=at_db, version=version, **params)
-        )
+        cursor.execute(*sql.bind(statement, **move, **params))
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -160,8 +158,9 @@ def _place_locked(reader: str) -> HistoryReader:
 def _changes_after(place: HistoryReader, batch: int) -> list[StageChange]:
     if connection.vendor != "postgresql":
         return list(StageChange.objects.filter(id__gt=place.last_id).order_by("id")[:batch])
-    statement = leads_sql.FINAL_ROWS_AFTER  # only the rows no transaction can still add behind
-    return list(StageChange.objects.raw(*sql.bind(statement, txid=place.txid, last_id=place.last_id, batch=batch)))
+    # Only the rows no running transaction can still add behind (leads_sql.FINAL_ROWS_AFTER).
+    place_and_batch = {"txid": place.txid, "last_id": place.last_id, "batch": batch}
+    return list(StageChange.objects.raw(*sql.bind(leads_sql.FINAL_ROWS_AFTER, **place_and_batch)))
 
 
 def _place_move(place: HistoryReader, last: StageChange) -> None:
