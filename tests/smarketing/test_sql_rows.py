@@ -107,3 +107,13 @@ def test_rows_inserted_keep_every_value_and_defaults_fill_the_rest():
     rows_insert(StageChange, [{"lead_id": lead.id, "from_stage": "", "to_stage": Stage.MQL, "changed_at": moment}])
     change = StageChange.objects.get(lead=lead, to_stage=Stage.MQL)
     assert (change.changed_at, change.matched_rules) == (moment, [])
+
+
+def test_an_insert_refuses_a_conflict_or_returned_name_that_is_not_a_column_of_the_model():
+    moment = datetime(2026, 12, 6, tzinfo=UTC)
+    row = {"lead_id": 1, "type": "page_viewed", "occurred_at": moment, "idempotency_key": "k"}
+    with pytest.raises(ValueError, match="Not a column"):
+        insert_returning(Event, [row], conflict="idempotency_key) DO NOTHING; --", returning="id")
+    with pytest.raises(ValueError, match="Not a column"):
+        insert_returning(Event, [row], conflict="idempotency_key", returning="password")
+    assert not Event.objects.exists()

@@ -163,6 +163,35 @@ def test_each_rule_type_selects_the_right_leads(tree, expected):
     assert found == {"ops" if name == "rival" else name for name in expected}
 
 
+def test_two_trees_in_one_statement_name_their_values_apart_and_each_value_follows_its_leaf():
+    now = timezone.now()
+    mql = qualification_sql.compile_tree(ARTICLE_MQL, as_of=now, name="mql")
+    sql_tree = qualification_sql.compile_tree(ARTICLE_SQL, as_of=now, name="sql")
+    assert not set(mql.params) & set(sql_tree.params)
+    assert all(name.startswith("mql") for name in mql.params)
+    statement, params = qualification_sql.qualifying(
+        mql, sql_tree, promotes_from=[Stage.LEAD], stages=[Stage.LEAD, Stage.MQL], ids=[1, 2]
+    )
+    text, values = sql.bind(statement, **params)
+    assert text.count("%s") == len(values)
+    # The SQL tree sits in the outer select, before the MQL tree in the text: its values come first.
+    assert values[0] == Stage.MQL
+    event_types = set(leaf_types(ARTICLE_MQL) + leaf_types(ARTICLE_SQL))
+    assert [value for value in values if value in event_types] == leaf_types(ARTICLE_SQL) + leaf_types(ARTICLE_MQL)
+
+
+def leaf_types(tree):
+    found = []
+    for leaf in rules.leaves(tree):
+        found += [leaf[key] for key in ("event", "after") if key in leaf]
+    return found
+
+
+def test_a_tree_s_name_must_be_a_plain_parameter_name():
+    with pytest.raises(ValueError, match="parameter name"):
+        qualification_sql.compile_tree(ARTICLE_MQL, as_of=timezone.now(), name="mql) OR (1=1")
+
+
 def test_events_after_the_moment_do_not_count():
     lead = LeadFactory()
     moment = timezone.now() - timedelta(days=10)
