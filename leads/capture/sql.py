@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection, models
 
-from leads.models import LEAD_PROFILE_FIELDS
+from leads.models import LEAD_TEXT_FIELDS
 from smarketing.lib import sql
 
 # A raw query: it starts every public post, and building it through the ORM cost several times
@@ -37,10 +37,7 @@ def leads_lock(ids: list[int]) -> tuple[str, dict[str, Any]]:
 # --- Blanks filled on known leads ---------------------------------------------------------
 
 # The lead's profile fields, text first; the rows `fill_blanks` takes hold them in this order.
-FILL_COLUMNS = [
-    *[(name, "text") for name in LEAD_PROFILE_FIELDS if name != "company_size"],
-    ("company_size", "integer"),
-]
+FILL_COLUMNS = [(name, "text") for name in LEAD_TEXT_FIELDS] + [("company_size", "integer")]
 
 
 def _fill_parts() -> tuple[str, str]:
