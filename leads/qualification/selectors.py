@@ -1,11 +1,15 @@
 """Reads on qualification: the active definition, why a lead qualified (the rules that held at
 each automatic move), which leads a definition would no longer qualify, and a readable diff
-between two versions.
+between two versions; the event types and properties the instance has seen, for the builder.
 """
 
 import difflib
+import json
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
@@ -65,3 +69,51 @@ def definitions_diff(old: QualificationDefinition | None, new: QualificationDefi
 
 def _lines(tree: dict[str, Any]) -> list[str]:
     return ["  " * depth + text for depth, text in trees.outline(tree)] if tree else []
+
+
+EVENT_TYPES_SHOWN = 200
+PROPERTY_SAMPLE = 200  # latest events of a type read for its properties
+CATALOG_SECONDS = 300  # the builder's suggestions may lag new event types by this much
+
+
+def event_types_seen() -> list[str]:
+    """The event types the instance has received, for the builder to offer (cached a while)."""
+    found = cache.get("qualification:event-types")
+    if found is None:
+        statement, params = sql.bind(qualification_sql.EVENT_TYPES, limit=EVENT_TYPES_SHOWN)
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            found = [row[0] for row in cursor.fetchall()]
+        cache.set("qualification:event-types", found, CATALOG_SECONDS)
+    return found
+
+
+def event_properties_seen(event_type: str, *, values_per_key: int = 5) -> list[str]:
+    """`key=value` filters that the latest events of this type would match, most common first."""
+    if not event_type:
+        return []
+    key = f"qualification:event-properties:{event_type}"
+    found = cache.get(key)
+    if found is None:
+        statement, params = sql.bind(qualification_sql.EVENT_PROPERTIES, type=event_type, limit=PROPERTY_SAMPLE)
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            found = _common_pairs((row[0] for row in cursor.fetchall()), values_per_key)
+        cache.set(key, found, CATALOG_SECONDS)
+    return found
+
+
+def _common_pairs(rows: Iterable[Any], values_per_key: int) -> list[str]:
+    counts: Counter[tuple[str, str]] = Counter()
+    for properties in rows:
+        data = json.loads(properties) if isinstance(properties, str) else properties
+        for name, value in (data or {}).items():
+            if isinstance(value, str | int | float | bool) and len(str(value)) <= 60:
+                counts[(name, str(value))] += 1
+    per_key: Counter[str] = Counter()
+    pairs = []
+    for (name, value), _ in counts.most_common():
+        if per_key[name] < values_per_key:
+            per_key[name] += 1
+            pairs.append(f"{name}={value}")
+    return pairs

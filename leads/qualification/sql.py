@@ -167,3 +167,23 @@ def qualified_as_of(compiled: Compiled) -> str:
 def not_qualifying(compiled: Compiled) -> str:
     """At most %(limit)s leads at %(stage)s that the tree would not qualify."""
     return f"SELECT l.id FROM leads_lead l WHERE l.stage = %(stage)s AND NOT {compiled.condition} LIMIT %(limit)s"
+
+
+# --- What the instance has seen (the builder's suggestions) -------------------------------
+
+# The distinct event types, one index step each: the (type, occurred_at) index is walked from
+# one type to the next instead of reading every event (a million events have a few dozen types).
+EVENT_TYPES = """
+WITH RECURSIVE seen(type) AS (
+    SELECT MIN(type) FROM leads_event
+    UNION ALL
+    SELECT (SELECT MIN(e.type) FROM leads_event e WHERE e.type > seen.type) FROM seen WHERE seen.type IS NOT NULL
+)
+SELECT type FROM seen WHERE type IS NOT NULL LIMIT %(limit)s
+"""
+
+# The latest events of one type, newest first through the same index: their properties show
+# what a filter on that type may name.
+EVENT_PROPERTIES = """
+SELECT properties FROM leads_event WHERE type = %(type)s ORDER BY occurred_at DESC LIMIT %(limit)s
+"""

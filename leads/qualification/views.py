@@ -21,7 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from leads.conditions import OPERATORS
 from leads.jobs import job_for_user
-from leads.models import LEAD_ATTRIBUTE_FIELDS, DefinitionStatus, Job, QualificationDefinition
+from leads.models import LEAD_ATTRIBUTE_FIELDS, DefinitionStatus, Job, Persona, QualificationDefinition
 from leads.qualification import backtest, selectors, services, trees
 from leads.qualification.forms import GROUP_OPS, LEAF_OPS, DefinitionMetaForm, TreeBuilder
 from leads.qualification.services import DefinitionError
@@ -233,7 +233,9 @@ def _builder_page(
     context = {
         "form": form,
         "builder": builder,
-        "sections": builder.sections(),
+        "sections": _with_suggestions(builder.sections()),
+        "event_types": selectors.event_types_seen(),
+        "personas": list(Persona.objects.filter(is_active=True).order_by("name").values_list("name", flat=True)),
         "errors": builder.error_list(),
         "definition": definition,
         "base": base,
@@ -243,6 +245,23 @@ def _builder_page(
         "operators": OPERATORS,
     }
     return render(request, template, context, status=status)
+
+
+def _with_suggestions(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each event rule offers the property filters seen on its event type's latest events."""
+
+    def visit(node: dict[str, Any] | None) -> None:
+        if not node:
+            return
+        for child in node.get("children", []):
+            visit(child)
+        event = node.get("values", {}).get("event", "")
+        if node.get("op") in ("has_event", "event_after") and event:
+            node["where_options"] = selectors.event_properties_seen(event)
+
+    for section in sections:
+        visit(section["root"])
+    return sections
 
 
 def _step(

@@ -4,12 +4,14 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from leads.demo.scoring import ARTICLE_MQL, ARTICLE_SQL
-from leads.models import DefinitionStatus, Job, QualificationDefinition, Stage
+from leads.models import DefinitionStatus, Job, Persona, QualificationDefinition, Stage
 from leads.qualification import backtest as qualification_backtest
 from leads.qualification import services as qualification_services
 from tests.factories import EventFactory, LeadFactory
@@ -494,3 +496,47 @@ def test_odd_builder_input_gets_a_400_never_a_500(marketer_client, fields):
     response = builder_post(marketer_client, reverse("leads:definition_new"), fields, "save")
     assert response.status_code == 400
     assert not QualificationDefinition.objects.exists()
+
+
+# --- What the builder offers ------------------------------------------------------------
+
+
+@pytest.fixture
+def no_catalog_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_the_builder_offers_the_event_types_and_properties_the_instance_has_seen(
+    marketer_client, active, no_catalog_cache
+):
+    EventFactory(type="trial_started", properties={"plan": "pro", "seats": 5})
+    EventFactory(type="trial_started", properties={"plan": "pro"})
+    EventFactory(type="demo_requested", properties={})
+    Persona.objects.create(
+        name="Ops lead", conditions=[{"field": "industry", "op": "eq", "value": "SaaS", "weight": 1}]
+    )
+    url = f"{reverse('leads:definition_new')}?copy={active.pk}"
+    fields = {"mql-op": "all", "mql-0-op": "has_event", "mql-0-event": "trial_started", "mql-1-op": "fit_gte"}
+
+    response = builder_post(marketer_client, reverse("leads:definition_new"), fields, "refresh")
+
+    html = response.content.decode()
+    assert '<datalist id="event-types"><option value="demo_requested"></option>' in html
+    assert '<option value="trial_started"></option>' in html
+    assert 'list="mql-0-where-options"' in html
+    assert html.index('value="plan=pro"') < html.index('value="seats=5"')  # the most common first
+    assert "The lead's best match among Ops lead." in html
+    assert marketer_client.get(url).status_code == 200
+
+
+def test_the_event_types_are_read_once_then_cached(marketer_client, no_catalog_cache):
+    EventFactory(type="webinar_attended")
+    url = reverse("leads:definition_new")
+    marketer_client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert marketer_client.get(url).status_code == 200
+    assert not [q for q in queries.captured_queries if "leads_event" in q["sql"]]
