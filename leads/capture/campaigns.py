@@ -150,23 +150,36 @@ CAMPAIGN_CHECKS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _checked(values: Mapping[str, Any], checks: Mapping[str, Callable[[Any], Any]]) -> dict[str, Any]:
-    """Each value through its field's check; every refusal at once, by field."""
+def _apply(values: Mapping[str, Any], checks: Mapping[str, Callable[[Any], Any]]) -> tuple[dict, dict]:
+    """Each value through its field's check: (cleaned values, refusals by field)."""
     cleaned, errors = {}, {}
     for name, value in values.items():
         try:
             cleaned[name] = checks[name](value)
         except _Bad as bad:
             errors[name] = [str(bad)]
+    return cleaned, errors
+
+
+def campaign_checked(values: Mapping[str, Any], *, campaign: Campaign | None = None) -> dict[str, Any]:
+    """Some of a campaign's values (CAMPAIGN_FIELDS) as it would hold them, or every refusal at
+    once by field (ValidationError): each field's rule, the dates' order, a name or utm_campaign
+    another campaign holds. `campaign` is the one being changed: the dates are read against its
+    own, and it does not clash with itself. The services check with it before saving; forms call
+    it too, to show every problem together.
+    """
+    cleaned, errors = _apply(values, CAMPAIGN_CHECKS)
+    if {"starts_on", "ends_on"} & set(cleaned):
+        starts = cleaned.get("starts_on", campaign.starts_on if campaign else None)
+        ends = cleaned.get("ends_on", campaign.ends_on if campaign else None)
+        if starts and ends and ends < starts:
+            when = date_format(starts, "j M Y")
+            errors.setdefault("ends_on", [f"The campaign starts on {when}: it cannot end before that."])
+    for name, messages in _clashes(cleaned, exclude=campaign.pk if campaign else None).items():
+        errors.setdefault(name, messages)
     if errors:
         raise ValidationError(errors)
     return cleaned
-
-
-def _dates_checked(starts_on: date | None, ends_on: date | None) -> None:
-    if starts_on and ends_on and ends_on < starts_on:
-        when = date_format(starts_on, "j M Y")
-        raise ValidationError({"ends_on": [f"The campaign starts on {when}: it cannot end before that."]})
 
 
 def _clashes(values: Mapping[str, Any], *, exclude: int | None) -> dict[str, list[str]]:
@@ -189,9 +202,8 @@ def _clashes(values: Mapping[str, Any], *, exclude: int | None) -> dict[str, lis
 
 
 def _save(campaign: Campaign, values: Mapping[str, Any], **kwargs: Any) -> None:
-    """Save after checking for clashes; a clash that commits meanwhile (the constraint) says the same."""
-    if errors := _clashes(values, exclude=campaign.pk):
-        raise ValidationError(errors)
+    """Save a checked campaign; a clash another writer committed since the check (which the
+    constraints catch) is refused with the same message."""
     try:
         with transaction.atomic():  # a savepoint: the clash can still be looked up after it fails
             campaign.save(**kwargs)
@@ -227,10 +239,9 @@ def campaign_create(
         "starts_on": starts_on,
         "ends_on": ends_on,
     }
-    cleaned = _checked(values, CAMPAIGN_CHECKS)
-    _dates_checked(cleaned["starts_on"], cleaned["ends_on"])
-    campaign = Campaign(**cleaned, created_by=by)
     with transaction.atomic():
+        cleaned = campaign_checked(values)
+        campaign = Campaign(**cleaned, created_by=by)
         _save(campaign, cleaned)
     return campaign
 
@@ -245,13 +256,11 @@ def campaign_update(*, campaign: Campaign, by: AbstractBaseUser | None, **change
     unknown = set(changes) - set(CAMPAIGN_FIELDS)
     if unknown:
         raise TypeError(f"campaign_update() cannot change {', '.join(sorted(unknown))}")
-    cleaned = _checked(changes, CAMPAIGN_CHECKS)
-    if {"starts_on", "ends_on"} & set(cleaned):
-        _dates_checked(cleaned.get("starts_on", campaign.starts_on), cleaned.get("ends_on", campaign.ends_on))
-    changed = {name: value for name, value in cleaned.items() if value != getattr(campaign, name)}
-    if not changed:
-        return campaign
     with transaction.atomic():
+        cleaned = campaign_checked(changes, campaign=campaign)
+        changed = {name: value for name, value in cleaned.items() if value != getattr(campaign, name)}
+        if not changed:
+            return campaign
         for name, value in changed.items():
             setattr(campaign, name, value)
         _save(campaign, changed, update_fields=list(changed))
@@ -265,10 +274,18 @@ COST_CHECKS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def campaign_cost_checked(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Some of a cost's values (incurred_on, amount, note) as stored, or every refusal by field."""
+    cleaned, errors = _apply(values, COST_CHECKS)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 def campaign_cost_add(
     *, campaign: Campaign, by: AbstractBaseUser | None, incurred_on: date, amount: Decimal, note: str = ""
 ) -> CampaignCost:
-    cleaned = _checked({"incurred_on": incurred_on, "amount": amount, "note": note}, COST_CHECKS)
+    cleaned = campaign_cost_checked({"incurred_on": incurred_on, "amount": amount, "note": note})
     with transaction.atomic():
         return CampaignCost.objects.create(campaign=campaign, created_by=by, **cleaned)
 

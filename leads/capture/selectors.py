@@ -82,8 +82,8 @@ def campaign_totals(campaigns: QuerySet[Campaign]) -> dict[str, Any]:
 
 
 def campaign_with_figures(pk: int) -> Campaign:
-    """One campaign with its spend and leads, or 404."""
-    return get_object_or_404(campaigns_with_figures(), pk=pk)
+    """One campaign with its spend and leads (and who created it), or 404."""
+    return get_object_or_404(campaigns_with_figures().select_related("created_by"), pk=pk)
 
 
 @dataclass
