@@ -1,5 +1,6 @@
 """Campaigns and their costs: the services' rules, the pages and the API, by role."""
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -488,3 +489,176 @@ def test_the_admin_still_lists_adds_and_changes_campaigns():
     response = client.post(reverse("admin:leads_campaign_add"), data | {"name": "spring"})
     assert response.status_code == 200
     assert "already exists" in str(response.context["adminform"].form.errors)
+
+
+# --- API --------------------------------------------------------------------------------------
+
+
+def api(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def send(client: Client, method: str, url: str, body: object) -> object:
+    return getattr(client, method)(url, json.dumps(body), content_type="application/json")
+
+
+def test_a_rep_is_refused_every_campaign_endpoint(rep):
+    campaign = CampaignFactory()
+    spent = cost(campaign)
+    client = api(rep)
+    detail = reverse("api-campaign-detail", args=[campaign.pk])
+    costs = reverse("api-campaign-costs", args=[campaign.pk])
+    one_cost = reverse("api-campaign-cost-detail", args=[campaign.pk, spent.pk])
+    for url in (API, detail, costs):
+        assert client.get(url).status_code == 403
+    assert send(client, "post", API, {"name": "Mine", "channel": "seo"}).status_code == 403
+    assert send(client, "patch", detail, {"name": "Mine"}).status_code == 403
+    assert send(client, "post", costs, {"incurred_on": "2026-01-01", "amount": "1"}).status_code == 403
+    assert client.delete(one_cost).status_code == 403
+    assert Campaign.objects.get().name == campaign.name and CampaignCost.objects.count() == 1
+
+
+def test_anonymous_callers_are_refused(client):
+    assert client.get(API).status_code in (401, 403)
+
+
+def test_the_api_lists_campaigns_with_their_figures_by_page_and_channel(marketer):
+    spring = CampaignFactory(name="Spring", channel="webinar", budget=Decimal("500"))
+    CampaignFactory(name="Brand", channel="paid_search")
+    cost(spring, "120.25")
+    LeadFactory.create_batch(2, first_campaign=spring)
+    body = api(marketer).get(API, {"channel": "webinar"}).json()
+    assert body["count"] == 1
+    row = body["results"][0]
+    assert (row["name"], row["spend"], row["leads"], row["budget"]) == ("Spring", "120.25", 2, "500.00")
+    assert api(marketer).get(API, {"page_size": 1, "page": 2}).json()["results"][0]["name"] == "Spring"
+    assert api(marketer).get(API, {"search": "bra"}).json()["count"] == 1
+    response = api(marketer).get(API, {"channel": "tv"})
+    assert response.status_code == 400 and "channel" in response.json()
+
+
+def test_the_api_creates_a_campaign(manager):
+    response = send(api(manager), "post", API, {"name": " Spring ", "channel": "webinar", "utm_campaign": " s-24 "})
+    assert response.status_code == 201, response.json()
+    campaign = Campaign.objects.get()
+    assert (campaign.name, campaign.utm_campaign, campaign.created_by) == ("Spring", "s-24", manager)
+    assert response.json() | {"created_at": None} == {
+        "id": campaign.pk,
+        "name": "Spring",
+        "channel": "webinar",
+        "utm_source": "",
+        "utm_medium": "",
+        "utm_campaign": "s-24",
+        "utm_term": "",
+        "utm_content": "",
+        "budget": None,
+        "starts_on": None,
+        "ends_on": None,
+        "spend": "0.00",
+        "leads": 0,
+        "created_by": "manager",
+        "created_at": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"channel": "seo"}, "name"),
+        ({"name": "  ", "channel": "seo"}, "name"),
+        ({"name": "spring", "channel": "seo"}, "name"),  # "Spring" exists: ignoring case
+        ({"name": "A"}, "channel"),
+        ({"name": "A", "channel": "tv"}, "channel"),
+        ({"name": "A", "channel": "seo", "utm_campaign": "spring"}, "utm_campaign"),  # Spring's
+        ({"name": "A", "channel": "seo", "utm_source": "x" * 101}, "utm_source"),
+        ({"name": "A", "channel": "seo", "budget": "-1"}, "budget"),
+        ({"name": "A", "channel": "seo", "budget": "1.005"}, "budget"),
+        ({"name": "A", "channel": "seo", "budget": "1e400"}, "budget"),
+        ({"name": "A", "channel": "seo", "budget": "NaN"}, "budget"),
+        ({"name": "A", "channel": "seo", "budget": [1]}, "budget"),
+        ({"name": "A", "channel": "seo", "starts_on": "2026-13-01"}, "starts_on"),
+        ({"name": "A", "channel": "seo", "starts_on": "1999-01-01"}, "starts_on"),
+        ({"name": "A", "channel": "seo", "starts_on": "2026-02-01", "ends_on": "2026-01-01"}, "ends_on"),
+    ],
+)
+def test_bad_campaign_input_is_a_400_with_a_message_for_its_field(marketer, body, field):
+    CampaignFactory(name="Spring", utm_campaign="spring")
+    response = send(api(marketer), "post", API, body)
+    assert response.status_code == 400
+    errors = response.json()
+    assert list(errors) == [field] and errors[field][0], errors
+    assert Campaign.objects.count() == 1
+
+
+@pytest.mark.parametrize("body", [[], "text", None, 12])
+def test_a_body_that_is_not_an_object_is_a_400(marketer, body):
+    assert send(api(marketer), "post", API, body).status_code == 400
+
+
+def test_the_api_reads_and_changes_one_campaign(marketer):
+    campaign = CampaignFactory(name="Spring", budget=Decimal(100), utm_campaign="spring")
+    url = reverse("api-campaign-detail", args=[campaign.pk])
+    assert api(marketer).get(url).json()["budget"] == "100.00"
+    response = send(api(marketer), "patch", url, {"budget": None, "utm_medium": " email "})
+    assert response.status_code == 200, response.json()
+    campaign.refresh_from_db()
+    assert (campaign.budget, campaign.utm_medium, campaign.name, campaign.utm_campaign) == (
+        None,
+        "email",
+        "Spring",
+        "spring",
+    )
+    response = send(api(marketer), "patch", url, {"ends_on": "2026-01-01", "starts_on": "2026-02-01"})
+    assert response.status_code == 400 and list(response.json()) == ["ends_on"]
+    assert send(api(marketer), "patch", url, {"channel": "tv"}).status_code == 400
+    assert api(marketer).get(reverse("api-campaign-detail", args=[9999])).status_code == 404
+    assert send(api(marketer), "patch", reverse("api-campaign-detail", args=[9999]), {}).status_code == 404
+
+
+def test_the_api_lists_adds_and_removes_costs(marketer):
+    campaign, other = CampaignFactory(), CampaignFactory()
+    cost(campaign, "10", date(2026, 1, 1))
+    url = reverse("api-campaign-costs", args=[campaign.pk])
+    response = send(api(marketer), "post", url, {"incurred_on": "2026-02-01", "amount": "99.5", "note": "Ads"})
+    assert response.status_code == 201, response.json()
+    added = CampaignCost.objects.get(pk=response.json()["id"])
+    assert (added.campaign, added.amount, added.created_by) == (campaign, Decimal("99.50"), marketer)
+    listed = api(marketer).get(url).json()
+    assert [row["amount"] for row in listed["results"]] == ["99.50", "10.00"]  # newest day first
+    assert api(marketer).get(reverse("api-campaign-detail", args=[campaign.pk])).json()["spend"] == "109.50"
+    # A cost is reached only through its own campaign.
+    assert api(marketer).delete(reverse("api-campaign-cost-detail", args=[other.pk, added.pk])).status_code == 404
+    assert api(marketer).delete(reverse("api-campaign-cost-detail", args=[campaign.pk, added.pk])).status_code == 204
+    assert not CampaignCost.objects.filter(pk=added.pk).exists()
+    assert api(marketer).get(reverse("api-campaign-costs", args=[9999])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"amount": "5"}, "incurred_on"),
+        ({"incurred_on": "yesterday", "amount": "5"}, "incurred_on"),
+        ({"incurred_on": "2999-01-01", "amount": "5"}, "incurred_on"),
+        ({"incurred_on": "2026-01-01"}, "amount"),
+        ({"incurred_on": "2026-01-01", "amount": "-5"}, "amount"),
+        ({"incurred_on": "2026-01-01", "amount": "12345678901"}, "amount"),
+        ({"incurred_on": "2026-01-01", "amount": "5", "note": "n" * 201}, "note"),
+    ],
+)
+def test_a_bad_cost_is_a_400_with_a_message_for_its_field(marketer, body, field):
+    url = reverse("api-campaign-costs", args=[CampaignFactory().pk])
+    response = send(api(marketer), "post", url, body)
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert not CampaignCost.objects.exists()
+
+
+def test_a_cost_dated_a_day_ahead_is_taken_and_two_days_is_not(marketer):
+    url = reverse("api-campaign-costs", args=[CampaignFactory().pk])
+    today = timezone.localdate()
+    tomorrow, later = (today + timedelta(days=1)).isoformat(), (today + timedelta(days=2)).isoformat()
+    assert send(api(marketer), "post", url, {"incurred_on": tomorrow, "amount": "1"}).status_code == 201
+    response = send(api(marketer), "post", url, {"incurred_on": later, "amount": "1"})
+    assert response.status_code == 400 and "once incurred" in response.json()["incurred_on"][0]
