@@ -179,7 +179,10 @@ def _rules_applied(form: forms.Form, check: Any, **kwargs: Any) -> None:
 
 class CampaignForm(forms.Form):
     name = forms.CharField(max_length=NAME_MAX, error_messages={"required": "Give the campaign a name."})
-    channel = forms.ChoiceField(choices=[("", "Choose a channel"), *Channel.choices])
+    channel = forms.ChoiceField(
+        choices=[("", "Choose a channel"), *Channel.choices],
+        error_messages={"required": "Choose a channel.", "invalid_choice": "Choose one of the channels listed."},
+    )
     utm_source = forms.CharField(required=False, max_length=UTM_MAX, label="utm_source", help_text="e.g. linkedin")
     utm_medium = forms.CharField(required=False, max_length=UTM_MAX, label="utm_medium", help_text="e.g. paid-social")
     utm_campaign = forms.CharField(
