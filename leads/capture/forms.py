@@ -146,10 +146,6 @@ class ImportMappingForm(forms.Form):
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def format_value(self, value: Any) -> str | None:
-        # A date input reads ISO dates only, whatever the instance's date format.
-        return value.isoformat() if hasattr(value, "isoformat") else value
-
 
 def _money_field(label: str, *, required: bool, help_text: str = "") -> forms.DecimalField:
     """Parses the number; its bounds and cents are the service's to check."""
