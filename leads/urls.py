@@ -26,6 +26,11 @@ urlpatterns = [
     path("imports/<int:pk>/status/", capture_views.import_status, name="import_status"),
     path("imports/<int:pk>/errors.csv", capture_views.import_errors, name="import_errors"),
     path("campaigns/", capture_views.campaign_list, name="campaigns"),
+    path("campaigns/new/", capture_views.campaign_create, name="campaign_new"),
+    path("campaigns/<int:pk>/", capture_views.campaign_detail, name="campaign"),
+    path("campaigns/<int:pk>/edit/", capture_views.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:pk>/costs/", capture_views.cost_add, name="campaign_cost_add"),
+    path("campaigns/<int:pk>/costs/<int:cost_pk>/remove/", capture_views.cost_remove, name="campaign_cost_remove"),
     path("jobs/<int:pk>/", views.job_progress, name="job"),
     # Scoring: personas and rules (marketing, managers).
     path("personas/", scoring_views.persona_list, name="personas"),

@@ -13,6 +13,14 @@ urlpatterns = [
     path("leads/<int:pk>/", lead_api.LeadDetailView.as_view(), name="api-lead-detail"),
     path("events/", capture_api.EventsView.as_view(), name="api-events"),
     path("capture/<slug:form_key>/", capture_api.CaptureView.as_view(), name="api-capture"),
+    path("campaigns/", capture_api.CampaignsView.as_view(), name="api-campaigns"),
+    path("campaigns/<int:pk>/", capture_api.CampaignDetailView.as_view(), name="api-campaign-detail"),
+    path("campaigns/<int:pk>/costs/", capture_api.CampaignCostsView.as_view(), name="api-campaign-costs"),
+    path(
+        "campaigns/<int:pk>/costs/<int:cost_pk>/",
+        capture_api.CampaignCostDetailView.as_view(),
+        name="api-campaign-cost-detail",
+    ),
     # The sales side: queue, verdicts, activities, deals, the agreement.
     path("queue/", sales_api.QueueView.as_view(), name="api-queue"),
     path("queue/claim/", sales_api.ClaimView.as_view(), name="api-queue-claim"),

@@ -13,12 +13,19 @@ form's thank-you URL or our own thank-you page.
 
 `/api/v1/events/` takes one event or a batch from an integration with a token (Marketing
 or Managers): all or nothing, each event stored once by its idempotency key.
+
+`/api/v1/campaigns/` and a campaign's `costs/`: Marketing and Managers list, create and change
+them, as on the pages; Sales is refused (403), as on the pages. A service's refusal by field
+becomes a 400 with the same messages the pages show.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
@@ -30,10 +37,16 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from leads.capture import campaigns
 from leads.capture.ingest import EventIn, events_ingest
-from leads.capture.selectors import active_form
+from leads.capture.selectors import active_form, campaign_costs, campaign_with_figures, campaigns_with_figures
 from leads.capture.serializers import (
     EVENTS_BATCH_MAX,
+    CampaignCostIn,
+    CampaignCostOut,
+    CampaignIn,
+    CampaignOut,
+    CampaignQueryIn,
     CaptureResultOut,
     CaptureSubmissionIn,
     EventItemIn,
@@ -41,7 +54,8 @@ from leads.capture.serializers import (
 )
 from leads.capture.services import HONEYPOT_FIELD, capture_rate_limited, capture_submit
 from leads.capture.views import _page
-from leads.models import CaptureForm
+from leads.models import Campaign, CampaignCost, CaptureForm
+from smarketing.lib.api import ERRORS, NOT_FOUND, REFUSED, Pages, paginated, roles, valid
 from smarketing.roles import HasRole, Role
 
 CAPTURE_MAX_BYTES = 64 * 1024  # a filled-in form is a few hundred bytes
@@ -228,3 +242,104 @@ class EventsView(APIView):
         result = events_ingest(events=events)
         body = EventsResultOut(result).data
         return Response(body, status=201 if result.created or result.leads_created else 200)
+
+
+CAMPAIGN_ROLES = (Role.MARKETING, Role.MANAGER)  # as on the pages (leads.capture.views)
+
+
+@contextmanager
+def refusals_as_400() -> Iterator[None]:
+    """A service's refusal by field (Django's ValidationError) answers 400 with its messages."""
+    try:
+        yield
+    except DjangoValidationError as error:
+        raise ValidationError(error.message_dict) from None
+
+
+class CampaignsView(APIView):
+    permission_classes = roles(*CAMPAIGN_ROLES)
+    pagination_class = Pages  # read by the schema, which then shows the page envelope
+
+    @extend_schema(
+        summary="List campaigns",
+        description="By name, each with its spend (the sum of its costs) and its first-touch leads.",
+        parameters=[CampaignQueryIn],
+        responses={200: CampaignOut(many=True), 400: ERRORS, 403: REFUSED},
+    )
+    def get(self, request: Request) -> Response:
+        query = valid(CampaignQueryIn, request.query_params)
+        rows = campaigns_with_figures(search=query.get("search", ""), channel=query.get("channel", ""))
+        return paginated(self, request, rows, CampaignOut)
+
+    @extend_schema(
+        summary="Create a campaign",
+        request=CampaignIn,
+        responses={201: CampaignOut, 400: ERRORS, 403: REFUSED},
+    )
+    def post(self, request: Request) -> Response:
+        data = valid(CampaignIn, request.data)
+        with refusals_as_400():
+            campaign = campaigns.campaign_create(by=request.user, **data)
+        return Response(CampaignOut(campaign_with_figures(campaign.pk)).data, status=201)
+
+
+class CampaignDetailView(APIView):
+    permission_classes = roles(*CAMPAIGN_ROLES)
+
+    @extend_schema(summary="One campaign", responses={200: CampaignOut, 403: REFUSED, 404: NOT_FOUND})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(CampaignOut(campaign_with_figures(pk)).data)
+
+    @extend_schema(
+        summary="Change a campaign",
+        description="Only the fields sent change. A new utm_campaign credits the events that arrive from now on.",
+        request=CampaignIn,
+        responses={200: CampaignOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        campaign = get_object_or_404(Campaign, pk=pk)
+        changes = CampaignIn(data=request.data, partial=True)
+        changes.is_valid(raise_exception=True)
+        with refusals_as_400():
+            campaigns.campaign_update(campaign=campaign, by=request.user, **changes.validated_data)
+        return Response(CampaignOut(campaign_with_figures(pk)).data)
+
+
+class CampaignCostsView(APIView):
+    permission_classes = roles(*CAMPAIGN_ROLES)
+    pagination_class = Pages
+
+    @extend_schema(
+        summary="A campaign's costs",
+        description="Newest day first.",
+        responses={200: CampaignCostOut(many=True), 403: REFUSED, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return paginated(self, request, campaign_costs(get_object_or_404(Campaign, pk=pk)), CampaignCostOut)
+
+    @extend_schema(
+        summary="Add a cost",
+        description="Money spent on the campaign on a day (an invoice, a day of ad spend); its spend grows by it.",
+        request=CampaignCostIn,
+        responses={201: CampaignCostOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        campaign = get_object_or_404(Campaign, pk=pk)
+        data = valid(CampaignCostIn, request.data)
+        with refusals_as_400():
+            cost = campaigns.campaign_cost_add(campaign=campaign, by=request.user, **data)
+        return Response(CampaignCostOut(cost).data, status=201)
+
+
+class CampaignCostDetailView(APIView):
+    permission_classes = roles(*CAMPAIGN_ROLES)
+
+    @extend_schema(
+        summary="Remove a cost",
+        description="A cost entered by mistake; the campaign's spend drops by it.",
+        responses={204: None, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def delete(self, request: Request, pk: int, cost_pk: int) -> Response:
+        cost = get_object_or_404(CampaignCost, pk=cost_pk, campaign_id=pk)
+        campaigns.campaign_cost_remove(cost=cost, by=request.user)
+        return Response(status=204)

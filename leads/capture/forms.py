@@ -1,14 +1,26 @@
-"""Django forms for the capture-form builder (the marketer's pages under /leads/forms/).
+"""Django forms for capture's pages: the capture-form builder (under /leads/forms/), CSV
+imports, and campaigns with their costs (under /leads/campaigns/).
 
-Other lead pages keep their forms in their own modules; this one is only the builder.
+Campaign forms parse what the browser sends (text, a number, a date), then ask
+leads.capture.campaigns, where every rule about the values lives, so that a page shows every
+problem at once, each on its field.
 """
 
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from leads.models import Campaign, CaptureForm
+from leads.capture.campaigns import (
+    NAME_MAX,
+    NOTE_MAX,
+    UTM_FIELDS,
+    UTM_MAX,
+    campaign_checked,
+    campaign_cost_checked,
+)
+from leads.models import Campaign, CaptureForm, Channel
 
 # Email is always on the form and always required, so the builder does not offer it.
 OPTIONAL_FIELD_CHOICES = [(name, label) for name, label in CaptureForm.FIELD_CHOICES if name != "email"]
@@ -129,3 +141,96 @@ class ImportMappingForm(forms.Form):
     def mapping(self) -> dict[str, int]:
         """{lead field: column index} for the chosen columns."""
         return {target: int(name.removeprefix("col_")) for name, target in self.cleaned_data.items() if target}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def _money_field(label: str, *, required: bool, help_text: str = "") -> forms.DecimalField:
+    """Parses the number; its bounds and cents are the service's to check."""
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+        error_messages={"invalid": "Enter an amount, like 1200.50.", "required": "Enter an amount."},
+    )
+
+
+class CampaignListForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search", help_text="Name, utm_campaign or utm_source.")
+    channel = forms.ChoiceField(required=False, choices=[("", "All channels"), *Channel.choices], label="Channel")
+
+
+def _rules_applied(form: forms.Form, check: Any, **kwargs: Any) -> None:
+    """Put the service's refusals of the values that parsed on their fields."""
+    parsed = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
+    try:
+        check(parsed, **kwargs)
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages)
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(max_length=NAME_MAX, error_messages={"required": "Give the campaign a name."})
+    channel = forms.ChoiceField(
+        choices=[("", "Choose a channel"), *Channel.choices],
+        error_messages={"required": "Choose a channel.", "invalid_choice": "Choose one of the channels listed."},
+    )
+    utm_source = forms.CharField(required=False, max_length=UTM_MAX, label="utm_source", help_text="e.g. linkedin")
+    utm_medium = forms.CharField(required=False, max_length=UTM_MAX, label="utm_medium", help_text="e.g. paid-social")
+    utm_campaign = forms.CharField(
+        required=False,
+        max_length=UTM_MAX,
+        label="utm_campaign",
+        help_text="Events and form posts carrying exactly this value are credited to this campaign.",
+    )
+    utm_term = forms.CharField(required=False, max_length=UTM_MAX, label="utm_term")
+    utm_content = forms.CharField(required=False, max_length=UTM_MAX, label="utm_content")
+    budget = _money_field("Budget", required=False, help_text=f"In {settings.CURRENCY}. Empty: no budget.")
+    starts_on = forms.DateField(required=False, widget=DateInput, label="Starts on")
+    ends_on = forms.DateField(required=False, widget=DateInput, label="Ends on")
+
+    def __init__(self, *args: Any, campaign: Campaign | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+
+    @classmethod
+    def for_campaign(cls, campaign: Campaign, data: Any = None) -> "CampaignForm":
+        initial = {name: getattr(campaign, name) for name in cls.base_fields}
+        return cls(data, initial=initial, campaign=campaign)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        _rules_applied(self, campaign_checked, campaign=self.campaign)
+        return cleaned
+
+    @property
+    def utm_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in UTM_FIELDS]
+
+
+class CostForm(forms.Form):
+    """A cost added on the campaign's page; its ids are prefixed (`cost-…`) beside the page's other forms."""
+
+    prefix = "cost"
+
+    incurred_on = forms.DateField(
+        widget=DateInput, label="Day", error_messages={"required": "Enter the day the cost was incurred."}
+    )
+    amount = _money_field(f"Amount ({settings.CURRENCY})", required=True)
+    note = forms.CharField(required=False, max_length=NOTE_MAX, label="Note", help_text="Invoice, ad account …")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        _rules_applied(self, campaign_cost_checked)
+        return cleaned
+
+    def focus_first_error(self) -> None:
+        """Focus the first field at fault when the form comes back, swapped in place."""
+        for name in self.fields:
+            if name in self.errors:
+                self.fields[name].widget.attrs["autofocus"] = True
+                return

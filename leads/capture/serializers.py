@@ -11,14 +11,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from leads.capture.campaigns import MONEY_DIGITS, MONEY_PLACES, NAME_MAX, NOTE_MAX, UTM_MAX
 from leads.capture.ingest import TOUCH_KEYS, EventIn
-from leads.models import EVENT_TYPE_PATTERN, LEAD_TEXT_FIELDS, CaptureForm, Lead
+from leads.models import EVENT_TYPE_PATTERN, LEAD_TEXT_FIELDS, Campaign, CampaignCost, CaptureForm, Channel, Lead
 from smarketing.lib import sql
 
 EVENTS_BATCH_MAX = 1_000
@@ -250,3 +252,91 @@ class CaptureResultOut(serializers.Serializer):
     status = serializers.CharField(
         help_text="Always 'received': a public reply never says whether the address was already known."
     )
+
+
+# --- Campaigns and their costs ----------------------------------------------------------------
+# Shapes and bounds only; the rules (unique names and utm_campaign, dates) are the services'.
+
+
+def _money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        min_value=0,
+        help_text=f"In {settings.CURRENCY}, to the cent.",
+        **kwargs,
+    )
+
+
+def _utm(help_text: str = "") -> serializers.CharField:
+    return serializers.CharField(max_length=UTM_MAX, required=False, allow_blank=True, default="", help_text=help_text)
+
+
+class CampaignIn(serializers.Serializer):
+    """A new campaign; sent with PATCH, only the fields given change."""
+
+    name = serializers.CharField(
+        max_length=NAME_MAX,
+        help_text="Unique, ignoring case.",
+        error_messages={"blank": "Give the campaign a name.", "required": "Give the campaign a name."},
+    )
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    utm_source = _utm()
+    utm_medium = _utm()
+    utm_campaign = _utm(
+        "Events and form posts carrying exactly this value are credited to this campaign; one campaign per value."
+    )
+    utm_term = _utm()
+    utm_content = _utm()
+    budget = _money(required=False, allow_null=True, default=None)
+    starts_on = serializers.DateField(required=False, allow_null=True, default=None)
+    ends_on = serializers.DateField(required=False, allow_null=True, default=None, help_text="Not before starts_on.")
+
+
+class CampaignQueryIn(serializers.Serializer):
+    search = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="In the name, utm_campaign or utm_source."
+    )
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+
+
+class CampaignOut(serializers.ModelSerializer):
+    spend = serializers.DecimalField(
+        max_digits=20, decimal_places=MONEY_PLACES, read_only=True, help_text="The sum of its costs."
+    )
+    leads = serializers.IntegerField(read_only=True, help_text="Leads whose first touch was this campaign.")
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "channel",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "utm_term",
+            "utm_content",
+            "budget",
+            "starts_on",
+            "ends_on",
+            "spend",
+            "leads",
+            "created_by",
+            "created_at",
+        ]
+
+
+class CampaignCostIn(serializers.Serializer):
+    incurred_on = serializers.DateField(help_text="The day the money was spent; at most a day ahead of today.")
+    amount = _money()
+    note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
+
+
+class CampaignCostOut(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = CampaignCost
+        fields = ["id", "campaign", "incurred_on", "amount", "note", "created_by", "created_at"]

@@ -1,19 +1,33 @@
 """Capture's pages: the hosted form and its thank-you page (public), the marketer's form builder,
-CSV imports (upload, column mapping with a preview, progress, rejected rows), and campaigns.
+CSV imports (upload, column mapping with a preview, progress, rejected rows), and campaigns
+(list, create and edit, a campaign's page with its costs, added and removed in place, and its leads).
 """
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_POST
 
-from leads.capture.forms import CaptureFormBuilderForm, ImportMappingForm, ImportUploadForm
+from leads.capture import campaigns
+from leads.capture.forms import (
+    CampaignForm,
+    CampaignListForm,
+    CaptureFormBuilderForm,
+    CostForm,
+    ImportMappingForm,
+    ImportUploadForm,
+)
 from leads.capture.imports import (
     IMPORT_FIELDS,
     IMPORT_MAX_BYTES,
@@ -27,7 +41,16 @@ from leads.capture.imports import (
     import_store_upload,
 )
 from leads.capture.ingest import TOUCH_KEYS
-from leads.capture.selectors import active_form, capture_form_submissions
+from leads.capture.selectors import (
+    active_form,
+    budget_use,
+    campaign_costs,
+    campaign_leads,
+    campaign_totals,
+    campaign_with_figures,
+    campaigns_with_figures,
+    capture_form_submissions,
+)
 from leads.capture.services import (
     FIELD_SPECS,
     HONEYPOT_FIELD,
@@ -37,7 +60,8 @@ from leads.capture.services import (
     field_rows,
 )
 from leads.jobs import job_for_user, jobs_visible_to
-from leads.models import Campaign, CaptureForm, Job
+from leads.models import Campaign, CampaignCost, CaptureForm, Job
+from leads.templatetags.sales_tags import money
 from smarketing.roles import Role, role_required
 
 
@@ -255,11 +279,134 @@ def import_errors(request: HttpRequest, pk: int) -> FileResponse:
     return FileResponse(import_path(name).open("rb"), as_attachment=True, filename=filename, content_type="text/csv")
 
 
-@role_required(Role.MARKETING, Role.MANAGER)
+# Campaigns: marketing runs them and managers weigh their return (DESIGN, Users); a rep's
+# question about where a lead came from is answered on the lead's own page. Sales is refused
+# (403) because a campaign's page lists its leads, most of them another rep's or nobody's.
+
+CAMPAIGNS_PER_PAGE = 25
+
+
+COSTS_PER_PAGE = 20
+
+
+@role_required(*EDITORS)
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    campaigns = Campaign.objects.annotate(
-        lead_count=Count("first_touch_leads", distinct=True),
-    ).order_by("name")
-    spend = dict(Campaign.objects.values_list("pk").annotate(total=Sum("costs__amount")))
-    rows = [{"campaign": c, "spend": spend.get(c.pk) or 0} for c in campaigns]
-    return render(request, "leads/capture/campaign_list.html", {"rows": rows})
+    form = CampaignListForm(request.GET)
+    if not form.is_valid():
+        return render(request, "leads/capture/campaigns/list.html", {"form": form, "page": None}, status=400)
+    search, channel = form.cleaned_data["q"], form.cleaned_data["channel"]
+    rows = campaigns_with_figures(search=search, channel=channel)
+    context = {
+        "form": form,
+        "page": Paginator(rows, CAMPAIGNS_PER_PAGE).get_page(request.GET.get("page")),
+        "totals": campaign_totals(rows),
+        "filtered": bool(search or channel),
+    }
+    return render(request, "leads/capture/campaigns/list.html", context)
+
+
+@role_required(*EDITORS)
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    form = CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = campaigns.campaign_create(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Campaign “{campaign.name}” created. Add its costs as they come in.")
+            return redirect("leads:campaign", pk=campaign.pk)
+    status = 400 if form.errors else 200
+    return render(request, "leads/capture/campaigns/edit.html", {"form": form, "campaign": None}, status=status)
+
+
+@role_required(*EDITORS)
+def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = CampaignForm.for_campaign(campaign, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaigns.campaign_update(campaign=campaign, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Campaign “{campaign.name}” saved.")
+            return redirect("leads:campaign", pk=campaign.pk)
+    status = 400 if form.errors else 200
+    return render(request, "leads/capture/campaigns/edit.html", {"form": form, "campaign": campaign}, status=status)
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return min(max(int(value or 1), 1), 100_000)
+    except ValueError:
+        return 1
+
+
+def _campaign_context(
+    request: HttpRequest, campaign: Campaign, *, cost_form: CostForm | None = None, note: str = ""
+) -> dict[str, Any]:
+    """The campaign's page: its facts, spend against budget, its costs and its leads."""
+    today = timezone.localdate()
+    return {
+        "campaign": campaign,
+        "budget": budget_use(campaign),
+        "costs": Paginator(campaign_costs(campaign), COSTS_PER_PAGE).get_page(request.GET.get("costs")),
+        "cost_form": cost_form or CostForm(initial={"incurred_on": today}),
+        "cost_day_max": today + timedelta(days=campaigns.COST_DAYS_AHEAD),
+        "cost_note": note,  # what was just added or removed
+        "leads": campaign_leads(campaign=campaign, user=request.user, page=_page_number(request.GET.get("page"))),
+        "lead_list_url": f"{reverse('leads:list')}?{urlencode({'campaign': campaign.pk})}",
+    }
+
+
+@role_required(*EDITORS)
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "leads/capture/campaigns/detail.html", _campaign_context(request, campaign_with_figures(pk)))
+
+
+def _costs_answer(
+    request: HttpRequest, pk: int, *, cost_form: CostForm | None = None, note: str = "", status: int = 200
+) -> HttpResponse:
+    """After adding or removing a cost: htmx gets the costs section again (spend included), a
+    plain post goes back to the page; a refusal shows the form with its errors either way."""
+    if status < 400 and not request.htmx:
+        messages.success(request, note)
+        return redirect("leads:campaign", pk=pk)
+    if cost_form is not None:
+        cost_form.focus_first_error()
+    context = _campaign_context(request, campaign_with_figures(pk), cost_form=cost_form, note=note)
+    template = "leads/capture/campaigns/detail.html" + ("#costs" if request.htmx else "")
+    response = render(request, template, context, status=status)
+    if status >= 400:
+        response["HX-Reswap"] = "outerHTML"  # static/js/campaigns.js swaps it in like a success
+    return response
+
+
+def _cost_words(cost: CampaignCost) -> str:
+    return f"{money(cost.amount)} on {date_format(cost.incurred_on, 'j M Y')}"
+
+
+@role_required(*EDITORS)
+@require_POST
+def cost_add(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = CostForm(request.POST)
+    if form.is_valid():
+        try:
+            cost = campaigns.campaign_cost_add(campaign=campaign, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return _costs_answer(request, pk, note=f"Added {_cost_words(cost)}.")
+    return _costs_answer(request, pk, cost_form=form, status=400)
+
+
+@role_required(*EDITORS)
+def cost_remove(request: HttpRequest, pk: int, cost_pk: int) -> HttpResponse:
+    """GET asks to confirm (the page without scripts); POST removes the cost."""
+    cost = get_object_or_404(CampaignCost.objects.select_related("campaign"), pk=cost_pk, campaign_id=pk)
+    if request.method != "POST":
+        return render(request, "leads/capture/campaigns/cost_remove.html", {"cost": cost, "words": _cost_words(cost)})
+    campaigns.campaign_cost_remove(cost=cost, by=request.user)
+    return _costs_answer(request, pk, note=f"Removed {_cost_words(cost)}.")

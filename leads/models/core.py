@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Lower
 from django.db.models.lookups import IsNull
 from django.utils import timezone
 
@@ -55,19 +55,51 @@ class Channel(models.TextChoices):
 
 
 class Campaign(models.Model):
-    name = models.CharField(max_length=200, unique=True)
+    # Unique ignoring case (Meta.constraints): "Spring webinar" and "spring webinar" are one campaign.
+    name = models.CharField(max_length=200)
     channel = models.CharField(max_length=20, choices=Channel.choices, db_index=True)
     utm_source = models.CharField(max_length=100, blank=True)
     utm_medium = models.CharField(max_length=100, blank=True)
     utm_campaign = models.CharField(
         max_length=100, blank=True, db_index=True, help_text="Events carrying this utm_campaign are credited here."
     )
+    utm_term = models.CharField(max_length=100, blank=True)
+    utm_content = models.CharField(max_length=100, blank=True)
+    budget = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="What may be spent in all; empty: no budget."
+    )
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="campaign_name_unique",
+                violation_error_message="A campaign with this name already exists (names are compared ignoring case).",
+            ),
+            # Events and forms find their campaign by utm_campaign alone (leads.capture.ingest),
+            # so two campaigns sharing one would split credit arbitrarily.
+            models.UniqueConstraint(
+                fields=["utm_campaign"],
+                condition=~models.Q(utm_campaign=""),
+                name="campaign_utm_campaign_unique",
+                violation_error_message="Another campaign already has this utm_campaign.",
+            ),
+            models.CheckConstraint(condition=models.Q(budget__gte=0), name="campaign_budget_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(starts_on__isnull=True)
+                | models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="campaign_ends_after_start",
+                violation_error_message="A campaign cannot end before it starts.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -80,6 +112,10 @@ class CampaignCost(models.Model):
     incurred_on = models.DateField(db_index=True)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-incurred_on"]
