@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "smarketing.middleware.ServerTimingMiddleware",
+    "smarketing.middleware.RefusalLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -73,6 +74,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "smarketing.urls"
+CSRF_FAILURE_VIEW = "smarketing.errors.csrf_failure"  # the product's page; the reason goes to the log
 WSGI_APPLICATION = "smarketing.wsgi.application"
 
 TEMPLATES = [
@@ -272,9 +274,18 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# A refused request (4xx) is one line, written by smarketing.middleware.RefusalLogMiddleware
+# with the reason: django.request keeps only its 5xx records, which carry the traceback of a
+# real crash, and django.security.csrf's line about a failed check would repeat it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"server_errors_only": {"()": "smarketing.lib.logs.ServerErrorsOnly"}},
+    "formatters": {"plain": {"()": "smarketing.lib.logs.RefusalFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "django.request": {"filters": ["server_errors_only"]},
+        "django.security.csrf": {"filters": ["server_errors_only"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

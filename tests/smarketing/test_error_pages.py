@@ -1,8 +1,11 @@
-"""Refusals and crashes: pages in the product's look for people, JSON under /api/.
+"""Refusals and crashes: pages in the product's look for people, JSON under /api/, one log line each.
 
 pytest-django runs every test with DEBUG off, as the product runs; this module is also a URLConf
 (`settings.ROOT_URLCONF = __name__`) that adds views which crash or refuse to the product's own.
 """
+
+import logging
+import sys
 
 import pytest
 from django.contrib.auth.models import User
@@ -14,6 +17,7 @@ from django.urls import path
 
 from smarketing import urls as product_urls
 from smarketing.errors import server_error
+from smarketing.lib.logs import RefusalFormatter
 
 
 def crash(request: HttpRequest) -> HttpResponse:
@@ -45,6 +49,14 @@ handler500 = product_urls.handler500
 def _debug_off_with_test_views(settings: object) -> None:
     settings.DEBUG = False  # pytest-django's default; said here because the pages depend on it
     settings.ROOT_URLCONF = __name__
+
+
+def refusal_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "smarketing.refusals"]
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.name for record in caplog.records if record.levelno >= logging.WARNING]
 
 
 def assert_product_layout(body: str) -> None:
@@ -147,3 +159,72 @@ def test_the_api_answers_json_for_a_crash(rep_client: Client) -> None:
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": "Server error."}
+
+
+# --- Logs -------------------------------------------------------------------------------------
+
+
+def test_a_refusal_is_one_log_line_without_a_traceback(
+    rep_client: Client, rep: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        rep_client.get("/leads/personas/?q=someone@example.com")
+    assert refusal_lines(caplog) == [
+        f"GET /leads/personas/ 403 user={rep.pk}: Your role does not give access to this page."
+    ]
+    assert [record for record in caplog.records if record.exc_info] == []
+    assert warnings(caplog) == ["smarketing.refusals"]  # not django.request's line with a traceback
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [("/no/such/page/", 404), ("/test/bad-input/", 400), ("/api/v1/no-such-endpoint/", 404)],
+)
+def test_other_refusals_are_one_line_each(
+    url: str, status: int, rep_client: Client, rep: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        rep_client.get(url)
+    assert refusal_lines(caplog) == [f"GET {url} {status} user={rep.pk}"]
+    assert [record for record in caplog.records if record.exc_info] == []
+
+
+def test_an_api_refusal_names_the_token_or_session_user(
+    marketer_client: Client, marketer: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        marketer_client.get("/api/v1/queue/")
+    assert refusal_lines(caplog) == [f"GET /api/v1/queue/ 403 user={marketer.pk}"]
+
+
+def test_a_failed_csrf_check_logs_its_reason_once(caplog: pytest.LogCaptureFixture, db: None) -> None:
+    with caplog.at_level(logging.INFO):
+        Client(enforce_csrf_checks=True).post("/login/", {"username": "rep", "password": "x"})
+    assert refusal_lines(caplog) == ["POST /login/ 403 user=-: CSRF cookie not set."]
+    assert warnings(caplog) == ["smarketing.refusals"]  # not django.security.csrf's line as well
+
+
+def test_a_crash_still_logs_its_traceback(rep_client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    rep_client.raise_request_exception = False
+    with caplog.at_level(logging.INFO):
+        rep_client.get("/test/crash/")
+    errors = [record for record in caplog.records if record.name == "django.request"]
+    assert len(errors) == 1
+    assert errors[0].levelno == logging.ERROR
+    assert errors[0].exc_info[0] is RuntimeError
+    assert refusal_lines(caplog) == []
+
+
+def test_the_console_prints_a_refusal_without_its_traceback_and_a_crash_with_it() -> None:
+    # django.security logs a bad Host header (a 400) with the exception attached.
+    try:
+        raise ValueError("Invalid HTTP_HOST header")
+    except ValueError:
+        exc_info = sys.exc_info()
+    formatter = RefusalFormatter()
+
+    def record(status: int) -> logging.LogRecord:
+        return logging.makeLogRecord({"msg": "Invalid HTTP_HOST header", "exc_info": exc_info, "status_code": status})
+
+    assert formatter.format(record(400)) == "Invalid HTTP_HOST header"
+    assert "Traceback" in formatter.format(record(500))
