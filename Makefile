@@ -23,8 +23,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## Run the product on its embedded defaults (SQLite, filesystem broker), with demo data.
-run: install
+# With DEBUG off whitenoise serves the hashed, compressed copies collectstatic makes: rebuilt
+# when a static file or an installed package (the admin's and the API docs' assets) changed.
+STATIC_MANIFEST := staticfiles/staticfiles.json
+$(STATIC_MANIFEST): $(VENV)/.installed $(shell find static -type f)
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+
+## Run the product on its embedded defaults (SQLite, filesystem broker, DEBUG off), with demo data.
+run: install $(STATIC_MANIFEST)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
 	@$(BIN)/python manage.py welcome --port $(PORT)

@@ -1,9 +1,12 @@
 """Middleware of the project's own."""
 
+import logging
 import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+
+refusals = logging.getLogger("smarketing.refusals")
 
 
 class ServerTimingMiddleware:
@@ -26,3 +29,32 @@ class ServerTimingMiddleware:
         earlier = response.headers.get("Server-Timing")  # a view's own metrics are kept
         response.headers["Server-Timing"] = f"{earlier}, {metric}" if earlier else metric
         return response
+
+
+class RefusalLogMiddleware:
+    """Log every refused request (a 4xx) as one line: method, path, status, user id, and the
+    reason when the refusal gave one (`request.refusal_reason`, set by smarketing.errors).
+
+    Django's own logger writes a traceback for each PermissionDenied or BadRequest; settings'
+    LOGGING drops its records below 500, so this line is the only one, and a real 500 still logs
+    its traceback there. Second in MIDDLEWARE, so refusals by the other middleware (a bad Host
+    header, a failed CSRF check) are seen too. The path is logged without its query string,
+    which may carry what people typed (a search for an email address).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if 400 <= response.status_code < 500:
+            refusals.warning("%s", refusal_line(request, response))
+        return response
+
+
+def refusal_line(request: HttpRequest, response: HttpResponse) -> str:
+    user = getattr(request, "user", None)  # missing when a middleware before AuthenticationMiddleware refused
+    user_id = user.pk if user is not None and user.is_authenticated else "-"
+    line = f"{request.method} {request.path} {response.status_code} user={user_id}"
+    reason = getattr(request, "refusal_reason", "")
+    return f"{line}: {reason}" if reason else line

@@ -1,7 +1,8 @@
 """smarketing settings: one file, read from environment variables.
 
-With nothing set, the product runs embedded: a SQLite file under ``var/`` and Celery on
-kombu's filesystem transport (no server needed). Production sets ``DATABASE_URL``,
+With nothing set, the product runs embedded: a SQLite file under ``var/``, Celery on
+kombu's filesystem transport (no server needed), DEBUG off and a secret key made once and kept
+in ``var/``. ``DEBUG=1`` is for development. Production sets ``DATABASE_URL``,
 ``CELERY_BROKER_URL``, ``REDIS_URL``, ``SECRET_KEY`` and ``DEBUG=0``.
 """
 
@@ -12,14 +13,23 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from smarketing.lib.env import env_bool, env_int, env_list, env_str
+from smarketing.lib.env import env_bool, env_given, env_int, env_list, env_str, secret_from_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SMARKETING_VAR_DIR", str(BASE_DIR / "var")))
 
+DEBUG = env_bool("DEBUG", False)
 DEFAULT_SECRET_KEY = "insecure-smarketing-default-key-change-me"  # noqa: S105
-SECRET_KEY = env_str("SECRET_KEY", DEFAULT_SECRET_KEY)
-DEBUG = env_bool("DEBUG", True)
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+SECRET_KEY = env_str("SECRET_KEY", "")
+# The embedded run (`make run`: no SECRET_KEY, no DATABASE_URL) makes a random key once and keeps
+# it in var/, so sessions outlive a restart. An explicit DEBUG=0 reuses that key but never makes
+# one: a server set up by hand that forgot SECRET_KEY refuses to start rather than invent a key.
+# Development (DEBUG=1) signs with a fixed key.
+EMBEDDED = not (SECRET_KEY or DEBUG or env_given("DATABASE_URL"))
+if EMBEDDED:
+    SECRET_KEY = secret_from_file(SECRET_KEY_FILE, create=not env_given("DEBUG")) or ""
+SECRET_KEY = SECRET_KEY or DEFAULT_SECRET_KEY
 if not DEBUG and SECRET_KEY == DEFAULT_SECRET_KEY:
     raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY to a long random value.")
 
@@ -51,6 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "smarketing.middleware.ServerTimingMiddleware",
+    "smarketing.middleware.RefusalLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -63,6 +74,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "smarketing.urls"
+CSRF_FAILURE_VIEW = "smarketing.errors.csrf_failure"  # the product's page; the reason goes to the log
 WSGI_APPLICATION = "smarketing.wsgi.application"
 
 TEMPLATES = [
@@ -155,14 +167,17 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 
 # --- Security (production) ------------------------------------------------------------
+# With DEBUG off: HTTPS only and cookies that never travel over plain http. The embedded run
+# serves plain http on 127.0.0.1, where a redirect to https or a secure-only cookie would lock
+# everyone out, so there both default to off. (HSTS is only ever sent over https.)
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not EMBEDDED)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = not EMBEDDED
+    CSRF_COOKIE_SECURE = not EMBEDDED
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -259,9 +274,18 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# A refused request (4xx) is one line, written by smarketing.middleware.RefusalLogMiddleware
+# with the reason: django.request keeps only its 5xx records, which carry the traceback of a
+# real crash, and django.security.csrf's line about a failed check would repeat it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"server_errors_only": {"()": "smarketing.lib.logs.ServerErrorsOnly"}},
+    "formatters": {"plain": {"()": "smarketing.lib.logs.RefusalFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "django.request": {"filters": ["server_errors_only"]},
+        "django.security.csrf": {"filters": ["server_errors_only"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

@@ -21,3 +21,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
+
+# Refusals and crashes no view answered: pages in the product's look, JSON under /api/.
+handler400 = "smarketing.errors.bad_request"
+handler403 = "smarketing.errors.permission_denied"
+handler404 = "smarketing.errors.page_not_found"
+handler500 = "smarketing.errors.server_error"

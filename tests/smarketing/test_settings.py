@@ -2,6 +2,7 @@
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -36,16 +37,26 @@ def settings_with(names: list[str], **values: str) -> dict[str, object]:
     return json.loads(result.stdout)
 
 
-def test_debug_off_with_the_default_secret_key_refuses_to_start() -> None:
-    result = run_python(["manage.py", "check"], clean_env(DEBUG="0"))
+def test_explicit_debug_off_without_a_secret_key_refuses_to_start(tmp_path: Path) -> None:
+    result = run_python(["manage.py", "check"], clean_env(DEBUG="0", SMARKETING_VAR_DIR=str(tmp_path)))
     assert result.returncode != 0
     assert "DEBUG is off: set SECRET_KEY to a long random value." in result.stderr
+    assert not (tmp_path / "secret_key").exists()  # an explicit DEBUG=0 never makes one up
 
 
-def test_debug_off_refuses_the_default_key_even_when_set_explicitly() -> None:
-    result = run_python(["manage.py", "check"], clean_env(DEBUG="false", SECRET_KEY=settings.DEFAULT_SECRET_KEY))
+def test_debug_off_refuses_the_default_key_even_when_set_explicitly(tmp_path: Path) -> None:
+    env = clean_env(DEBUG="false", SECRET_KEY=settings.DEFAULT_SECRET_KEY, SMARKETING_VAR_DIR=str(tmp_path))
+    result = run_python(["manage.py", "check"], env)
     assert result.returncode != 0
     assert "set SECRET_KEY" in result.stderr
+
+
+def test_production_database_without_a_secret_key_refuses_to_start(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("x" * 60)  # a key kept for the embedded run is not production's
+    env = clean_env(DATABASE_URL="postgres://smk@db.internal:5432/smarketing", SMARKETING_VAR_DIR=str(tmp_path))
+    result = run_python(["manage.py", "check"], env)
+    assert result.returncode != 0
+    assert "DEBUG is off: set SECRET_KEY to a long random value." in result.stderr
 
 
 def test_no_environment_means_the_embedded_defaults(tmp_path: Path) -> None:
@@ -53,7 +64,7 @@ def test_no_environment_means_the_embedded_defaults(tmp_path: Path) -> None:
         ["DEBUG", "DATABASES", "CELERY_BROKER_URL", "CELERY_BROKER_TRANSPORT_OPTIONS", "CACHES"],
         SMARKETING_VAR_DIR=str(tmp_path),
     )
-    assert values["DEBUG"] is True
+    assert values["DEBUG"] is False
     db = values["DATABASES"]["default"]
     assert db["ENGINE"] == "django.db.backends.sqlite3"
     assert db["NAME"] == str(tmp_path / "smarketing.sqlite3")
@@ -68,9 +79,41 @@ def test_no_environment_means_the_embedded_defaults(tmp_path: Path) -> None:
     assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
 
 
+def test_the_embedded_run_serves_plain_http_on_the_loopback(tmp_path: Path) -> None:
+    names = ["DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"]
+    values = settings_with(names, SMARKETING_VAR_DIR=str(tmp_path))
+    assert values["DEBUG"] is False
+    assert {"127.0.0.1", "localhost"} <= set(values["ALLOWED_HOSTS"])
+    # `make run` is http://127.0.0.1: no redirect to https, and cookies a browser sends back over http.
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SESSION_COOKIE_SECURE"] is False
+    assert values["CSRF_COOKIE_SECURE"] is False
+
+
+def test_the_embedded_secret_is_made_once_kept_private_and_reused(tmp_path: Path) -> None:
+    first = settings_with(["SECRET_KEY"], SMARKETING_VAR_DIR=str(tmp_path))["SECRET_KEY"]
+    kept = tmp_path / "secret_key"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert kept.read_text().strip() == first
+    assert first != settings.DEFAULT_SECRET_KEY
+    assert len(first) >= 50 and len(set(first)) >= 5  # what `check --deploy` asks of a key
+
+    assert settings_with(["SECRET_KEY"], SMARKETING_VAR_DIR=str(tmp_path))["SECRET_KEY"] == first
+    assert settings_with(["SECRET_KEY"], DEBUG="0", SMARKETING_VAR_DIR=str(tmp_path))["SECRET_KEY"] == first
+    assert [path.name for path in tmp_path.iterdir()] == ["secret_key"]  # no draft left behind
+
+
+def test_debug_stays_an_opt_in_for_development(tmp_path: Path) -> None:
+    values = settings_with(["DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT"], DEBUG="1", SMARKETING_VAR_DIR=str(tmp_path))
+    assert values["DEBUG"] is True
+    assert values["SECRET_KEY"] == settings.DEFAULT_SECRET_KEY
+    assert values["SECURE_SSL_REDIRECT"] is False  # Django's own default: no production hardening
+    assert not (tmp_path / "secret_key").exists()
+
+
 def test_sqlite_path_moves_the_database_file(tmp_path: Path) -> None:
     path = tmp_path / "elsewhere.sqlite3"
-    values = settings_with(["DATABASES"], SQLITE_PATH=str(path))
+    values = settings_with(["DATABASES"], SQLITE_PATH=str(path), SMARKETING_VAR_DIR=str(tmp_path))
     assert values["DATABASES"]["default"]["NAME"] == str(path)
 
 
@@ -80,6 +123,7 @@ def test_database_broker_and_cache_urls_are_read_from_the_environment() -> None:
         DATABASE_URL="postgres://smk:s3cret@db.internal:6543/smarketing",
         CELERY_BROKER_URL="redis://queue.internal:6379/0",
         REDIS_URL="redis://cache.internal:6379/1",
+        SECRET_KEY="x" * 60,  # production, which must bring its own key
     )
     db = values["DATABASES"]["default"]
     assert db["ENGINE"] == "django.db.backends.postgresql"
