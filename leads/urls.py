@@ -75,4 +75,6 @@ urlpatterns = [
     path("notifications/", sales_views.notification_list, name="notifications"),
     path("notifications/read/", sales_views.notification_read, name="notifications_read"),
     path("notifications/bell/", sales_views.notification_bell, name="notification_bell"),
+    # Handing a lead to sales by hand (marketing, managers).
+    path("<int:pk>/hand-off/", sales_views.lead_hand_off, name="lead_hand_off"),
 ]

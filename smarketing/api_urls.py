@@ -38,4 +38,6 @@ urlpatterns = [
     path("agreement/", report_api.AgreementView.as_view(), name="api-agreement"),
     path("notifications/", sales_api.NotificationsView.as_view(), name="api-notifications"),
     path("notifications/read/", sales_api.NotificationsReadView.as_view(), name="api-notifications-read"),
+    # Handing a lead to sales by hand (marketing, managers).
+    path("leads/<int:pk>/hand-off/", sales_api.LeadHandOffView.as_view(), name="api-lead-hand-off"),
 ]

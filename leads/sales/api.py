@@ -1,12 +1,13 @@
 """The sales API (under /api/v1/): the queue and claiming, verdicts and activities on a lead,
-deals, the agreement, reasons and notifications.
+deals, the agreement, reasons, notifications, and handing a lead to sales by hand.
 
 Who may do what:
 - A rep (Sales) works their own leads and deals and claims from their pools; another rep's
   lead or deal answers 404, as if it did not exist.
 - A manager works their teams' leads and deals, may hand deals to another rep, reopen
   closed deals and set the agreement.
-- Marketers read leads' activities and the agreement, and work nothing here (403).
+- Marketers read leads' activities and the agreement, and work nothing here (403); they (and
+  managers) may hand a lead to sales by hand.
 Every view parses, checks permission, calls one service and renders; a SalesError from a
 service becomes a 4xx with a message for the field at fault (smarketing.lib.api).
 """
@@ -23,6 +24,7 @@ from rest_framework.views import APIView
 
 from leads.models import Deal, DealStage, Lead, Reason
 from leads.sales import deals, notifications, queue, selectors, worklog
+from leads.sales.assignment import lead_hand_off_by_hand
 from leads.sales.serializers import (
     AcceptIn,
     ActivityIn,
@@ -35,6 +37,8 @@ from leads.sales.serializers import (
     DealStageOut,
     DealUpdateIn,
     DealWonIn,
+    HandOffIn,
+    HandoffOut,
     NotificationOut,
     NotificationsReadIn,
     QueueItemOut,
@@ -359,3 +363,26 @@ class NotificationsReadView(APIView):
     def post(self, request: Request) -> Response:
         ids = valid(NotificationsReadIn, request.data)["ids"]
         return Response({"marked": notifications.notifications_mark_read(user=request.user, ids=ids)})
+
+
+# --- Handing a lead to sales by hand (marketing, managers) -------------------------------------
+
+
+class LeadHandOffView(APIView):
+    permission_classes = roles(Role.MARKETING, Role.MANAGER)
+
+    @extend_schema(
+        summary="Hand a lead to sales by hand",
+        description=(
+            "With a note, to the `rep` or `team` named, or where the assignment rules place it. A lead below MQL "
+            "moves to MQL (recorded as your decision). 409 when the lead is already with sales, is an opportunity, "
+            "a customer or an evangelist, was disqualified, or the named rep is away or full."
+        ),
+        request=HandOffIn,
+        responses={201: HandoffOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND, 409: ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        lead = lead_for_user(request.user, pk)
+        data = valid(HandOffIn, request.data)
+        handoff = lead_hand_off_by_hand(lead=lead, by=request.user, **data)
+        return Response(HandoffOut(handoff).data, status=201)

@@ -1,4 +1,5 @@
-"""The sales pages' forms: activities and verdicts on a lead, deals, the agreement.
+"""The sales pages' forms: activities and verdicts on a lead, deals, the agreement, the lead
+page's hand-over to sales.
 
 Forms check shape and type only (a date is a date, an amount a non-negative number, a
 reason one of the list's codes); what may happen now (the lead must be claimed, a closed
@@ -13,7 +14,8 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from leads.models import Activity, DealStage, Reason
+from leads.models import Activity, DealStage, Reason, Team
+from leads.sales.assignment import MAX_NOTE
 from leads.sales.services import SalesError
 
 MAX_AMOUNT = Decimal("999999999999.99")  # Deal.amount holds 14 digits, 2 after the point
@@ -202,3 +204,46 @@ class DealListForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = [("", "Every owner"), *owners]
         self.fields["owner"].error_messages["invalid_choice"] = "Choose an owner from the list."
+
+
+# --- Handing a lead to sales by hand -------------------------------------------------------
+
+
+def person_label(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+class HandOffForm(PageForm):
+    """The lead page's "Hand over to sales": a note, and optionally the rep or team to take it."""
+
+    id_prefix = "handoff"
+
+    note = forms.CharField(
+        label="Note for sales",
+        required=False,
+        max_length=MAX_NOTE,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why now, and what the rep should know.",
+    )
+    target = forms.ChoiceField(
+        label="Give it to",
+        required=False,
+        error_messages={"invalid_choice": "Choose a rep or a team from the list, or leave it to the rules."},
+    )
+
+    def __init__(self, *args: Any, teams: list[Team], reps: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.targets = {f"team:{t.pk}": ("team", t) for t in teams} | {f"rep:{r.pk}": ("rep", r) for r in reps}
+        self.fields["target"].choices = [
+            ("", "Where the assignment rules place it"),
+            ("Reps", [(f"rep:{r.pk}", person_label(r)) for r in reps]),
+            ("Teams", [(f"team:{t.pk}", t.name) for t in teams]),
+        ]
+
+    def target_fields(self) -> dict[str, Any]:
+        """`rep` or `team` for lead_hand_off_by_hand (neither: the rules place it)."""
+        chosen = self.cleaned_data.get("target")
+        if not chosen:
+            return {}
+        kind, target = self.targets[chosen]
+        return {kind: target}

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from leads.models import Activity, Deal, DealStage, Notification, Reason
-from leads.serializers import LeadOut
+from leads.models import Activity, Deal, DealStage, Notification, Reason, Team
+from leads.sales.assignment import MAX_NOTE
+from leads.serializers import LeadOut, NamedRefOut, UserRefOut
 from smarketing.roles import Role
 
 MAX_AMOUNT_DIGITS = 14
@@ -189,3 +190,34 @@ class NotificationsReadIn(serializers.Serializer):
     ids = serializers.ListField(
         child=serializers.IntegerField(), required=False, allow_null=True, default=None, max_length=1_000
     )
+
+
+# --- Handing a lead to sales by hand ----------------------------------------------------------
+
+
+def _users() -> Any:
+    return get_user_model().objects.all()
+
+
+class HandOffIn(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_NOTE)
+    rep = serializers.PrimaryKeyRelatedField(
+        queryset=_users(), required=False, allow_null=True, default=None, help_text="A sales rep to take it…"
+    )
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="…or a team (round-robin, else its pool). Neither: the assignment rules place it.",
+    )
+
+
+class HandoffOut(serializers.Serializer):
+    lead = serializers.IntegerField(source="lead_id")
+    stage = serializers.CharField(help_text="The lead's stage when handed over (MQL or SQL).")
+    status = serializers.CharField(help_text="assigned (a rep holds it) or pooled.")
+    team = NamedRefOut(allow_null=True)
+    assigned_to = UserRefOut(allow_null=True)
+    handed_off_at = serializers.DateTimeField()
+    deadline = serializers.DateTimeField(help_text="First touch due under the agreement.")

@@ -1,5 +1,6 @@
 """The sales pages: "My queue" (and a manager's team view of it), the rep's actions on the lead
-page (log activity, accept, reject, recycle), deals (board, list, one deal) and notifications.
+page (log activity, accept, reject, recycle), deals (board, list, one deal), notifications,
+and handing a lead to sales by hand.
 
 Thin views over leads.sales.queue, worklog, deals and notifications: parse, check who may (a
 rep works only their own leads and deals; another rep's answers 404), call one service,
@@ -11,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import F
@@ -20,8 +22,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from leads.models import Activity, Deal, DealStage, Handoff, HandoffStatus, Lead
+from leads.models import Activity, Deal, DealStage, Handoff, HandoffStatus, Lead, Team
 from leads.sales import deals, notifications, queue, selectors, worklog
+from leads.sales.assignment import (
+    BELOW_MQL,
+    MANUAL_REASON,
+    hand_off_refusal,
+    lead_hand_off_by_hand,
+    may_hand_off,
+    person,
+)
 from leads.sales.forms import (
     AcceptForm,
     ActivityForm,
@@ -30,6 +40,7 @@ from leads.sales.forms import (
     DealLostForm,
     DealMoveForm,
     DealWonForm,
+    HandOffForm,
     RecycleForm,
     RejectForm,
     add_sales_error,
@@ -116,19 +127,20 @@ def _claimed(request: HttpRequest, handoff: Handoff | None, text: str, *, status
 
 
 def lead_sales_context(request: HttpRequest, lead: Lead) -> dict[str, Any]:
-    """What the lead page adds for someone who works this lead (nothing for anyone else).
+    """What the lead page adds from sales: the hand-over card, and the actions for whoever works it.
 
-    Called by leads.views.lead_detail: marketers and reps who do not hold the lead get
-    no actions and no extra queries.
+    Called by leads.views.lead_detail: reps who do not hold the lead get no actions and no
+    extra queries; marketers and managers get the "Hand over to sales" card.
     """
+    hand_off = hand_off_context(request, lead)
     if not lead_may_work(request.user, lead):
-        return {}
+        return hand_off
     activity = ActivityForm()
     kind = request.GET.get("log", "")
     if kind in Activity.Kind.values:  # "Log call" from the queue: the form is ready to type in
         activity.initial["kind"] = kind
         activity.fields["outcome"].widget.attrs["autofocus"] = True
-    return _panel_context(request, lead, activity_form=activity)
+    return hand_off | _panel_context(request, lead, activity_form=activity)
 
 
 def _panel_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[str, Any]:
@@ -542,3 +554,72 @@ def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
         return f"Reopened in {reopened.stage.name}; its lead is an opportunity again."
 
     return _detail_action(request, pk, Form, "reopen_form", act)
+
+
+# --- Handing a lead to sales by hand (marketing, managers) -----------------------------------
+
+
+def hand_off_context(request: HttpRequest, lead: Lead, *, form: Form | None = None) -> dict[str, Any]:
+    """The lead page's "Hand over to sales" card, for marketers and managers."""
+    if not may_hand_off(request.user):
+        return {}
+    refusal = hand_off_refusal(lead)
+    last = lead.assignments.filter(reason=MANUAL_REASON).select_related("by").order_by("-at", "-id").first()
+    if form is None and not refusal:
+        form = _hand_off_form()
+    return {
+        "hand_off": True,
+        "hand_off_refusal": refusal,
+        "hand_off_form": form,
+        "hand_off_last": last,
+        "hand_off_moves": lead.stage in BELOW_MQL,
+    }
+
+
+def _hand_off_form(data: Any = None) -> HandOffForm:
+    reps = get_user_model().objects.filter(is_active=True, groups__name=Role.SALES.value)
+    reps = reps.order_by("first_name", "last_name", "username")
+    return HandOffForm(data, teams=list(Team.objects.order_by("name")), reps=list(reps))
+
+
+@require_POST
+@role_required(Role.MARKETING, Role.MANAGER)
+def lead_hand_off(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hand the lead to sales with a note: to the rep or team named, or by the assignment rules."""
+    lead = lead_for_user(request.user, pk)
+    form = _hand_off_form(request.POST)
+    if not form.is_valid():
+        return _handed(request, lead, form=form, status=400)
+    try:
+        handoff = lead_hand_off_by_hand(
+            lead=lead, by=request.user, note=form.cleaned_data["note"], **form.target_fields()
+        )
+    except SalesError as error:
+        add_sales_error(form, error)
+        return _handed(request, lead, form=form, status=error.status)
+    return _handed(request, lead, message=_handed_text(handoff))
+
+
+def _handed_text(handoff: Handoff) -> str:
+    local = timezone.localtime(handoff.due_at)
+    due = f"{local.day} {local:%b %H:%M}"
+    if handoff.assigned_to_id:
+        return f"Handed to sales: {person(handoff.assigned_to)} has it, first touch due by {due}."
+    pool = f"{handoff.team}'s pool" if handoff.team_id else "the general pool"
+    return f"Handed to sales: it waits in {pool} for a rep to claim it, first touch due by {due}."
+
+
+def _handed(
+    request: HttpRequest, lead: Lead, *, form: Form | None = None, message: str = "", status: int = 200
+) -> HttpResponse:
+    if status < 400 and not request.htmx:
+        messages.success(request, message)
+        return redirect("leads:detail", pk=lead.pk)
+    lead = lead_for_user(request.user, lead.pk)  # fresh: stage and owner
+    context = {"lead": lead, **hand_off_context(request, lead, form=form), "hand_off_message": message}
+    template = "leads/sales/snippets/hand_off.html" if request.htmx else "leads/sales/hand_off.html"
+    response = render(request, template, context, status=status)
+    if status >= 400:
+        return partial_error(response)
+    response["HX-Trigger-After-Settle"] = "leadChanged"  # the timeline shows the move to MQL
+    return response
