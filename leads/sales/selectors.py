@@ -1,5 +1,6 @@
 """Reads behind the sales pages that the services do not already give: a manager's team view
-of queues and pools, the deal list's totals per stage, the owners a user may filter deals by.
+of queues and pools, the deal list's totals per stage, the owners a user may filter deals by,
+what giving leads an owner will do.
 
 Each read is a fixed number of queries whatever the data (the pages assert it).
 """
@@ -14,14 +15,19 @@ from django.http import Http404
 from django.utils import timezone
 
 from leads.models import (
+    OPEN_HANDOFF,
     Agreement,
     Deal,
     DealStage,
     Handoff,
     HandoffStatus,
+    Lead,
     RepProfile,
+    Stage,
     Team,
 )
+from leads.sales.assignment import BELOW_MQL
+from leads.sales.queue import rep_open_count, rep_profile
 from smarketing.lib.periods import month_bounds, month_first
 from smarketing.roles import Role, has_role
 
@@ -186,3 +192,59 @@ def first_touch_this_month(*, rep: AbstractBaseUser, now: datetime | None = None
     start, end = month_bounds(first)
     figures = first_touch_figures(start=start, end=end, now=now, rep=rep)
     return figures | {"first_touch_target_pct": Agreement.for_month(first).first_touch_target_pct}
+
+
+# --- Giving leads an owner (the lead list's bulk change) -------------------------------------
+
+
+def _name(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def owner_change_forecast(*, lead_ids: list[int], owner_id: int | None) -> list[str]:
+    """What giving these leads an owner does besides setting it, said before the job runs:
+    which go to sales, and which keep their owner and why. At most four queries.
+
+    The job decides again when it runs (leads.services.leads_set_owner_run); a lead may have
+    moved on by then, and its result says what happened.
+    """
+    counts = {"in_sales": 0, "qualified": 0, "below": 0}
+    for stage, status in Lead.objects.filter(pk__in=lead_ids).values_list("stage", "handoff__status"):
+        if status in OPEN_HANDOFF:
+            counts["in_sales"] += 1
+        elif stage in (Stage.MQL, Stage.SQL):
+            counts["qualified"] += 1
+        elif stage in BELOW_MQL:
+            counts["below"] += 1
+    said = []
+    if counts["in_sales"]:
+        said.append(f"Already with sales, left as they are (whoever holds one owns it): {_leads(counts['in_sales'])}.")
+    owner = get_user_model().objects.filter(pk=owner_id).first() if owner_id is not None else None
+    if owner is None:
+        return said
+    if counts["qualified"]:
+        said.append(_qualified_forecast(counts["qualified"], owner))
+    if counts["below"]:
+        said.append(
+            f"Below MQL, given the owner but left with marketing (hand one over from its page to put it in "
+            f"{_name(owner)}'s queue): {_leads(counts['below'])}."
+        )
+    return said
+
+
+def _qualified_forecast(count: int, owner: Any) -> str:
+    name = _name(owner)
+    profile = rep_profile(owner)
+    if profile.is_away():
+        return f"Qualified but not handed over, nor given the owner, as {name} is away today: {_leads(count)}."
+    room = max(profile.capacity - rep_open_count(rep=owner), 0)
+    if room < count:
+        return (
+            f"Qualified (MQL or SQL), handed to sales into {name}'s queue: {room} of {_leads(count)}; "
+            f"the rest keep their owner, as {name} has no room for more."
+        )
+    return f"Qualified (MQL or SQL), handed to sales into {name}'s queue, the clock starting now: {_leads(count)}."
+
+
+def _leads(count: int) -> str:
+    return f"{count} lead{'s' if count != 1 else ''}"

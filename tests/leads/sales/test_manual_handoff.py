@@ -1,4 +1,5 @@
-"""Handing a lead to sales by hand: the service, the lead page's card, POST /api/v1/leads/{id}/hand-off/."""
+"""Handing a lead to sales by hand: the service, the lead page's card, POST /api/v1/leads/{id}/hand-off/,
+and giving MQLs an owner from the lead list (which hands them over, or says why not)."""
 
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from leads.models import (
     ChangeSource,
     Handoff,
     HandoffStatus,
+    Job,
     Lead,
     Notification,
     RepProfile,
@@ -25,6 +27,8 @@ from leads.sales.assignment import (
     leads_hand_off_by_hand,
 )
 from leads.sales.services import SalesError
+from leads.services import leads_set_owner_run
+from smarketing.roles import Role
 from tests.factories import LeadFactory
 from tests.leads.sales.helpers import assigned_lead, handed_off, mql, new_rep, rule_to, team_with
 
@@ -286,3 +290,76 @@ def test_the_api_is_refused_to_reps_and_roleless_users_and_404_for_no_lead(rep_c
 def test_the_api_names_the_endpoint_in_the_schema(marketer_client):
     schema = marketer_client.get(reverse("schema")).content.decode()
     assert "/api/v1/leads/{id}/hand-off/" in schema
+
+
+# --- Giving leads an owner from the list ----------------------------------------------------------
+
+
+def bulk(client, leads, owner):
+    data = {"lead": [lead.pk for lead in leads], "owner": owner.pk if owner else "null"}
+    return client.post(reverse("leads:bulk_owner"), data, **HTMX)
+
+
+def test_giving_an_mql_an_owner_hands_it_to_that_rep(marketer_client, marketer, rep):
+    qualified, plain = mql(), LeadFactory(stage=Stage.LEAD)
+    response = bulk(marketer_client, [qualified, plain], rep)
+    html = response.content.decode()
+    assert (
+        "Qualified (MQL or SQL), handed to sales into Rafa Sales&#x27;s queue, the clock starting now: 1 lead." in html
+    )
+    assert "Below MQL, given the owner but left with marketing" in html
+    job = leads_set_owner_run(job=Job.objects.get(kind="set_owner"))
+    assert job.result == {"changed": 2, "handed_off": 1}
+    handoff = Handoff.objects.get(lead=qualified)
+    assert handoff.assigned_to == rep and AssignmentLog.objects.get(lead=qualified).by == marketer
+    assert Lead.objects.get(pk=plain.pk).owner == rep and not Handoff.objects.filter(lead=plain).exists()
+
+
+def test_where_it_cannot_hand_over_the_owner_stays_and_the_page_says_why(marketer_client, marketer, rep, other_rep):
+    RepProfile.objects.create(user=rep, capacity=1)
+    first, second = mql(), mql()
+    held = assigned_lead(other_rep)
+    response = bulk(marketer_client, [first, second, held], rep)
+    html = response.content.decode()
+    assert "handed to sales into Rafa Sales&#x27;s queue: 1 of 2 leads; the rest keep their owner" in html
+    assert "Already with sales, left as they are (whoever holds one owns it): 1 lead." in html
+    job = leads_set_owner_run(job=Job.objects.get(kind="set_owner"))
+    assert job.result["handed_off"] == 1
+    assert sum(job.result["not_changed"].values()) == 2
+    assert Lead.objects.filter(owner=rep).count() == 1
+    assert Lead.objects.get(pk=held.pk).owner == other_rep  # its owner follows its handoff
+    progress = marketer_client.get(reverse("leads:job", args=[job.pk])).content.decode()
+    assert "1 handed to sales" in progress and "1 not changed: Rafa Sales already holds" in progress
+
+
+def test_an_away_rep_takes_no_mql_from_the_owner_change(marketer_client, rep):
+    today = timezone.localdate()
+    RepProfile.objects.create(user=rep, away_from=today)
+    lead = mql()
+    assert "as Rafa Sales is away today: 1 lead" in bulk(marketer_client, [lead], rep).content.decode()
+    job = leads_set_owner_run(job=Job.objects.get(kind="set_owner"))
+    assert job.result["changed"] == 0 and Lead.objects.get(pk=lead.pk).owner is None
+
+
+def test_the_owner_change_hands_over_with_a_fixed_number_of_queries(
+    marketer, rep, django_assert_max_num_queries, django_assert_num_queries
+):
+    def run(count: int) -> int:
+        leads = [mql() for _ in range(count)] + [LeadFactory() for _ in range(count)]
+        job = Job.objects.create(
+            kind="set_owner", params={"lead_ids": [lead.pk for lead in leads], "owner_id": rep.pk}, created_by=marketer
+        )
+        job.total = len(leads)
+        job.save()
+        with django_assert_max_num_queries(60) as queries:
+            leads_set_owner_run(job=job)
+        Handoff.objects.all().delete()
+        return len(queries.captured_queries)
+
+    RepProfile.objects.create(user=rep, capacity=1_000)
+    assert run(3) == run(30)
+
+
+def test_an_unknown_role_cannot_queue_an_owner_change(rep):
+    rep2 = make_user("other", Role.SALES)
+    assert logged_in(rep).post(reverse("leads:bulk_owner"), {"lead": [mql().pk], "owner": rep2.pk}).status_code == 403
