@@ -277,6 +277,14 @@ def placements_for(leads: list[dict[str, Any]], *, exclude: dict[int, int] | Non
     return placed
 
 
+def placements_preview(leads: list[dict[str, Any]]) -> list[Placement]:
+    """Where the rules would place these leads now, writing nothing: no locks, no turns saved
+    (`placements_for` moves the round-robin on; a preview must leave it where it is)."""
+    rules = active_rules()
+    roster = roster_build(rules=rules, lock=False)
+    return [place(lead, rules, roster) for lead in leads]
+
+
 def reaches_handoff(stage: str, handoff_stage: str) -> bool:
     return stage in FUNNEL and FUNNEL.index(stage) >= FUNNEL.index(handoff_stage)
 
