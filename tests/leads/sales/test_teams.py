@@ -1,6 +1,6 @@
 """Teams in the app: the services (teams, reps, capacity and time away, assignment rules), the
-pages a manager works them from — each role refused where it should be,
-another manager's team 404, bad input answered per field."""
+pages a manager works them from, and /api/v1/teams/ and /api/v1/assignment-rules/ — each role
+refused where it should be, another manager's team 404, bad input answered per field."""
 
 from datetime import timedelta
 
@@ -434,3 +434,103 @@ def test_managers_see_teams_in_their_navigation_and_staff_the_admin(manager_clie
     staff = make_user("staffer", Role.MANAGER, is_staff=True)
     assert 'href="/admin/">Admin</a>' in logged_in(staff).get(TEAMS).content.decode()
     assert 'href="/admin/">Admin</a>' not in manager_client.get(TEAMS).content.decode()
+
+
+# --- API ------------------------------------------------------------------------------------------
+
+
+def test_the_api_is_refused_to_reps_and_marketers(rep_client, marketer_client, team):
+    rule = rule_to(team=team)
+    urls = [
+        reverse("api-teams"),
+        reverse("api-team-detail", args=[team.pk]),
+        reverse("api-assignment-rules"),
+        reverse("api-assignment-rule", args=[rule.pk]),
+    ]
+    for client in (rep_client, marketer_client):
+        assert all(client.get(url).status_code == 403 for url in urls)
+        assert client.post(reverse("api-teams"), {"name": "X"}, content_type=JSON).status_code == 403
+        assert client.post(reverse("api-assignment-rules-order"), {}, content_type=JSON).status_code == 403
+
+
+def test_the_api_lists_creates_and_renames_teams(manager_client, manager, team, theirs):
+    listed = manager_client.get(reverse("api-teams")).json()
+    assert [row["name"] for row in listed] == ["Iberia"] and listed[0]["rep_count"] == 1
+    created = manager_client.post(reverse("api-teams"), {"name": "Iberia South"}, content_type=JSON)
+    assert created.status_code == 201 and created.json()["manager"] == {"id": manager.pk, "username": "manager"}
+    clash = manager_client.post(reverse("api-teams"), {"name": "nordics"}, content_type=JSON)
+    assert clash.status_code == 400 and "name" in clash.json()
+    missing = manager_client.post(reverse("api-teams"), {}, content_type=JSON)
+    assert missing.status_code == 400 and "name" in missing.json()
+    detail = reverse("api-team-detail", args=[team.pk])
+    renamed = manager_client.patch(detail, {"name": "Iberia Sur"}, content_type=JSON)
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Iberia Sur"
+    assert renamed.json()["reps"][0]["capacity"] == 25
+    assert manager_client.get(reverse("api-team-detail", args=[theirs.pk])).status_code == 404
+    assert manager_client.patch(reverse("api-team-detail", args=[theirs.pk]), {}, content_type=JSON).status_code == 404
+
+
+def test_the_api_adds_updates_and_removes_reps(manager_client, team, rep, theirs, other_rep):
+    reps = reverse("api-team-reps", args=[team.pk])
+    ana = new_rep("ana")
+    added = manager_client.post(reps, {"rep": ana.pk, "capacity": 7}, content_type=JSON)
+    assert added.status_code == 201 and {r["username"]: r["capacity"] for r in added.json()["reps"]}["ana"] == 7
+    assert manager_client.post(reps, {"rep": other_rep.pk}, content_type=JSON).json()["rep"]
+    assert "capacity" in manager_client.post(reps, {"rep": ana.pk, "capacity": -2}, content_type=JSON).json()
+    assert "rep" in manager_client.post(reps, {"rep": 999_999}, content_type=JSON).json()
+    one = reverse("api-team-rep", args=[team.pk, rep.pk])
+    today = timezone.localdate()
+    manager_client.patch(one, {"away_from": today.isoformat()}, content_type=JSON)
+    kept = manager_client.patch(one, {"capacity": 2}, content_type=JSON)  # left out: the time away stays
+    row = {r["username"]: r for r in kept.json()["reps"]}["rep"]
+    assert (row["capacity"], row["away_from"], row["away_until"]) == (2, today.isoformat(), None)
+    cleared = manager_client.patch(one, {"away_from": None}, content_type=JSON)
+    assert {r["username"]: r for r in cleared.json()["reps"]}["rep"]["away_from"] is None
+    backwards = {"away_from": today.isoformat(), "away_until": (today - timedelta(days=1)).isoformat()}
+    assert "away_until" in manager_client.patch(one, backwards, content_type=JSON).json()
+    assert manager_client.delete(one).status_code == 204
+    assert manager_client.delete(one).status_code == 404
+    assert (
+        manager_client.patch(reverse("api-team-rep", args=[theirs.pk, other_rep.pk]), {}, content_type=JSON).status_code
+        == 404
+    )
+
+
+def test_the_api_creates_changes_orders_and_deletes_rules(manager_client, team, rep):
+    rules = reverse("api-assignment-rules")
+    created = manager_client.post(
+        rules, {"name": "Spain", "countries": ["ES"], "company_size_min": 50, "team": team.pk}, content_type=JSON
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert body["sentence"] == "Country is one of ES and Company size is at least 50 → team Iberia"
+    second = manager_client.post(rules, {"name": "Rest", "rep": rep.pk}, content_type=JSON).json()
+    assert second["position"] == body["position"] + 1
+    errors = [
+        ({"name": "X", "team": team.pk, "rep": rep.pk}, "rep"),
+        ({"name": "X"}, "team"),
+        ({"name": "X", "team": 999_999}, "team"),
+        ({"name": "X", "team": team.pk, "regions": ["MARS"]}, "regions"),
+        ({"name": "X", "team": team.pk, "countries": ["ESP"]}, "countries"),
+        ({"name": "X", "team": team.pk, "company_size_min": -5}, "company_size_min"),
+        ({"name": "X", "team": team.pk, "personas": [999_999]}, "personas"),
+        ({"team": team.pk}, "name"),
+    ]
+    for data, field in errors:
+        response = manager_client.post(rules, data, content_type=JSON)
+        assert response.status_code == 400 and field in response.json(), (data, response.json())
+    one = reverse("api-assignment-rule", args=[body["id"]])
+    patched = manager_client.patch(one, {"is_active": False}, content_type=JSON).json()
+    assert patched["is_active"] is False and patched["countries"] == ["ES"]
+    order = reverse("api-assignment-rules-order")
+    reordered = manager_client.post(order, {"rule_ids": [second["id"], body["id"]]}, content_type=JSON)
+    assert [row["id"] for row in reordered.json()] == [second["id"], body["id"]]
+    assert "rule_ids" in manager_client.post(order, {"rule_ids": [body["id"]]}, content_type=JSON).json()
+    assert manager_client.delete(one).status_code == 204
+    assert manager_client.get(one).status_code == 404
+
+
+def test_the_schema_holds_the_new_endpoints(manager_client):
+    schema = manager_client.get(reverse("schema")).content.decode()
+    for path in ("/api/v1/teams/{id}/reps/{rep_id}/", "/api/v1/assignment-rules/order/"):
+        assert path in schema
