@@ -5,9 +5,11 @@ a typo in a form). The survivor keeps its email and absorbs the other lead's his
 """
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
@@ -20,6 +22,7 @@ from leads.jobs import Advance, job_queue, job_run
 from leads.models import (
     FUNNEL,
     LEAD_TEXT_FIELDS,
+    OPEN_HANDOFF,
     EngagementRollup,
     Event,
     Job,
@@ -30,6 +33,8 @@ from leads.models import (
     StageChange,
 )
 from leads.qualification import services as qualification
+from leads.sales.assignment import ALREADY_WITH_SALES, QUALIFIED, leads_hand_off_by_hand
+from leads.sales.services import SalesError
 from leads.scoring import services as scoring
 from smarketing.lib.sql import bind, chunked
 
@@ -199,15 +204,52 @@ BULK_BATCH = 2_000
 
 
 def leads_set_owner_run(*, job: Job) -> Job:
-    """Give every lead in the job's list its new owner, a batch at a time, reporting progress."""
+    """Give every lead in the job's list its new owner, a batch at a time, reporting progress.
+
+    The owner of a lead in sales is whoever holds its handoff, so:
+    - an MQL or SQL not yet with sales is handed to the new owner (`leads_hand_off_by_hand`,
+      set-based per batch); where it cannot be (the rep is away or full), it keeps its owner;
+    - a lead already with sales keeps the owner its handoff gives it;
+    - any other lead simply gets the owner.
+    The result counts the owners changed, the leads handed off, and why the rest were not
+    changed (reason → count), the last two only when there are any.
+    """
     return job_run(job=job, work=_set_owner)
 
 
 def _set_owner(job: Job, advance: Advance) -> dict[str, Any]:
     ids, owner_id = job.params["lead_ids"], job.params["owner_id"]
-    changed = 0
+    owner = get_user_model().objects.filter(pk=owner_id).first() if owner_id is not None else None
+    tally: dict[str, Any] = {"changed": 0, "handed_off": 0, "not_changed": Counter()}
     for batch in chunked(ids, BULK_BATCH):
-        leads = Lead.objects.filter(pk__in=batch).exclude(owner_id=owner_id)
-        changed += leads.update(owner_id=owner_id, updated_at=timezone.now())
+        plain = _owner_hand_over(batch, owner, by=job.created_by, tally=tally)
+        leads = Lead.objects.filter(pk__in=plain).exclude(owner_id=owner_id)
+        tally["changed"] += leads.update(owner_id=owner_id, updated_at=timezone.now())
         advance(len(batch))
-    return {"changed": changed}
+    result = {"changed": tally["changed"]}
+    if tally["handed_off"]:
+        result["handed_off"] = tally["handed_off"]
+    if tally["not_changed"]:
+        result["not_changed"] = dict(tally["not_changed"])
+    return result
+
+
+def _owner_hand_over(batch: list[int], owner: Any, *, by: Any, tally: dict[str, Any]) -> list[int]:
+    """Hand this batch's MQLs and SQLs not yet with sales to the new owner; returns the leads
+    that simply get the owner. One read, then one set-based handoff, whatever the batch's size."""
+    rows = list(Lead.objects.filter(pk__in=batch).values_list("pk", "stage", "owner_id", "handoff__status"))
+    in_sales = {pk for pk, _, _, status in rows if status in OPEN_HANDOFF}
+    qualified = {pk: was for pk, stage, was, status in rows if stage in QUALIFIED and status not in OPEN_HANDOFF}
+    if in_sales:
+        tally["not_changed"][ALREADY_WITH_SALES] += len(in_sales)
+    if owner is None or not qualified:
+        return [pk for pk in batch if pk not in in_sales]
+    try:
+        outcome = leads_hand_off_by_hand(lead_ids=list(qualified), by=by, rep=owner)
+    except SalesError as error:
+        tally["not_changed"][error.message] += len(qualified)
+    else:
+        tally["handed_off"] += len(outcome.handed)
+        tally["changed"] += sum(1 for pk in outcome.handed if qualified[pk] != owner.pk)
+        tally["not_changed"].update({reason: len(refused) for reason, refused in outcome.refused.items()})
+    return [pk for pk in batch if pk not in qualified and pk not in in_sales]

@@ -75,4 +75,15 @@ urlpatterns = [
     path("notifications/", sales_views.notification_list, name="notifications"),
     path("notifications/read/", sales_views.notification_read, name="notifications_read"),
     path("notifications/bell/", sales_views.notification_bell, name="notification_bell"),
+    # Teams, their reps and the assignment rules (managers); handing a lead to sales by hand.
+    path("teams/", sales_views.team_list, name="teams"),
+    path("teams/<int:pk>/", sales_views.team_page, name="team"),
+    path("teams/<int:pk>/reps/", sales_views.team_rep_add, name="team_rep_add"),
+    path("teams/<int:pk>/reps/<int:rep_id>/", sales_views.team_rep_update, name="team_rep_update"),
+    path("teams/<int:pk>/reps/<int:rep_id>/remove/", sales_views.team_rep_remove, name="team_rep_remove"),
+    path("teams/rules/new/", sales_views.assignment_rule_form, name="assignment_rule_new"),
+    path("teams/rules/<int:pk>/", sales_views.assignment_rule_form, name="assignment_rule_edit"),
+    path("teams/rules/<int:pk>/delete/", sales_views.assignment_rule_remove, name="assignment_rule_delete"),
+    path("teams/rules/<int:pk>/move/", sales_views.assignment_rule_move, name="assignment_rule_move"),
+    path("<int:pk>/hand-off/", sales_views.lead_hand_off, name="lead_hand_off"),
 ]

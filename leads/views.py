@@ -36,6 +36,7 @@ from leads.forms import (
 from leads.jobs import job_for_user
 from leads.models import LEAD_PROFILE_FIELDS, Campaign, Job, Lead, Persona, SavedView, Stage
 from leads.qualification.selectors import why_qualified
+from leads.sales.selectors import owner_change_forecast
 from leads.sales.views import lead_sales_context
 from leads.scoring.selectors import score_explained
 from leads.selectors import (
@@ -219,9 +220,12 @@ def lead_bulk_owner(request: HttpRequest) -> HttpResponse:
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
         return redirect(back)
-    ids = form.cleaned_data["lead"]
-    job = leads_set_owner_enqueue(lead_ids=ids, owner_id=form.cleaned_data["owner"], by=request.user)
+    ids, owner_id = form.cleaned_data["lead"], form.cleaned_data["owner"]
+    # What else the change does (handing MQLs to sales) and what it will not do, said now.
+    forecast = owner_change_forecast(lead_ids=ids, owner_id=owner_id)
+    job = leads_set_owner_enqueue(lead_ids=ids, owner_id=owner_id, by=request.user)
     text = f"Changing the owner of {len(ids)} lead{'s' if len(ids) != 1 else ''}. The list shows them when it is done."
+    text = " ".join([text, *forecast])
     if request.htmx:
         return render(request, "leads/snippets/lead_bulk_status.html", {"job": job, "text": text})
     messages.success(request, text)
@@ -397,4 +401,6 @@ def _shown(lead: Lead, name: str) -> Any:
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """A job's progress bar; htmx polls it until the job finishes."""
     job = job_for_user(request.user, pk)
-    return render(request, "snippets/job_progress.html", {"job": job})
+    # An owner change says, once done, what it handed to sales and what it left and why.
+    template = "leads/sales/snippets/owner_job.html" if job.kind == "set_owner" else "snippets/job_progress.html"
+    return render(request, template, {"job": job})

@@ -38,4 +38,13 @@ urlpatterns = [
     path("agreement/", report_api.AgreementView.as_view(), name="api-agreement"),
     path("notifications/", sales_api.NotificationsView.as_view(), name="api-notifications"),
     path("notifications/read/", sales_api.NotificationsReadView.as_view(), name="api-notifications-read"),
+    # Teams, their reps and the assignment rules (managers); handing a lead to sales by hand.
+    path("teams/", sales_api.TeamsView.as_view(), name="api-teams"),
+    path("teams/<int:pk>/", sales_api.TeamDetailView.as_view(), name="api-team-detail"),
+    path("teams/<int:pk>/reps/", sales_api.TeamRepsView.as_view(), name="api-team-reps"),
+    path("teams/<int:pk>/reps/<int:rep_id>/", sales_api.TeamRepView.as_view(), name="api-team-rep"),
+    path("assignment-rules/", sales_api.AssignmentRulesView.as_view(), name="api-assignment-rules"),
+    path("assignment-rules/order/", sales_api.AssignmentRulesOrderView.as_view(), name="api-assignment-rules-order"),
+    path("assignment-rules/<int:pk>/", sales_api.AssignmentRuleView.as_view(), name="api-assignment-rule"),
+    path("leads/<int:pk>/hand-off/", sales_api.LeadHandOffView.as_view(), name="api-lead-hand-off"),
 ]

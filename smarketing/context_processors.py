@@ -32,6 +32,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.MANAGER: [
         ("Dashboard", "home"),
         ("Team queue", "leads:queue"),
+        ("Teams", "leads:teams"),
         ("Deals", "leads:deals"),
         ("Agreement", "reports:agreement"),
         ("Leads", "leads:list"),

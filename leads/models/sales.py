@@ -274,6 +274,9 @@ class AssignmentLog(models.Model):
     rule = models.ForeignKey(AssignmentRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reason = models.CharField(max_length=200, blank=True)
+    # What a person wrote when handing the lead over by hand. A database default, because the
+    # claim, the clock job and reassignment insert rows with their own statements.
+    note = models.TextField(blank=True, default="", db_default="")
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,12 +1,16 @@
 """The sales API (under /api/v1/): the queue and claiming, verdicts and activities on a lead,
-deals, the agreement, reasons and notifications.
+deals, the agreement, reasons, notifications, teams and assignment rules, and handing a lead
+to sales by hand.
 
 Who may do what:
 - A rep (Sales) works their own leads and deals and claims from their pools; another rep's
   lead or deal answers 404, as if it did not exist.
 - A manager works their teams' leads and deals, may hand deals to another rep, reopen
   closed deals and set the agreement.
-- Marketers read leads' activities and the agreement, and work nothing here (403).
+- Marketers read leads' activities and the agreement, and work nothing here (403); they (and
+  managers) may hand a lead to sales by hand.
+- Teams: a manager their own (another's answers 404), an administrator all. Assignment rules:
+  any manager, since one ordered list routes every team's leads (leads/sales/teams.py).
 Every view parses, checks permission, calls one service and renders; a SalesError from a
 service becomes a 4xx with a message for the field at fault (smarketing.lib.api).
 """
@@ -14,6 +18,7 @@ service becomes a 4xx with a message for the field at fault (smarketing.lib.api)
 from typing import Any
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -21,8 +26,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads.models import Deal, DealStage, Lead, Reason
-from leads.sales import deals, notifications, queue, selectors, worklog
+from leads.models import AssignmentRule, Deal, DealStage, Lead, Reason, RepProfile, Team
+from leads.sales import deals, notifications, queue, selectors, teams, worklog
+from leads.sales.assignment import lead_hand_off_by_hand
 from leads.sales.serializers import (
     AcceptIn,
     ActivityIn,
@@ -35,6 +41,8 @@ from leads.sales.serializers import (
     DealStageOut,
     DealUpdateIn,
     DealWonIn,
+    HandOffIn,
+    HandoffOut,
     NotificationOut,
     NotificationsReadIn,
     QueueItemOut,
@@ -44,6 +52,15 @@ from leads.sales.serializers import (
     ReasonQueryIn,
     RecycleIn,
     RejectIn,
+    RepProfileIn,
+    RuleIn,
+    RuleOut,
+    RulesOrderIn,
+    TeamDetailOut,
+    TeamIn,
+    TeamOut,
+    TeamRepIn,
+    TeamUpdateIn,
     VerdictOut,
 )
 from leads.sales.services import SalesError
@@ -359,3 +376,198 @@ class NotificationsReadView(APIView):
     def post(self, request: Request) -> Response:
         ids = valid(NotificationsReadIn, request.data)["ids"]
         return Response({"marked": notifications.notifications_mark_read(user=request.user, ids=ids)})
+
+
+# --- Handing a lead to sales by hand (marketing, managers) -------------------------------------
+
+
+class LeadHandOffView(APIView):
+    permission_classes = roles(Role.MARKETING, Role.MANAGER)
+
+    @extend_schema(
+        summary="Hand a lead to sales by hand",
+        description=(
+            "With a note, to the `rep` or `team` named, or where the assignment rules place it. A lead below MQL "
+            "moves to MQL (recorded as your decision). 409 when the lead is already with sales, is an opportunity, "
+            "a customer or an evangelist, was disqualified, or the named rep is away or full."
+        ),
+        request=HandOffIn,
+        responses={201: HandoffOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND, 409: ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        lead = lead_for_user(request.user, pk)
+        data = valid(HandOffIn, request.data)
+        handoff = lead_hand_off_by_hand(lead=lead, by=request.user, **data)
+        return Response(HandoffOut(handoff).data, status=201)
+
+
+# --- Teams, their reps, the assignment rules (managers) ---------------------------------------
+
+
+def team_body(team: Team) -> dict[str, Any]:
+    return {"id": team.pk, "name": team.name, "manager": team.manager, "reps": selectors.team_reps(team)}
+
+
+class TeamsView(APIView):
+    permission_classes = roles(Role.MANAGER)
+
+    @extend_schema(
+        summary="Your teams",
+        description="The teams you manage (every team for an administrator), with their reps, load and pool.",
+        responses={200: TeamOut(many=True), 403: REFUSED},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(TeamOut(selectors.teams_overview(request.user), many=True).data)
+
+    @extend_schema(
+        summary="Create a team",
+        description="A manager's new team is theirs; an administrator may name its manager. Names are unique.",
+        request=TeamIn,
+        responses={201: TeamDetailOut, 400: ERRORS, 403: REFUSED},
+    )
+    def post(self, request: Request) -> Response:
+        team = teams.team_create(by=request.user, **valid(TeamIn, request.data))
+        return Response(TeamDetailOut(team_body(team)).data, status=201)
+
+
+class TeamDetailView(APIView):
+    permission_classes = roles(Role.MANAGER)
+
+    @extend_schema(summary="One team and its reps", responses={200: TeamDetailOut, 403: REFUSED, 404: NOT_FOUND})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(TeamDetailOut(team_body(selectors.team_for_user(request.user, pk))).data)
+
+    @extend_schema(
+        summary="Rename a team",
+        description="`name`, or (administrators) `manager`.",
+        request=TeamUpdateIn,
+        responses={200: TeamDetailOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        team = selectors.team_for_user(request.user, pk)
+        teams.team_update(team=team, by=request.user, **valid(TeamUpdateIn, request.data))
+        return Response(TeamDetailOut(team_body(team)).data)
+
+
+class TeamRepsView(APIView):
+    permission_classes = roles(Role.MANAGER)
+
+    @extend_schema(
+        summary="Add a rep to a team",
+        description=(
+            "An active sales rep with no team, or from another team you manage; `capacity` (0-1,000) is optional. "
+            "Their open leads stay theirs."
+        ),
+        request=TeamRepIn,
+        responses={201: TeamDetailOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        team = selectors.team_for_user(request.user, pk)
+        teams.team_rep_add(team=team, by=request.user, **valid(TeamRepIn, request.data))
+        return Response(TeamDetailOut(team_body(team)).data, status=201)
+
+
+class TeamRepView(APIView):
+    permission_classes = roles(Role.MANAGER)
+
+    def _profile(self, pk: int, rep_id: int) -> RepProfile:
+        team = selectors.team_for_user(self.request.user, pk)
+        return get_object_or_404(RepProfile.objects.select_related("user", "team"), team=team, user_id=rep_id)
+
+    @extend_schema(
+        summary="Set a rep's capacity and time away",
+        description="Fields left out keep their value; a null date clears that end of the time away.",
+        request=RepProfileIn,
+        responses={200: TeamDetailOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def patch(self, request: Request, pk: int, rep_id: int) -> Response:
+        profile = self._profile(pk, rep_id)
+        data = valid(RepProfileIn, request.data)
+        away = {name: data.get(name, getattr(profile, name)) for name in ("away_from", "away_until")}
+        teams.rep_profile_update(rep=profile.user, by=request.user, capacity=data.get("capacity"), **away)
+        return Response(TeamDetailOut(team_body(profile.team)).data)
+
+    @extend_schema(
+        summary="Take a rep out of a team",
+        description="The rep keeps the leads they hold; the team's new leads and pool stop being theirs.",
+        request=None,
+        responses={204: OpenApiResponse(description="Removed."), 403: REFUSED, 404: NOT_FOUND},
+    )
+    def delete(self, request: Request, pk: int, rep_id: int) -> Response:
+        profile = self._profile(pk, rep_id)
+        teams.team_rep_remove(team=profile.team, rep=profile.user, by=request.user)
+        return Response(status=204)
+
+
+def rule_rows() -> QuerySet[AssignmentRule]:
+    return AssignmentRule.objects.select_related("team", "rep").prefetch_related("personas").order_by("position", "id")
+
+
+RULES_WHO = "Any manager: the rules are one ordered list that routes every team's leads."
+
+
+class AssignmentRulesView(APIView):
+    permission_classes = roles(Role.MANAGER)
+
+    @extend_schema(
+        summary="Assignment rules, in order",
+        description=f"The first active rule whose conditions all hold places a lead. {RULES_WHO}",
+        responses={200: RuleOut(many=True), 403: REFUSED},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(RuleOut(rule_rows(), many=True).data)
+
+    @extend_schema(
+        summary="Create an assignment rule",
+        description="Goes last in the order. Conditions left out hold for every lead; name a team or a rep.",
+        request=RuleIn,
+        responses={201: RuleOut, 400: ERRORS, 403: REFUSED},
+    )
+    def post(self, request: Request) -> Response:
+        rule = teams.assignment_rule_save(by=request.user, **valid(RuleIn, request.data))
+        return Response(RuleOut(rule_rows().get(pk=rule.pk)).data, status=201)
+
+
+class AssignmentRuleView(APIView):
+    permission_classes = roles(Role.MANAGER)
+
+    @extend_schema(summary="One assignment rule", responses={200: RuleOut, 403: REFUSED, 404: NOT_FOUND})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(RuleOut(get_object_or_404(rule_rows(), pk=pk)).data)
+
+    @extend_schema(
+        summary="Change an assignment rule",
+        description="Only the fields given change; the rule keeps its place.",
+        request=RuleIn(partial=True),
+        responses={200: RuleOut, 400: ERRORS, 403: REFUSED, 404: NOT_FOUND},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        rule = get_object_or_404(AssignmentRule, pk=pk)
+        data = RuleIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        teams.assignment_rule_save(by=request.user, rule=rule, **data.validated_data)
+        return Response(RuleOut(rule_rows().get(pk=pk)).data)
+
+    @extend_schema(
+        summary="Delete an assignment rule",
+        description="Leads it placed stay where they are.",
+        request=None,
+        responses={204: OpenApiResponse(description="Deleted."), 403: REFUSED, 404: NOT_FOUND},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        teams.assignment_rule_delete(rule=get_object_or_404(AssignmentRule, pk=pk), by=request.user)
+        return Response(status=204)
+
+
+class AssignmentRulesOrderView(APIView):
+    permission_classes = roles(Role.MANAGER)
+
+    @extend_schema(
+        summary="Reorder the assignment rules",
+        description="Every rule's id once, in the new order (first checked first).",
+        request=RulesOrderIn,
+        responses={200: RuleOut(many=True), 400: ERRORS, 403: REFUSED},
+    )
+    def post(self, request: Request) -> Response:
+        teams.assignment_rules_order(by=request.user, rule_ids=valid(RulesOrderIn, request.data)["rule_ids"])
+        return Response(RuleOut(rule_rows(), many=True).data)

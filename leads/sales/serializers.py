@@ -10,8 +10,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from leads.models import Activity, Deal, DealStage, Notification, Reason
-from leads.serializers import LeadOut
+from leads.models import Activity, AssignmentRule, Deal, DealStage, Notification, Persona, Reason, Team
+from leads.sales.assignment import MAX_NOTE, REGIONS
+from leads.sales.selectors import rule_sentence
+from leads.sales.teams import MAX_CAPACITY
+from leads.serializers import LeadOut, NamedRefOut, UserRefOut
 from smarketing.roles import Role
 
 MAX_AMOUNT_DIGITS = 14
@@ -188,4 +191,158 @@ class NotificationOut(serializers.ModelSerializer):
 class NotificationsReadIn(serializers.Serializer):
     ids = serializers.ListField(
         child=serializers.IntegerField(), required=False, allow_null=True, default=None, max_length=1_000
+    )
+
+
+# --- Handing a lead to sales by hand ----------------------------------------------------------
+
+
+def _users() -> Any:
+    return get_user_model().objects.all()
+
+
+class HandOffIn(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_NOTE)
+    rep = serializers.PrimaryKeyRelatedField(
+        queryset=_users(), required=False, allow_null=True, default=None, help_text="A sales rep to take it…"
+    )
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="…or a team (round-robin, else its pool). Neither: the assignment rules place it.",
+    )
+
+
+class HandoffOut(serializers.Serializer):
+    lead = serializers.IntegerField(source="lead_id")
+    stage = serializers.CharField(help_text="The lead's stage when handed over (MQL or SQL).")
+    status = serializers.CharField(help_text="assigned (a rep holds it) or pooled.")
+    team = NamedRefOut(allow_null=True)
+    assigned_to = UserRefOut(allow_null=True)
+    handed_off_at = serializers.DateTimeField()
+    deadline = serializers.DateTimeField(help_text="First touch due under the agreement.")
+
+
+# --- Teams, reps and assignment rules --------------------------------------------------------
+
+
+class TeamIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    manager = serializers.PrimaryKeyRelatedField(
+        queryset=_users(),
+        required=False,
+        allow_null=True,
+        help_text="Administrators only: the manager's user id (null: no manager). A manager's teams are theirs.",
+    )
+
+
+class TeamUpdateIn(TeamIn):
+    name = serializers.CharField(max_length=100, required=False)
+
+
+class TeamOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    manager = UserRefOut(allow_null=True)
+    rep_count = serializers.IntegerField()
+    open_leads = serializers.IntegerField(help_text="Leads its reps hold.")
+    pooled = serializers.IntegerField(help_text="Leads waiting in its pool.")
+
+
+class RepOut(serializers.Serializer):
+    id = serializers.IntegerField(source="user_id")
+    username = serializers.CharField(source="user.username")
+    name = serializers.CharField(source="user.get_full_name")
+    capacity = serializers.IntegerField(help_text="Most open leads at once.")
+    away_from = serializers.DateField(allow_null=True)
+    away_until = serializers.DateField(allow_null=True, help_text="Inclusive.")
+    open = serializers.IntegerField(help_text="Open leads held now.")
+    in_time_pct = serializers.IntegerField(
+        allow_null=True, help_text="This month's handoffs touched within the deadline, of those decided, in percent."
+    )
+
+
+class TeamDetailOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    manager = UserRefOut(allow_null=True)
+    reps = RepOut(many=True)
+
+
+class TeamRepIn(serializers.Serializer):
+    rep = serializers.PrimaryKeyRelatedField(queryset=_users(), help_text="The user id of a sales rep.")
+    capacity = serializers.IntegerField(
+        min_value=0, max_value=MAX_CAPACITY, required=False, allow_null=True, default=None
+    )
+
+
+class RepProfileIn(serializers.Serializer):
+    capacity = serializers.IntegerField(min_value=0, max_value=MAX_CAPACITY, required=False)
+    away_from = serializers.DateField(required=False, allow_null=True, help_text="Left out: unchanged; null: clear.")
+    away_until = serializers.DateField(
+        required=False, allow_null=True, help_text="Inclusive. Left out: unchanged; null: clear."
+    )
+
+
+class RuleIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    is_active = serializers.BooleanField(required=False)
+    countries = serializers.ListField(
+        child=serializers.CharField(max_length=2, allow_blank=True),
+        required=False,
+        max_length=300,
+        help_text='ISO codes, e.g. ["ES", "PT"].',
+    )
+    regions = serializers.ListField(
+        child=serializers.CharField(max_length=10),
+        required=False,
+        max_length=10,
+        help_text=f"Any of {', '.join(REGIONS)}.",
+    )
+    company_size_min = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    company_size_max = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    industries = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=200)
+    personas = serializers.PrimaryKeyRelatedField(
+        queryset=Persona.objects.all(), many=True, required=False, help_text="Persona ids."
+    )
+    sources = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=200)
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True, help_text="The team its leads go to…"
+    )
+    rep = serializers.PrimaryKeyRelatedField(
+        queryset=_users(), required=False, allow_null=True, help_text="…or the rep (not both)."
+    )
+
+
+class RuleOut(serializers.ModelSerializer):
+    sentence = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AssignmentRule
+        fields = [
+            "id",
+            "position",
+            "name",
+            "is_active",
+            "countries",
+            "regions",
+            "company_size_min",
+            "company_size_max",
+            "industries",
+            "personas",
+            "sources",
+            "team",
+            "rep",
+            "sentence",
+        ]
+
+    def get_sentence(self, rule: AssignmentRule) -> str:
+        return rule_sentence(rule)
+
+
+class RulesOrderIn(serializers.Serializer):
+    rule_ids = serializers.ListField(
+        child=serializers.IntegerField(), max_length=10_000, help_text="Every rule's id once, first rule first."
     )

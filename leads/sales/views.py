@@ -1,5 +1,6 @@
 """The sales pages: "My queue" (and a manager's team view of it), the rep's actions on the lead
-page (log activity, accept, reject, recycle), deals (board, list, one deal) and notifications.
+page (log activity, accept, reject, recycle), deals (board, list, one deal), notifications,
+teams and the assignment rules (managers), and handing a lead to sales by hand.
 
 Thin views over leads.sales.queue, worklog, deals and notifications: parse, check who may (a
 rep works only their own leads and deals; another rep's answers 404), call one service,
@@ -11,17 +12,27 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from leads.models import Activity, Deal, DealStage, Handoff, HandoffStatus, Lead
-from leads.sales import deals, notifications, queue, selectors, worklog
+from leads.models import Activity, AssignmentRule, Deal, DealStage, Handoff, HandoffStatus, Lead, RepProfile, Team
+from leads.sales import deals, notifications, queue, selectors, teams, worklog
+from leads.sales.assignment import (
+    BELOW_MQL,
+    MANUAL_REASON,
+    hand_off_refusal,
+    lead_hand_off_by_hand,
+    may_hand_off,
+    person,
+)
 from leads.sales.forms import (
     AcceptForm,
     ActivityForm,
@@ -30,8 +41,13 @@ from leads.sales.forms import (
     DealLostForm,
     DealMoveForm,
     DealWonForm,
+    HandOffForm,
     RecycleForm,
     RejectForm,
+    RepAddForm,
+    RepProfileForm,
+    RuleForm,
+    TeamForm,
     add_sales_error,
 )
 from leads.sales.selectors import deal_owner_choices, deal_totals_by_stage, rep_for_user, team_queues
@@ -116,19 +132,20 @@ def _claimed(request: HttpRequest, handoff: Handoff | None, text: str, *, status
 
 
 def lead_sales_context(request: HttpRequest, lead: Lead) -> dict[str, Any]:
-    """What the lead page adds for someone who works this lead (nothing for anyone else).
+    """What the lead page adds from sales: the hand-over card, and the actions for whoever works it.
 
-    Called by leads.views.lead_detail: marketers and reps who do not hold the lead get
-    no actions and no extra queries.
+    Called by leads.views.lead_detail: reps who do not hold the lead get no actions and no
+    extra queries; marketers and managers get the "Hand over to sales" card.
     """
+    hand_off = hand_off_context(request, lead)
     if not lead_may_work(request.user, lead):
-        return {}
+        return hand_off
     activity = ActivityForm()
     kind = request.GET.get("log", "")
     if kind in Activity.Kind.values:  # "Log call" from the queue: the form is ready to type in
         activity.initial["kind"] = kind
         activity.fields["outcome"].widget.attrs["autofocus"] = True
-    return _panel_context(request, lead, activity_form=activity)
+    return hand_off | _panel_context(request, lead, activity_form=activity)
 
 
 def _panel_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[str, Any]:
@@ -542,3 +559,299 @@ def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
         return f"Reopened in {reopened.stage.name}; its lead is an opportunity again."
 
     return _detail_action(request, pk, Form, "reopen_form", act)
+
+
+# --- Handing a lead to sales by hand (marketing, managers) -----------------------------------
+
+
+def hand_off_context(request: HttpRequest, lead: Lead, *, form: Form | None = None) -> dict[str, Any]:
+    """The lead page's "Hand over to sales" card, for marketers and managers."""
+    if not may_hand_off(request.user):
+        return {}
+    refusal = hand_off_refusal(lead)
+    last = lead.assignments.filter(reason=MANUAL_REASON).select_related("by").order_by("-at", "-id").first()
+    if form is None and not refusal:
+        form = _hand_off_form()
+    return {
+        "hand_off": True,
+        "hand_off_refusal": refusal,
+        "hand_off_form": form,
+        "hand_off_last": last,
+        "hand_off_moves": lead.stage in BELOW_MQL,
+    }
+
+
+def _hand_off_form(data: Any = None) -> HandOffForm:
+    reps = get_user_model().objects.filter(is_active=True, groups__name=Role.SALES.value)
+    reps = reps.order_by("first_name", "last_name", "username")
+    return HandOffForm(data, teams=list(Team.objects.order_by("name")), reps=list(reps))
+
+
+@require_POST
+@role_required(Role.MARKETING, Role.MANAGER)
+def lead_hand_off(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hand the lead to sales with a note: to the rep or team named, or by the assignment rules."""
+    lead = lead_for_user(request.user, pk)
+    form = _hand_off_form(request.POST)
+    if not form.is_valid():
+        return _handed(request, lead, form=form, status=400)
+    try:
+        handoff = lead_hand_off_by_hand(
+            lead=lead, by=request.user, note=form.cleaned_data["note"], **form.target_fields()
+        )
+    except SalesError as error:
+        add_sales_error(form, error)
+        return _handed(request, lead, form=form, status=error.status)
+    return _handed(request, lead, message=_handed_text(handoff))
+
+
+def _handed_text(handoff: Handoff) -> str:
+    local = timezone.localtime(handoff.due_at)
+    due = f"{local.day} {local:%b %H:%M}"
+    if handoff.assigned_to_id:
+        return f"Handed to sales: {person(handoff.assigned_to)} has it, first touch due by {due}."
+    pool = f"{handoff.team}'s pool" if handoff.team_id else "the general pool"
+    return f"Handed to sales: it waits in {pool} for a rep to claim it, first touch due by {due}."
+
+
+def _handed(
+    request: HttpRequest, lead: Lead, *, form: Form | None = None, message: str = "", status: int = 200
+) -> HttpResponse:
+    if status < 400 and not request.htmx:
+        messages.success(request, message)
+        return redirect("leads:detail", pk=lead.pk)
+    lead = lead_for_user(request.user, lead.pk)  # fresh: stage and owner
+    context = {"lead": lead, **hand_off_context(request, lead, form=form), "hand_off_message": message}
+    template = "leads/sales/snippets/hand_off.html" if request.htmx else "leads/sales/hand_off.html"
+    response = render(request, template, context, status=status)
+    if status >= 400:
+        return partial_error(response)
+    response["HX-Trigger-After-Settle"] = "leadChanged"  # the timeline shows the move to MQL
+    return response
+
+
+# --- Teams: reps, capacity, time away, and the assignment rules (managers) -------------------
+
+
+@role_required(Role.MANAGER)
+def team_list(request: HttpRequest) -> HttpResponse:
+    """The manager's teams (every team for a superuser), a form for a new one, and the rules."""
+    form = TeamForm(request.POST or None, user=request.user)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                team = teams.team_create(by=request.user, **form.cleaned_data)
+            except SalesError as error:
+                add_sales_error(form, error)
+            else:
+                messages.success(request, f"Created {team}. Next: add its reps, then send it leads with a rule.")
+                return redirect("leads:team", pk=team.pk)
+        return _team_list_response(request, form, status=400)
+    return _team_list_response(request, form)
+
+
+def _team_list_response(request: HttpRequest, form: Form, *, status: int = 200) -> HttpResponse:
+    context = {"teams": selectors.teams_overview(request.user), "form": form, "rules": selectors.rules_described()}
+    return render(request, "leads/sales/teams/list.html", context, status=status)
+
+
+@role_required(Role.MANAGER)
+def team_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One team: its reps (capacity, open leads, time away, first touches in time), the rules,
+    and where the next pooled leads would go. POST renames it."""
+    team = selectors.team_for_user(request.user, pk)
+    if request.GET.get("part") == "preview":  # reloaded in place after a change on the page
+        return render(request, "leads/sales/teams/detail.html#preview", _preview_context(team))
+    if request.method != "POST":
+        return render(request, "leads/sales/teams/detail.html", _team_context(request, team))
+    form = TeamForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            teams.team_update(team=team, by=request.user, **form.cleaned_data)
+        except SalesError as error:
+            add_sales_error(form, error)
+        else:
+            messages.success(request, f"Saved: the team is called {team}.")
+            return redirect("leads:team", pk=team.pk)
+    return render(request, "leads/sales/teams/detail.html", _team_context(request, team, team_form=form), status=400)
+
+
+def _preview_context(team: Any) -> dict[str, Any]:
+    return {"team": team, "preview": selectors.pool_preview(team), "preview_size": selectors.PREVIEW_SIZE}
+
+
+def _team_context(request: HttpRequest, team: Any, **forms: Form) -> dict[str, Any]:
+    return {
+        **_reps_context(team, **forms),
+        **_preview_context(team),
+        "team_form": forms.get("team_form") or TeamForm(initial={"name": team.name}, user=request.user),
+        "rules": selectors.rules_described(),
+    }
+
+
+def _reps_context(team: Any, *, message: str = "", **forms: Form) -> dict[str, Any]:
+    reps = selectors.team_reps(team)
+    for rep in reps:
+        initial = {"capacity": rep.capacity, "away_from": rep.away_from, "away_until": rep.away_until}
+        rep.form = forms.get(f"rep_{rep.user_id}") or RepProfileForm(rep_id=rep.user_id, initial=initial)
+    add = forms.get("add_form") or RepAddForm(reps=selectors.rep_choices(team))
+    return {"team": team, "reps": reps, "add_form": add, "reps_message": message}
+
+
+def _reps_response(
+    request: HttpRequest, team: Any, *, message: str = "", status: int = 200, **forms: Form
+) -> HttpResponse:
+    """The reps table again (htmx), or the team page (a plain post: redirected when it worked)."""
+    if status < 400 and not request.htmx:
+        messages.success(request, message)
+        return redirect("leads:team", pk=team.pk)
+    if not request.htmx:
+        context = _team_context(request, team, **forms) | {"reps_message": message}
+        return render(request, "leads/sales/teams/detail.html", context, status=status)
+    response = render(request, "leads/sales/teams/detail.html#reps", _reps_context(team, message=message, **forms))
+    response.status_code = status
+    if status >= 400:
+        return partial_error(response)
+    response["HX-Trigger-After-Settle"] = "teamChanged"  # the preview reloads itself
+    return response
+
+
+@require_POST
+@role_required(Role.MANAGER)
+def team_rep_add(request: HttpRequest, pk: int) -> HttpResponse:
+    team = selectors.team_for_user(request.user, pk)
+    form = RepAddForm(request.POST, reps=selectors.rep_choices(team))
+    if not form.is_valid():
+        return _reps_response(request, team, status=400, add_form=form)
+    try:
+        profile = teams.team_rep_add(team=team, by=request.user, **form.cleaned_data)
+    except SalesError as error:
+        add_sales_error(form, error)
+        return _reps_response(request, team, status=error.status, add_form=form)
+    text = f"{person(profile.user)} joined {team} with a capacity of {profile.capacity} open leads."
+    return _reps_response(request, team, message=text)
+
+
+@require_POST
+@role_required(Role.MANAGER)
+def team_rep_update(request: HttpRequest, pk: int, rep_id: int) -> HttpResponse:
+    team = selectors.team_for_user(request.user, pk)
+    rep = _team_rep(team, rep_id)
+    form = RepProfileForm(request.POST, rep_id=rep.pk)
+    if not form.is_valid():
+        return _reps_response(request, team, status=400, **{f"rep_{rep.pk}": form})
+    try:
+        profile = teams.rep_profile_update(rep=rep, by=request.user, **form.cleaned_data)
+    except SalesError as error:
+        add_sales_error(form, error)
+        return _reps_response(request, team, status=error.status, **{f"rep_{rep.pk}": form})
+    return _reps_response(request, team, message=_profile_text(profile))
+
+
+def _profile_text(profile: Any) -> str:
+    away = ""
+    if profile.away_from or profile.away_until:
+        start = _day(profile.away_from) if profile.away_from else "now"
+        end = _day(profile.away_until) if profile.away_until else "further notice"
+        away = f" Away from {start} until {end}: the rules pass them over on those days."
+    return f"Saved {person(profile.user)}: capacity {profile.capacity} open leads.{away}"
+
+
+@require_POST
+@role_required(Role.MANAGER)
+def team_rep_remove(request: HttpRequest, pk: int, rep_id: int) -> HttpResponse:
+    team = selectors.team_for_user(request.user, pk)
+    rep = _team_rep(team, rep_id)
+    try:
+        teams.team_rep_remove(team=team, rep=rep, by=request.user)
+    except SalesError as error:  # taken out meanwhile, by another manager's click
+        return _reps_response(request, team, message=error.message, status=error.status)
+    text = (
+        f"{person(rep)} left {team}. They keep the leads they hold; the team's new leads and pool are no longer theirs."
+    )
+    return _reps_response(request, team, message=text)
+
+
+def _team_rep(team: Any, rep_id: int) -> Any:
+    """A rep of this team, else 404."""
+    profile = get_object_or_404(RepProfile.objects.select_related("user"), team=team, user_id=rep_id)
+    return profile.user
+
+
+def _back_to(request: HttpRequest) -> tuple[Any, str]:
+    """The team page a rule form was opened from (a team of yours), else the teams list."""
+    raw = request.POST.get("team") or request.GET.get("team") or ""
+    if raw.isdigit():
+        team = selectors.teams_managed_by(request.user).filter(pk=int(raw)).first()
+        if team is not None:
+            return team, reverse("leads:team", args=[team.pk])
+    return None, reverse("leads:teams")
+
+
+@role_required(Role.MANAGER)
+def assignment_rule_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Create (no pk) or change an assignment rule; any manager (the rules route every team's leads)."""
+    rule = get_object_or_404(AssignmentRule, pk=pk) if pk is not None else None
+    initial = RuleForm.initial_for(rule) if rule else {"is_active": True}
+    form = RuleForm(request.POST or None, initial=initial)
+    team, back = _back_to(request)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                saved = teams.assignment_rule_save(by=request.user, rule=rule, **form.rule_fields())
+            except SalesError as error:
+                add_sales_error(form, error)
+            else:
+                where = "kept its place" if rule else "is last in the order: move it up where it belongs"
+                messages.success(request, f"Saved the rule “{saved.name}”; it {where}.")
+                return redirect(back)
+        context = {"form": form, "rule": rule, "team": team, "back": back}
+        return render(request, "leads/sales/teams/rule_form.html", context, status=400)
+    return render(request, "leads/sales/teams/rule_form.html", {"form": form, "rule": rule, "team": team, "back": back})
+
+
+@require_POST
+@role_required(Role.MANAGER)
+def assignment_rule_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(AssignmentRule, pk=pk)
+    teams.assignment_rule_delete(rule=rule, by=request.user)
+    messages.success(request, f"Deleted the rule “{rule.name}”. Leads it placed stay where they are.")
+    return redirect(_back_to(request)[1])
+
+
+@require_POST
+@role_required(Role.MANAGER)
+def assignment_rule_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a rule one place up or down (the buttons beside each rule's sentence)."""
+    rule = get_object_or_404(AssignmentRule, pk=pk)
+    direction = request.POST.get("direction")
+    ids = list(AssignmentRule.objects.order_by("position", "id").values_list("pk", flat=True))
+    at = ids.index(rule.pk)
+    to = at - 1 if direction == "up" else at + 1 if direction == "down" else -1
+    team, back = _back_to(request)
+    if not 0 <= to < len(ids):
+        text, status = "That rule cannot move further that way.", 400
+    else:
+        ids[at], ids[to] = ids[to], ids[at]
+        text, status = f"Moved “{rule.name}” to place {to + 1}.", 200
+        try:
+            teams.assignment_rules_order(by=request.user, rule_ids=ids)
+        except SalesError as error:  # a rule was added or deleted meanwhile
+            text, status = error.message, 409
+    if not request.htmx:
+        (messages.success if status == 200 else messages.error)(request, text)
+        return redirect(back + "#rules")
+    context = {"rules": selectors.rules_described(), "team": team, "rules_message": text}
+    context["focus"] = (rule.pk, _focus_after_move(direction, to, len(ids)))
+    response = render(request, "leads/sales/teams/snippets/rules.html", context, status=status)
+    if status >= 400:
+        return partial_error(response)
+    response["HX-Trigger-After-Settle"] = "teamChanged"
+    return response
+
+
+def _focus_after_move(direction: str | None, at: int, count: int) -> str:
+    """Keep the keyboard on the button just pressed, unless the rule reached that end of the list."""
+    if direction == "up":
+        return "down" if at <= 0 else "up"
+    return "up" if at >= count - 1 else "down"
