@@ -1,11 +1,11 @@
 """Figures for the landing pages and the agreement: attainment both ways for a month."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from leads.models import Agreement, Campaign, Deal, DealStage, Handoff, Stage, StageChange
@@ -42,25 +42,44 @@ def agreement_attainment(
         "mql_pct": _pct(delivered, agreement.mql_target),
         "mql_on_pace": round(delivered / elapsed) if elapsed > 0 else 0,
         **close_figures(start=start, end=end, agreement=agreement),
+        "previous": _previous_cohort(first),
         **first_touch_figures(start=start, end=end, now=now, rep=rep),
         "first_touch_target_pct": agreement.first_touch_target_pct,
     }
 
 
+def _previous_cohort(first: date) -> dict[str, Any]:
+    """Last month's handoff cohort: early in a month this month's has had no time to close."""
+    previous = month_first(first - timedelta(days=1))
+    start, end = month_bounds(previous)
+    return {"month": previous, **cohort_figures(start=start, end=end)}
+
+
 def close_figures(*, start: datetime, end: datetime, agreement: Agreement) -> dict[str, Any]:
-    """The handoff cohort of [start, end): how many leads, how many won so far, their revenue."""
-    cohort = Handoff.objects.filter(handed_off_at__gte=start, handed_off_at__lt=end)
-    won = Deal.objects.filter(lead__in=cohort.values("lead_id"), stage__outcome=DealStage.Outcome.WON)
-    figures = won.aggregate(won=Count("lead", distinct=True), won_revenue=Sum("amount"))
-    handed_off = cohort.count()
-    return {
-        "handed_off": handed_off,
-        "won": figures["won"],
-        "won_revenue": figures["won_revenue"] or Decimal(0),
-        "close_rate_pct": round(figures["won"] * 100 / handed_off, 1) if handed_off else None,
+    """This month's cohort against the agreed close rate."""
+    return cohort_figures(start=start, end=end) | {
         "close_quota": agreement.close_quota,
         "close_per": agreement.close_per,
         "close_target_pct": agreement.close_rate_pct,
+    }
+
+
+def cohort_figures(*, start: datetime, end: datetime) -> dict[str, Any]:
+    """The leads handed to sales in [start, end): how many, how many sales has won so far, and
+    the revenue of those wins; one query."""
+    won = Deal.objects.filter(lead=OuterRef("lead"), stage__outcome=DealStage.Outcome.WON).order_by()
+    revenue = won.values("lead").annotate(total=Sum("amount")).values("total")
+    figures = Handoff.objects.filter(handed_off_at__gte=start, handed_off_at__lt=end).aggregate(
+        handed_off=Count("id"),
+        won=Count("id", filter=Q(Exists(won))),
+        won_revenue=Sum(Subquery(revenue)),
+    )
+    handed_off, won_count = figures["handed_off"], figures["won"]
+    return {
+        "handed_off": handed_off,
+        "won": won_count,
+        "won_revenue": figures["won_revenue"] or Decimal(0),
+        "close_rate_pct": round(won_count * 100 / handed_off, 1) if handed_off else None,
     }
 
 

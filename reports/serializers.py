@@ -31,6 +31,14 @@ class AgreementTermsOut(serializers.ModelSerializer):
         return agreement.pk is not None
 
 
+class CohortOut(serializers.Serializer):
+    month = serializers.DateField(format="%Y-%m")
+    handed_off = serializers.IntegerField()
+    won = serializers.IntegerField()
+    won_revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+    close_rate_pct = serializers.FloatField(allow_null=True)
+
+
 class AttainmentOut(serializers.Serializer):
     month = serializers.DateField(format="%Y-%m")
     mql_delivered = serializers.IntegerField()
@@ -44,6 +52,7 @@ class AttainmentOut(serializers.Serializer):
     close_quota = serializers.IntegerField()
     close_per = serializers.IntegerField()
     close_target_pct = serializers.FloatField(help_text="The agreed rate: close_quota ÷ close_per.")
+    previous = CohortOut(help_text="Last month's handoff cohort, which has had time to close.")
     handoffs = serializers.IntegerField()
     decided = serializers.IntegerField()
     in_time = serializers.IntegerField()

@@ -174,3 +174,14 @@ def test_a_quota_above_its_base_is_refused_with_a_message(manager_client):
     assert response.status_code == 400
     assert "Sales cannot win more than all of them: at most the leads handed over." in response.content.decode()
     assert not Agreement.objects.exists()
+
+
+def test_last_months_cohort_shows_what_sales_won_from_it(manager_client, rep, this_month):
+    last_month = month_first() - timedelta(days=10)
+    won, lost = assigned_lead(rep), assigned_lead(rep)
+    Handoff.objects.filter(lead__in=[won, lost]).update(handed_off_at=last_month)
+    Deal.objects.create(lead=won, name="Acme", amount=9000, stage=DealStage.objects.get(outcome="won"))
+    previous = manager_client.get(HOME).context["attainment"]["previous"]
+    assert (previous["handed_off"], previous["won"], previous["close_rate_pct"]) == (2, 1, 50.0)
+    html = manager_client.get(HOME).content.decode()
+    assert f"{last_month:%B}'s handoffs so far: 50% (1 won of 2)" in html and "9,000.00 won" in html
