@@ -151,8 +151,11 @@ def stage_changes_follow(*, reader: str, handle: Handler, batch: int = READ_BATC
 
 
 def _place_locked(reader: str) -> HistoryReader:
-    HistoryReader.objects.get_or_create(name=reader)
-    return HistoryReader.objects.select_for_update().get(name=reader)
+    place = HistoryReader.objects.select_for_update().filter(name=reader).first()
+    if place is None:  # its first run
+        HistoryReader.objects.get_or_create(name=reader)
+        place = HistoryReader.objects.select_for_update().get(name=reader)
+    return place
 
 
 def _changes_after(place: HistoryReader, batch: int) -> list[StageChange]:

@@ -8,10 +8,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
-from leads.models import Agreement, Campaign, Deal, DealStage, Handoff, Stage, StageChange
+from leads.models import Agreement, AssignmentLog, Campaign, Deal, DealStage, Handoff, Stage, StageChange
 from leads.sales.selectors import first_touch_figures
 from leads.selectors import leads_new_this_month, leads_recent, leads_visible_to, stage_counts
-from smarketing.lib.periods import month_bounds, month_first
+from smarketing.lib.periods import month_bounds, month_first, month_start
 from smarketing.roles import Role, primary_role
 
 
@@ -100,15 +100,24 @@ def landing_figures(user: Any) -> dict[str, Any]:
     peak = max((row["count"] for row in counts), default=0) or 1
     for row in counts:
         row["percent"] = round(row["count"] * 100 / peak)
+    rep = primary_role(user) == Role.SALES
     figures: dict[str, Any] = {
         "stage_counts": counts,
         "total": total,
-        "new_this_month": leads_new_this_month(leads),
+        # A lead is new to a rep when it reaches their hands, whenever it first came in.
+        "new_this_month": leads_handed_to_this_month(user) if rep else leads_new_this_month(leads),
+        "new_label": "Handed to you this month" if rep else "New this month",
         "recent": list(leads_recent(leads)),
     }
     if primary_role(user) in (Role.MARKETING, Role.MANAGER):
         figures["campaign_count"] = Campaign.objects.count()
     return figures | attainment_figures(user)
+
+
+def leads_handed_to_this_month(user: Any) -> int:
+    """Leads assigned to, claimed by or reassigned to this rep since the month began."""
+    handed = AssignmentLog.objects.filter(to_rep=user, at__gte=month_start())
+    return handed.values("lead_id").distinct().count()
 
 
 def attainment_figures(user: Any) -> dict[str, Any]:

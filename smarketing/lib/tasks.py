@@ -7,15 +7,32 @@ are declared with `@shared_task(name=...)` and listed in CELERY_IMPORTS, and a t
 that every name sent is registered.
 """
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
 
 from smarketing.celery import app
 
+_held = threading.local()
+
 
 def task_send(name: str, *args: Any) -> None:
-    app.send_task(name, args=list(args))
+    if getattr(_held, "sending", True):
+        app.send_task(name, args=list(args))
+
+
+@contextmanager
+def tasks_not_sent() -> Iterator[None]:
+    """Send no task in this block, for a caller that does the workers' part itself (the demo
+    runs a year of the product in one process and runs what a worker would, in order)."""
+    _held.sending = False
+    try:
+        yield
+    finally:
+        _held.sending = True
 
 
 def task_send_on_commit(name: str, *args: Any) -> None:

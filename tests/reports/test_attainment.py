@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.models import Agreement, Deal, DealStage, Handoff, Stage, StageChange
+from leads.models import Agreement, AssignmentLog, Deal, DealStage, Handoff, Lead, Stage, StageChange
 from smarketing.lib.periods import month_first, next_month
 from tests.factories import LeadFactory
 from tests.leads.sales.helpers import assigned_lead
@@ -185,3 +185,12 @@ def test_last_months_cohort_shows_what_sales_won_from_it(manager_client, rep, th
     assert (previous["handed_off"], previous["won"], previous["close_rate_pct"]) == (2, 1, 50.0)
     html = manager_client.get(HOME).content.decode()
     assert f"{last_month:%B}'s handoffs so far: 50% (1 won of 2)" in html and "9,000.00 won" in html
+
+
+def test_a_reps_landing_counts_the_leads_handed_to_them_this_month(rep_client, rep):
+    old_lead = assigned_lead(rep)
+    Lead.objects.filter(pk=old_lead.pk).update(created_at=timezone.now() - timedelta(days=90))
+    AssignmentLog.objects.create(lead=old_lead, action=AssignmentLog.Action.CLAIMED, to_rep=rep)
+    response = rep_client.get(HOME)
+    assert response.context["new_this_month"] == 1
+    assert "Handed to you this month" in response.content.decode()

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from leads.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
+from leads.management.commands.seed_demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_USERS
 
 
 class Command(BaseCommand):
@@ -18,5 +18,6 @@ class Command(BaseCommand):
         self.stdout.write(f"  demo logins (password: {DEMO_PASSWORD})")
         for username, role in DEMO_USERS:
             self.stdout.write(f"    {username:<10} {role}")
+        self.stdout.write(f"    {DEMO_ADMIN:<10} superuser: the Django admin at http://127.0.0.1:{port}/admin/")
         self.stdout.write("  web, Celery worker and beat run together; Ctrl-C stops all.")
         self.stdout.write(line)

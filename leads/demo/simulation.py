@@ -1,0 +1,370 @@
+"""A year of the demo company's work, run through the product's own services in time order.
+
+Each weekday, with the clock at each moment, the reps work their queue at midday and at the
+close of business: they claim from the pools, make their calls at the times they planned,
+decide (accept, reject, recycle) and move their deals to won or lost. In the evening the day's
+captures come in: hosted forms are submitted as the public endpoint takes them, each at its own
+moment, and the rest arrives as one batch of events through the events API's service (stored,
+scored, qualified); the handoff reader then hands the promoted leads to sales, as the worker
+would. At night the beat jobs run: the speed-to-lead clock, recycled leads' return, and on the
+last night the score decay for the whole year (decay multiplies, so one run equals a run each
+night). Campaign costs are entered as they are incurred; two thirds into the year a second
+definition is drafted, signed by both sides and activated.
+
+The last three days are quiet, as on a Monday morning: nobody has worked the queue since just
+before the year's last two webinars (leads.demo.journeys), so a new user finds their attendees
+in the reps' queues (the first webinar's overdue, the second's due soon) and, past the reps'
+capacity, waiting in the pools.
+"""
+
+import random
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from leads.capture.campaigns import campaign_cost_add
+from leads.capture.ingest import EventIn, events_ingest
+from leads.capture.serializers import CaptureSubmissionIn
+from leads.capture.services import capture_submit
+from leads.demo import world as demo_world
+from leads.demo.clock import at
+from leads.demo.journeys import Person, Touch
+from leads.models import Deal, DealStage, Handoff, HandoffStatus, Lead, Notification
+from leads.sales import assignment, deals, speed_to_lead, worklog
+from leads.sales.notifications import notifications_mark_read
+from leads.sales.queue import lead_claim_next
+from leads.sales.services import SalesError
+from leads.sales.teams import rep_profile_update
+from leads.scoring import services as scoring
+
+# The reps work their queue at midday and at the close of business; the day's events arrive as
+# one batch in the evening (after the reps' day, so the history never runs backwards).
+MIDDAY, CLOSE_OF_BUSINESS, EVENING = time(13), time(19), time(23, 30)
+QUIET_DAYS = 3  # the last days: nobody works the queue
+SLOW_REP = "rep2"  # calls back later than the others: some of their leads miss the deadline
+CLAIMS_PER_SESSION = 2
+V2_AFTER_DAYS = 240
+REJECT = ["no_budget", "no_need", "no_authority", "wrong_contact"]
+RECYCLE = ["not_ready", "timing", "no_response", "needs_nurture"]
+LOST = ["price", "competitor", "no_decision", "timing", "no_budget", "product_fit", "went_dark"]
+
+
+@dataclass
+class Work:
+    """What a rep will do about one lead they hold, and when."""
+
+    handoff_id: int
+    lead_id: int
+    touch_at: datetime
+    decide_at: datetime | None = None
+
+
+@dataclass
+class DealPlan:
+    deal_id: int
+    steps: list[tuple[datetime, str, Any]]  # (when, "stage" | "won" | "lost", stage name or reason)
+
+
+class Year:
+    def __init__(self, *, world: demo_world.World, people: list[Person], seed: int, start: datetime, end: datetime):
+        self.world, self.start, self.end = world, start, end
+        self.rng = random.Random(seed + 7)  # noqa: S311 -- reproducible demo data, nothing secret
+        self.timeline = sorted(((t.at, p.number, p, t) for p in people for t in p.touches), key=lambda x: x[:2])
+        self.by_email = {person.email: person for person in people}
+        self.lead_person: dict[int, Person] = {}
+        self.work: dict[int, Work] = {}  # by handoff
+        self.deals: list[DealPlan] = []
+        self.stages = {stage.name: stage for stage in DealStage.objects.all()}
+        self.costs = _costs_planned(self.rng, start.date(), end.date())
+        self.counts = {"forms": 0, "events": 0, "claims": 0, "calls": 0, "decisions": 0, "deals": 0}
+
+    # --- The year -----------------------------------------------------------------------
+
+    def run(self) -> dict[str, int]:
+        cursor = 0
+        day = self.start.date()
+        while day <= self.end.date():
+            with transaction.atomic():  # a day's work, committed as one
+                cursor = self._day(day, cursor)
+            day += timedelta(days=1)
+        with transaction.atomic():
+            self._monday_morning()
+        return self.counts
+
+    def _monday_morning(self) -> None:
+        """Where people left things: reps read their older notifications, and one rep has
+        booked time away next week (the team page shows it; assignment passes over them)."""
+        with at(self.end):
+            for rep in self.world.reps:
+                older = Notification.objects.filter(user=rep, created_at__lt=self.end - timedelta(days=3))
+                notifications_mark_read(user=rep, ids=list(older.values_list("pk", flat=True)))
+            away = self.end.date() + timedelta(days=7 - self.end.weekday())
+            rep_profile_update(
+                rep=self.world.users["rep3"],
+                by=self.world.users["manager"],
+                capacity=demo_world.REP_CAPACITY,
+                away_from=away,
+                away_until=away + timedelta(days=4),
+            )
+
+    def _day(self, day: date, cursor: int) -> int:
+        self._spend(day)
+        if day == self.start.date() + timedelta(days=V2_AFTER_DAYS):
+            self._second_definition(day)
+        if day.weekday() < 5:  # reps work on weekdays; captures and beat every day
+            self._reps_work(min(_when(day, MIDDAY), self.end))
+            self._reps_work(min(_when(day, CLOSE_OF_BUSINESS), self.end))
+        evening = min(_when(day, EVENING), self.end)
+        cursor = self._capture_until(cursor, evening)
+        self._hand_off(evening)
+        self._night(evening)
+        return cursor
+
+    # --- Marketing: costs, the second definition ----------------------------------------
+
+    def _spend(self, day: date) -> None:
+        for campaign, amount, note in self.costs.get(day, []):
+            with at(_when(day, time(9))):
+                campaign_cost_add(
+                    campaign=self.world.campaigns[campaign],
+                    by=self.world.users["marketer"],
+                    incurred_on=day,
+                    amount=amount,
+                    note=note,
+                )
+
+    def _second_definition(self, day: date) -> None:
+        with at(_when(day, time(11))):
+            job = demo_world.definition_through_sign_off(
+                self.world,
+                mql=demo_world.V2_MQL,
+                sql=demo_world.V2_SQL,
+                name="Also good fits who read the price list",
+                notes="Sales asked for good-fit leads who download the price list without a webinar.",
+            )
+            self.world.jobs.append(job)
+            demo_world.jobs_run(self.world)
+
+    # --- Capture --------------------------------------------------------------------------
+
+    def _capture_until(self, cursor: int, moment: datetime) -> int:
+        batch: list[tuple[Person, Touch]] = []
+        while cursor < len(self.timeline) and self.timeline[cursor][0] < moment:
+            _, _, person, touch = self.timeline[cursor]
+            cursor += 1
+            if touch.form:
+                self._form_post(person, touch)
+            else:
+                batch.append((person, touch))
+        if batch:
+            self._events_post(batch)
+        return cursor
+
+    def _form_post(self, person: Person, touch: Touch) -> None:
+        form = self.world.forms[touch.form]
+        payload = {**person.fields, **touch.properties, "consent": person.consent}
+        submission = CaptureSubmissionIn(data=payload, context={"form": form})
+        submission.is_valid(raise_exception=True)  # as the public endpoint checks it
+        with at(touch.at):
+            capture_submit(form=form, data=submission.validated_data)
+        self.counts["forms"] += 1
+
+    def _events_post(self, batch: list[tuple[Person, Touch]]) -> None:
+        events = [
+            EventIn(
+                email=person.email,
+                type=touch.type,
+                occurred_at=touch.at,
+                idempotency_key=f"demo-{person.number}-{touch.at.timestamp():.0f}-{touch.type}",
+                properties=touch.properties,
+                lead=person.fields if touch is person.touches[0] else {},
+            )
+            for person, touch in batch
+        ]
+        last = max(touch.at for _, touch in batch)
+        with at(max(last, _when(timezone.localdate(last), CLOSE_OF_BUSINESS)) + timedelta(seconds=1)):
+            events_ingest(events=events)
+        self.counts["events"] += len(events)
+
+    # --- Sales --------------------------------------------------------------------------
+
+    def _hand_off(self, moment: datetime) -> None:
+        with at(moment):
+            promotions = assignment.handoffs_follow_history()
+        if promotions:
+            self._plan_new_work(moment)
+
+    def _plan_new_work(self, moment: datetime) -> None:
+        """Held leads nobody has planned a call for yet: the holder will call within the hour,
+        or at the next morning's start when it came in after hours."""
+        fresh = Handoff.objects.filter(status=HandoffStatus.ASSIGNED, first_touch_at__isnull=True)
+        for handoff_id, lead_id, since, rep_id in fresh.values_list("pk", "lead_id", "handed_off_at", "assigned_to_id"):
+            if handoff_id not in self.work:
+                start = max(since, moment - timedelta(hours=3))
+                self.work[handoff_id] = Work(handoff_id, lead_id, _working(start + self._call_delay(rep_id)))
+
+    def _call_delay(self, rep_id: int | None = None) -> timedelta:
+        slow = rep_id == self.world.users[SLOW_REP].pk
+        minutes = self.rng.lognormvariate(7.0 if slow else 4.0, 0.9)  # medians: 18 hours, 55 minutes
+        return timedelta(minutes=min(minutes, 60 * 24 * 4))
+
+    def _reps_work(self, moment: datetime) -> None:
+        if moment > self.end - timedelta(days=QUIET_DAYS):
+            return
+        if timezone.localtime(moment).time() == MIDDAY:
+            self._claims(moment)
+        for work in sorted(self.work.values(), key=lambda w: w.touch_at):
+            if work.decide_at is None and work.touch_at <= moment:
+                self._call(work)
+            elif work.decide_at is not None and work.decide_at <= moment:
+                self._decide(work)
+        self._deal_steps(moment)
+
+    def _claims(self, moment: datetime) -> None:
+        """Reps with room claim from the pools (a full rep does not try: the page would say so)."""
+        if not Handoff.objects.filter(status=HandoffStatus.POOLED).exists():
+            return
+        held = Counter(Handoff.objects.filter(status=HandoffStatus.ASSIGNED).values_list("assigned_to_id", flat=True))
+        with at(moment):
+            for rep in self.world.reps:
+                room = min(CLAIMS_PER_SESSION, demo_world.REP_CAPACITY - held[rep.pk])
+                for _ in range(room):
+                    try:
+                        handoff = lead_claim_next(rep=rep)
+                    except SalesError:  # holding their capacity
+                        break
+                    if handoff is None:
+                        break
+                    self.counts["claims"] += 1
+                    self.work[handoff.pk] = Work(
+                        handoff.pk, handoff.lead_id, moment + timedelta(minutes=self.rng.randrange(5, 50))
+                    )
+
+    def _call(self, work: Work) -> None:
+        handoff = Handoff.objects.select_related("assigned_to", "lead").filter(pk=work.handoff_id).first()
+        if handoff is None or handoff.status != HandoffStatus.ASSIGNED:
+            self.work.pop(work.handoff_id)  # reassigned to the pool, or decided: not this rep's any more
+            return
+        if handoff.reassigned_at and handoff.reassigned_at > work.touch_at:  # a new holder calls later
+            work.touch_at = _working(handoff.reassigned_at + self._call_delay(handoff.assigned_to_id))
+            return
+        if handoff.first_touch_at is None:
+            outcome = self.rng.choice(
+                ["Connected: booked a discovery call", "Left a voicemail", "Connected: sent material"]
+            )
+            data = worklog.ActivityIn(kind="call", outcome=outcome, occurred_at=work.touch_at)
+            with at(work.touch_at):
+                worklog.activity_log(lead=handoff.lead, by=handoff.assigned_to, data=data)
+            self.counts["calls"] += 1
+        work.decide_at = _working(work.touch_at + timedelta(days=self.rng.uniform(2, 10)))
+
+    def _decide(self, work: Work) -> None:
+        self.work.pop(work.handoff_id)
+        handoff = Handoff.objects.select_related("assigned_to", "lead").filter(pk=work.handoff_id).first()
+        if handoff is None or handoff.status != HandoffStatus.ASSIGNED:
+            return
+        lead, rep, person = handoff.lead, handoff.assigned_to, self._person(handoff.lead)
+        chance = 0.1 + 0.4 * person.fit / 100 + 0.2 * person.intent
+        with at(work.decide_at):
+            if self.rng.random() < chance:
+                deal = worklog.lead_accept(lead=lead, by=rep, note="Discovery call held")
+                self._deal_planned(deal, person, rep, work.decide_at)
+            elif person.fit < 40 or self.rng.random() < 0.4:
+                reason = "bad_fit" if person.fit < 40 else self.rng.choice(REJECT)
+                worklog.lead_reject(lead=lead, by=rep, reason=reason)
+            else:
+                revisit = work.decide_at.date() + timedelta(days=self.rng.randrange(30, 120))
+                worklog.lead_recycle(lead=lead, by=rep, reason=self.rng.choice(RECYCLE), revisit_on=revisit)
+        self.counts["decisions"] += 1
+
+    def _person(self, lead: Lead) -> Person:
+        if lead.pk not in self.lead_person:
+            self.lead_person[lead.pk] = self.by_email[lead.email]
+        return self.lead_person[lead.pk]
+
+    def _deal_planned(self, deal: Deal, person: Person, rep: User, moment: datetime) -> None:
+        size = person.fields["company_size"] or 10
+        amount = Decimal(round(self.rng.uniform(2_000, 9_000) * (1 + min(size, 5_000) / 800), -2))
+        close_on = (moment + timedelta(days=self.rng.randrange(30, 90))).date()
+        deals.deal_update(deal=deal, by=rep, changes={"amount": amount, "expected_close_on": close_on})
+        steps, when = [], moment
+        won = self.rng.random() < 0.1 + 0.35 * person.fit / 100 + 0.15 * person.intent
+        for stage in self.rng.choice([("Demo",), ("Demo", "Proposal"), ("Proposal", "Negotiation")]):
+            when = _working(when + timedelta(days=self.rng.uniform(3, 12)))
+            if not won and self.rng.random() < 0.3:
+                break
+            steps.append((when, "stage", stage))
+        when = _working(when + timedelta(days=self.rng.uniform(2, 12)))
+        steps.append((when, "won", None) if won else (when, "lost", self.rng.choice(LOST)))
+        self.deals.append(DealPlan(deal.pk, steps))
+        self.counts["deals"] += 1
+
+    def _deal_steps(self, moment: datetime) -> None:
+        for plan in self.deals:
+            while plan.steps and plan.steps[0][0] <= moment:
+                when, action, value = plan.steps.pop(0)
+                deal = Deal.objects.select_related("owner", "stage").get(pk=plan.deal_id)
+                with at(when):
+                    if action == "stage":
+                        deals.deal_update(deal=deal, by=deal.owner, changes={"stage": self.stages[value]})
+                    elif action == "won":
+                        deals.deal_win(deal=deal, by=deal.owner)
+                    else:
+                        deals.deal_lose(deal=deal, by=deal.owner, reason=value)
+        self.deals = [plan for plan in self.deals if plan.steps]
+
+    # --- Beat -----------------------------------------------------------------------------
+
+    def _night(self, moment: datetime) -> None:
+        with at(moment):
+            checked = speed_to_lead.sla_check(now=moment)
+            returned = worklog.leads_revisit_due(today=timezone.localdate(moment))
+            if moment >= self.end - timedelta(days=1):
+                # Decay multiplies: one run over the whole year gives what a run each night would.
+                scoring.scores_decay_nightly()
+        if returned:  # requalified, some go back to sales
+            self._hand_off(moment)
+        if checked.get("reassigned"):
+            self._plan_new_work(moment)
+
+
+def _when(day: date, at_time: time) -> datetime:
+    return timezone.make_aware(datetime.combine(day, at_time))
+
+
+def _working(moment: datetime) -> datetime:
+    """The moment, or the next working morning when it falls after hours or on a weekend."""
+    local = timezone.localtime(moment)
+    if local.weekday() < 5 and 8 <= local.hour < 19:
+        return moment
+    day = local.date() + timedelta(days=1 if local.hour >= 19 else 0)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return _when(day, time(8, 30)) + timedelta(minutes=(moment.minute * 7) % 50)
+
+
+def _costs_planned(rng: random.Random, first: date, last: date) -> dict[date, list[tuple[str, Decimal, str]]]:
+    """Each campaign's spending over the year: ad spend weekly, invoices monthly, one-offs once."""
+    planned: dict[date, list[tuple[str, Decimal, str]]] = {}
+    days = (last - first).days
+    for spec in demo_world.CAMPAIGNS:
+        every, low, high = spec["cost"]
+        step = {"weekly": 7, "monthly": 30, "once": None}[every]
+        offsets = [rng.randrange(20, days - 20)] if step is None else range(rng.randrange(0, step), days, step)
+        note = {"weekly": "Ad spend", "monthly": "Monthly invoice", "once": "Production and sponsorship"}[every]
+        for offset in offsets:
+            amount = Decimal(rng.randrange(low * 100, high * 100)) / 100
+            planned.setdefault(first + timedelta(days=offset), []).append((spec["name"], amount, note))
+    return planned
+
+
+def year_run(
+    *, world: demo_world.World, people: list[Person], seed: int, start: datetime, end: datetime
+) -> dict[str, int]:
+    return Year(world=world, people=people, seed=seed, start=start, end=end).run()
