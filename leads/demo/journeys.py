@@ -54,8 +54,8 @@ def people_plan(*, count: int, seed: int, start: datetime, end: datetime) -> lis
     for number, arrived in enumerate(arrivals, start=1):
         person = _person(rng, pools, number, arrived, emails)
         touches = _touches(rng, person, arrived)
-        for held in last_webinars:
-            if held - timedelta(days=LAST_WEBINAR_SIGN_UP_DAYS) <= arrived < held and rng.random() < 0.3:
+        for held, chance in zip(last_webinars, _sign_up_chances(person), strict=True):
+            if held - timedelta(days=LAST_WEBINAR_SIGN_UP_DAYS) <= arrived < held and rng.random() < chance:
                 touches += _last_webinar_touches(rng, person, arrived, held)
                 break
         person.touches = sorted((t for t in touches if t.at < end), key=lambda t: t.at)
@@ -66,11 +66,19 @@ def people_plan(*, count: int, seed: int, start: datetime, end: datetime) -> lis
 LAST_WEBINAR_SIGN_UP_DAYS = 14
 
 
+APAC = {"AU", "IN"}  # no team covers Asia-Pacific yet: its leads wait in the general pool
+
+
 def _last_webinars(end: datetime) -> list[datetime]:
-    """The year's last two webinars: one three days before the demo ends, one the day before.
-    Their attendees are the MQLs a new user finds: waiting in the pools, overdue with the rep
-    who calls late (the first), due soon in every queue (the second)."""
+    """The year's last two webinars: one three days before the demo ends, one the day before,
+    at Asia-Pacific hours. Their attendees are the MQLs a new user finds: overdue in the reps'
+    queues (the first), due soon there (the second), and the Asia-Pacific ones in the pool."""
     return [end - timedelta(days=3, hours=2), end - timedelta(hours=20)]
+
+
+def _sign_up_chances(person: Person) -> tuple[float, float]:
+    in_apac = person.fields["country"] in APAC
+    return 0.2, 0.8 if in_apac else 0.12
 
 
 def _last_webinar_touches(rng: random.Random, person: Person, arrived: datetime, held: datetime) -> list[Touch]:

@@ -35,10 +35,10 @@ COUNTRIES = [
     ("NL", "nl_NL", 5),
     ("SE", "sv_SE", 4),
     ("CA", "en_CA", 6),
-    ("AU", "en_AU", 5),
+    ("AU", "en_AU", 8),
     ("MX", "es_MX", 4),
     ("BR", "pt_BR", 4),
-    ("IN", "en_IN", 3),
+    ("IN", "en_IN", 6),
 ]
 
 

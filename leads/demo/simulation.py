@@ -47,8 +47,9 @@ from leads.scoring import services as scoring
 # one batch in the evening (after the reps' day, so the history never runs backwards).
 MIDDAY, CLOSE_OF_BUSINESS, EVENING = time(13), time(19), time(23, 30)
 QUIET_DAYS = 3  # the last days: nobody works the queue
-SLOW_REP = "rep2"  # calls back later than the others: some of their leads miss the deadline
+SLOW_REP = "rep4"  # calls back later than the others: some of their leads miss the deadline
 CLAIMS_PER_SESSION = 2
+CLAIM_HEADROOM = 4  # a rep claims from the pool only while their queue has room for new hand-offs too
 V2_AFTER_DAYS = 240
 REJECT = ["no_budget", "no_need", "no_authority", "wrong_contact"]
 RECYCLE = ["not_ready", "timing", "no_response", "needs_nurture"]
@@ -108,7 +109,7 @@ class Year:
             rep_profile_update(
                 rep=self.world.users["rep3"],
                 by=self.world.users["manager"],
-                capacity=demo_world.REP_CAPACITY,
+                capacity=demo_world.REP_CAPACITIES.get("rep3", demo_world.REP_CAPACITY),
                 away_from=away,
                 away_until=away + timedelta(days=4),
             )
@@ -163,7 +164,7 @@ class Year:
             else:
                 batch.append((person, touch))
         if batch:
-            self._events_post(batch)
+            self._events_post(batch, until=moment)
         return cursor
 
     def _form_post(self, person: Person, touch: Touch) -> None:
@@ -175,7 +176,7 @@ class Year:
             capture_submit(form=form, data=submission.validated_data)
         self.counts["forms"] += 1
 
-    def _events_post(self, batch: list[tuple[Person, Touch]]) -> None:
+    def _events_post(self, batch: list[tuple[Person, Touch]], *, until: datetime) -> None:
         events = [
             EventIn(
                 email=person.email,
@@ -188,7 +189,9 @@ class Year:
             for person, touch in batch
         ]
         last = max(touch.at for _, touch in batch)
-        with at(max(last, _when(timezone.localdate(last), CLOSE_OF_BUSINESS)) + timedelta(seconds=1)):
+        # The day's batch is sent after close of business, or now when the demo ends sooner.
+        sent_at = min(max(last, _when(timezone.localdate(last), CLOSE_OF_BUSINESS)) + timedelta(seconds=1), until)
+        with at(sent_at):
             events_ingest(events=events)
         self.counts["events"] += len(events)
 
@@ -227,13 +230,14 @@ class Year:
         self._deal_steps(moment)
 
     def _claims(self, moment: datetime) -> None:
-        """Reps with room claim from the pools (a full rep does not try: the page would say so)."""
+        """Reps with room claim from the pools (a nearly full rep does not try: the page would refuse)."""
         if not Handoff.objects.filter(status=HandoffStatus.POOLED).exists():
             return
         held = Counter(Handoff.objects.filter(status=HandoffStatus.ASSIGNED).values_list("assigned_to_id", flat=True))
         with at(moment):
             for rep in self.world.reps:
-                room = min(CLAIMS_PER_SESSION, demo_world.REP_CAPACITY - held[rep.pk])
+                capacity = demo_world.REP_CAPACITIES.get(rep.username, demo_world.REP_CAPACITY)
+                room = min(CLAIMS_PER_SESSION, capacity - CLAIM_HEADROOM - held[rep.pk])
                 for _ in range(room):
                     try:
                         handoff = lead_claim_next(rep=rep)
@@ -262,7 +266,14 @@ class Year:
             with at(work.touch_at):
                 worklog.activity_log(lead=handoff.lead, by=handoff.assigned_to, data=data)
             self.counts["calls"] += 1
-        work.decide_at = _working(work.touch_at + timedelta(days=self.rng.uniform(2, 10)))
+        work.decide_at = _working(work.touch_at + self._decide_delay(handoff.assigned_to))
+
+    def _decide_delay(self, rep: User) -> timedelta:
+        """A rep near their capacity decides sooner, so the queue keeps room for new hand-offs."""
+        held = Handoff.objects.filter(status=HandoffStatus.ASSIGNED, assigned_to=rep).count()
+        capacity = demo_world.REP_CAPACITIES.get(rep.username, demo_world.REP_CAPACITY)
+        load = min(held / capacity, 1.0)
+        return timedelta(days=self.rng.uniform(2, 10) * (1.0 - 0.8 * load))
 
     def _decide(self, work: Work) -> None:
         self.work.pop(work.handoff_id)
@@ -300,7 +311,8 @@ class Year:
             if not won and self.rng.random() < 0.3:
                 break
             steps.append((when, "stage", stage))
-        when = _working(when + timedelta(days=self.rng.uniform(2, 12)))
+        negotiating = steps and steps[-1][2] == "Negotiation"  # terms take longer to agree than a demo
+        when = _working(when + timedelta(days=self.rng.uniform(10, 30) if negotiating else self.rng.uniform(2, 12)))
         steps.append((when, "won", None) if won else (when, "lost", self.rng.choice(LOST)))
         self.deals.append(DealPlan(deal.pk, steps))
         self.counts["deals"] += 1

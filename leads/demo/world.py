@@ -159,6 +159,7 @@ TEAMS = [
     {"name": "EMEA", "reps": ["rep3", "rep4"], "regions": ["EMEA"]},
 ]
 REP_CAPACITY = 15
+REP_CAPACITIES: dict[str, int] = {"rep": 20}  # per rep, where one differs: the senior rep holds more
 
 AGREEMENT = {
     "mql_target": 50,
@@ -288,7 +289,8 @@ def _teams(world: World, manager: User) -> None:
     for spec in TEAMS:
         team = team_create(by=manager, name=spec["name"], manager=manager)
         for username in spec["reps"]:
-            team_rep_add(team=team, rep=world.users[username], by=manager, capacity=REP_CAPACITY)
+            capacity = REP_CAPACITIES.get(username, REP_CAPACITY)
+            team_rep_add(team=team, rep=world.users[username], by=manager, capacity=capacity)
         assignment_rule_save(by=manager, name=f"{spec['name']} territory", regions=spec["regions"], team=team)
         world.teams[spec["name"]] = team
 

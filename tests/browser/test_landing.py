@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from conftest import make_user
-from leads.models import Lead, Stage
+from leads.models import AssignmentLog, Lead, Stage
 from smarketing.roles import Role
 from tests.browser.conftest import login, logout, screenshot
 from tests.factories import CampaignFactory, LeadFactory
@@ -25,8 +25,9 @@ def team(transactional_db: None) -> dict[str, User]:
         "rep": make_user("rep", Role.SALES, first_name="Rafa", last_name="Sales"),
         "manager": make_user("manager", Role.MANAGER, first_name="Mona", last_name="Ager"),
     }
-    LeadFactory(owner=users["rep"], stage=Stage.SQL, first_name="Sofia", last_name="Owned")
-    LeadFactory(owner=users["rep"], stage=Stage.SQL, first_name="Samir", last_name="Owned")
+    for first in ("Sofia", "Samir"):  # handed to the rep this month
+        lead = LeadFactory(owner=users["rep"], stage=Stage.SQL, first_name=first, last_name="Owned")
+        AssignmentLog.objects.create(lead=lead, action=AssignmentLog.Action.ASSIGNED, to_rep=users["rep"])
     LeadFactory.create_batch(3, stage=Stage.MQL)
     LeadFactory(stage=Stage.CUSTOMER, first_name="Carla", last_name="Unowned")
     CampaignFactory.create_batch(2)
@@ -43,7 +44,7 @@ def kpi(page: Page, label: str) -> str:
 # What each role's landing page shows for `team`: its heading and KPI cards (label: value).
 LANDINGS = [
     ("marketer", "Marketing overview", {"Leads": "6", "MQLs": "3", "SQLs": "2", "Customers": "1", "Campaigns": "2"}),
-    ("rep", "Your leads", {"Your leads": "2", "SQLs": "2", "New this month": "2"}),
+    ("rep", "Your leads", {"Your leads": "2", "SQLs": "2", "Handed to you this month": "2"}),
     ("manager", "Alignment dashboard", {"Leads": "6", "New this month": "6", "MQLs": "3", "Campaigns": "2"}),
 ]
 
