@@ -53,6 +53,9 @@ CLAIM_HEADROOM = 4  # a rep claims from the pool only while their queue has room
 V2_AFTER_DAYS = 240
 REJECT = ["no_budget", "no_need", "no_authority", "wrong_contact"]
 RECYCLE = ["not_ready", "timing", "no_response", "needs_nurture"]
+# How long a deal stays in a stage before its next step: a demo waits for the buyer's
+# calendar, terms take longest to agree.
+DWELL_DAYS = {"Discovery": (3, 12), "Demo": (7, 21), "Proposal": (3, 12), "Negotiation": (10, 30)}
 LOST = ["price", "competitor", "no_decision", "timing", "no_budget", "product_fit", "went_dark"]
 
 
@@ -80,6 +83,8 @@ class Year:
         self.by_email = {person.email: person for person in people}
         self.lead_person: dict[int, Person] = {}
         self.work: dict[int, Work] = {}  # by handoff
+        self.held: Counter[int] = Counter()  # open leads per rep, as of the reps' last sitting
+        self.users_by_id = {user.pk: user for user in world.users.values()}
         self.deals: list[DealPlan] = []
         self.stages = {stage.name: stage for stage in DealStage.objects.all()}
         self.costs = _costs_planned(self.rng, start.date(), end.date())
@@ -91,9 +96,11 @@ class Year:
         cursor = 0
         day = self.start.date()
         while day <= self.end.date():
-            with transaction.atomic():  # a day's work, committed as one
-                cursor = self._day(day, cursor)
-            day += timedelta(days=1)
+            with transaction.atomic():  # a week's work, committed as one (a commit per day cost ~1 s)
+                for _ in range(7):
+                    if day <= self.end.date():
+                        cursor = self._day(day, cursor)
+                    day += timedelta(days=1)
         with transaction.atomic():
             self._monday_morning()
         return self.counts
@@ -222,12 +229,24 @@ class Year:
             return
         if timezone.localtime(moment).time() == MIDDAY:
             self._claims(moment)
-        for work in sorted(self.work.values(), key=lambda w: w.touch_at):
-            if work.decide_at is None and work.touch_at <= moment:
-                self._call(work)
-            elif work.decide_at is not None and work.decide_at <= moment:
-                self._decide(work)
+        due = sorted((w for w in self.work.values() if (w.decide_at or w.touch_at) <= moment), key=lambda w: w.touch_at)
+        if due:
+            self._sitting(due)
         self._deal_steps(moment)
+
+    def _sitting(self, due: list[Work]) -> None:
+        """The reps go through the leads due: what they hold is read once, as their queues show it."""
+        handoffs = Handoff.objects.select_related("lead").in_bulk([work.handoff_id for work in due])
+        held = Handoff.objects.filter(status=HandoffStatus.ASSIGNED).values_list("assigned_to_id", flat=True)
+        self.held = Counter(held)
+        for work in due:
+            handoff = handoffs.get(work.handoff_id)
+            if handoff is None or handoff.status != HandoffStatus.ASSIGNED:
+                self.work.pop(work.handoff_id)  # reassigned to the pool, or decided: not this rep's any more
+            elif work.decide_at is None:
+                self._call(work, handoff)
+            else:
+                self._decide(work, handoff)
 
     def _claims(self, moment: datetime) -> None:
         """Reps with room claim from the pools (a nearly full rep does not try: the page would refuse)."""
@@ -250,11 +269,8 @@ class Year:
                         handoff.pk, handoff.lead_id, moment + timedelta(minutes=self.rng.randrange(5, 50))
                     )
 
-    def _call(self, work: Work) -> None:
-        handoff = Handoff.objects.select_related("assigned_to", "lead").filter(pk=work.handoff_id).first()
-        if handoff is None or handoff.status != HandoffStatus.ASSIGNED:
-            self.work.pop(work.handoff_id)  # reassigned to the pool, or decided: not this rep's any more
-            return
+    def _call(self, work: Work, handoff: Handoff) -> None:
+        rep = self.users_by_id[handoff.assigned_to_id]
         if handoff.reassigned_at and handoff.reassigned_at > work.touch_at:  # a new holder calls later
             work.touch_at = _working(handoff.reassigned_at + self._call_delay(handoff.assigned_to_id))
             return
@@ -264,23 +280,20 @@ class Year:
             )
             data = worklog.ActivityIn(kind="call", outcome=outcome, occurred_at=work.touch_at)
             with at(work.touch_at):
-                worklog.activity_log(lead=handoff.lead, by=handoff.assigned_to, data=data)
+                worklog.activity_log(lead=handoff.lead, by=rep, data=data)
             self.counts["calls"] += 1
-        work.decide_at = _working(work.touch_at + self._decide_delay(handoff.assigned_to))
+        work.decide_at = _working(work.touch_at + self._decide_delay(rep))
 
     def _decide_delay(self, rep: User) -> timedelta:
         """A rep near their capacity decides sooner, so the queue keeps room for new hand-offs."""
-        held = Handoff.objects.filter(status=HandoffStatus.ASSIGNED, assigned_to=rep).count()
         capacity = demo_world.REP_CAPACITIES.get(rep.username, demo_world.REP_CAPACITY)
-        load = min(held / capacity, 1.0)
+        load = min(self.held[rep.pk] / capacity, 1.0)
         return timedelta(days=self.rng.uniform(2, 10) * (1.0 - 0.8 * load))
 
-    def _decide(self, work: Work) -> None:
+    def _decide(self, work: Work, handoff: Handoff) -> None:
         self.work.pop(work.handoff_id)
-        handoff = Handoff.objects.select_related("assigned_to", "lead").filter(pk=work.handoff_id).first()
-        if handoff is None or handoff.status != HandoffStatus.ASSIGNED:
-            return
-        lead, rep, person = handoff.lead, handoff.assigned_to, self._person(handoff.lead)
+        lead, rep, person = handoff.lead, self.users_by_id[handoff.assigned_to_id], self._person(handoff.lead)
+        self.held[rep.pk] -= 1
         chance = 0.1 + 0.4 * person.fit / 100 + 0.2 * person.intent
         with at(work.decide_at):
             if self.rng.random() < chance:
@@ -304,24 +317,26 @@ class Year:
         amount = Decimal(round(self.rng.uniform(2_000, 9_000) * (1 + min(size, 5_000) / 800), -2))
         close_on = (moment + timedelta(days=self.rng.randrange(30, 90))).date()
         deals.deal_update(deal=deal, by=rep, changes={"amount": amount, "expected_close_on": close_on})
-        steps, when = [], moment
+        steps, when, stage = [], moment, "Discovery"
         won = self.rng.random() < 0.1 + 0.35 * person.fit / 100 + 0.15 * person.intent
-        for stage in self.rng.choice([("Demo",), ("Demo", "Proposal"), ("Proposal", "Negotiation")]):
-            when = _working(when + timedelta(days=self.rng.uniform(3, 12)))
+        for next_stage in self.rng.choice([("Demo",), ("Demo", "Proposal"), ("Proposal", "Negotiation")]):
+            when = _working(when + timedelta(days=self.rng.uniform(*DWELL_DAYS[stage])))
             if not won and self.rng.random() < 0.3:
                 break
-            steps.append((when, "stage", stage))
-        negotiating = steps and steps[-1][2] == "Negotiation"  # terms take longer to agree than a demo
-        when = _working(when + timedelta(days=self.rng.uniform(10, 30) if negotiating else self.rng.uniform(2, 12)))
+            steps.append((when, "stage", next_stage))
+            stage = next_stage
+        when = _working(when + timedelta(days=self.rng.uniform(*DWELL_DAYS[stage])))
         steps.append((when, "won", None) if won else (when, "lost", self.rng.choice(LOST)))
         self.deals.append(DealPlan(deal.pk, steps))
         self.counts["deals"] += 1
 
     def _deal_steps(self, moment: datetime) -> None:
-        for plan in self.deals:
+        due = [plan for plan in self.deals if plan.steps[0][0] <= moment]
+        deals_due = Deal.objects.select_related("owner").in_bulk([plan.deal_id for plan in due])
+        for plan in due:
+            deal = deals_due[plan.deal_id]
             while plan.steps and plan.steps[0][0] <= moment:
                 when, action, value = plan.steps.pop(0)
-                deal = Deal.objects.select_related("owner", "stage").get(pk=plan.deal_id)
                 with at(when):
                     if action == "stage":
                         deals.deal_update(deal=deal, by=deal.owner, changes={"stage": self.stages[value]})

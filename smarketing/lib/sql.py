@@ -346,8 +346,8 @@ def execute_prepared(cursor: Any, statement: str, params: list[Any]) -> None:
     statements live in the server session: a pooler in front of PostgreSQL must keep one
     session per connection (pgbouncer's session mode, not its transaction mode).
     """
-    types = [_parameter_type(value) for value in params]
-    if not is_postgres() or None in types or len(params) > PREPARED_PARAMS_MAX:
+    types = [_parameter_type(value) for value in params] if is_postgres() else [None]
+    if None in types or len(params) > PREPARED_PARAMS_MAX:
         cursor.execute(statement, params)
         return
     key = f"{statement}\0{','.join(types)}"
