@@ -33,7 +33,8 @@ from leads.models import (
     StageChange,
 )
 from leads.qualification import services as qualification
-from leads.sales.assignment import ALREADY_WITH_SALES, QUALIFIED, leads_hand_off_by_hand
+from leads.sales.assignment import QUALIFIED
+from leads.sales.manual_handoff import ALREADY_WITH_SALES, leads_hand_off_by_hand
 from leads.sales.services import SalesError
 from leads.scoring import services as scoring
 from smarketing.lib.sql import bind, chunked

@@ -5,7 +5,11 @@ from django.urls import path
 from leads import views
 from leads.capture import views as capture_views
 from leads.qualification import views as qualification_views
-from leads.sales import views as sales_views
+from leads.sales.views import deals as deal_views
+from leads.sales.views import handoff as handoff_views
+from leads.sales.views import notifications as notification_views
+from leads.sales.views import queue as queue_views
+from leads.sales.views import teams as team_views
 from leads.scoring import views as scoring_views
 
 app_name = "leads"
@@ -58,32 +62,32 @@ urlpatterns = [
     path("forms/<int:pk>/", capture_views.form_detail, name="form_detail"),
     path("forms/<int:pk>/edit/", capture_views.form_edit, name="form_edit"),
     # Sales: the rep's queue, their actions on a lead, deals, notifications.
-    path("queue/", sales_views.queue_page, name="queue"),
-    path("queue/claim/", sales_views.queue_claim, name="queue_claim"),
-    path("<int:pk>/activities/", sales_views.lead_log_activity, name="lead_activity"),
-    path("<int:pk>/accept/", sales_views.lead_accept, name="lead_accept"),
-    path("<int:pk>/reject/", sales_views.lead_reject, name="lead_reject"),
-    path("<int:pk>/recycle/", sales_views.lead_recycle, name="lead_recycle"),
-    path("deals/", sales_views.deal_board, name="deals"),
-    path("deals/list/", sales_views.deal_list, name="deal_list"),
-    path("deals/<int:pk>/", sales_views.deal_detail, name="deal"),
-    path("deals/<int:pk>/move/", sales_views.deal_move, name="deal_move"),
-    path("deals/<int:pk>/edit/", sales_views.deal_edit, name="deal_edit"),
-    path("deals/<int:pk>/won/", sales_views.deal_won, name="deal_won"),
-    path("deals/<int:pk>/lost/", sales_views.deal_lost, name="deal_lost"),
-    path("deals/<int:pk>/reopen/", sales_views.deal_reopen, name="deal_reopen"),
-    path("notifications/", sales_views.notification_list, name="notifications"),
-    path("notifications/read/", sales_views.notification_read, name="notifications_read"),
-    path("notifications/bell/", sales_views.notification_bell, name="notification_bell"),
+    path("queue/", queue_views.queue_page, name="queue"),
+    path("queue/claim/", queue_views.queue_claim, name="queue_claim"),
+    path("<int:pk>/activities/", queue_views.lead_log_activity, name="lead_activity"),
+    path("<int:pk>/accept/", queue_views.lead_accept, name="lead_accept"),
+    path("<int:pk>/reject/", queue_views.lead_reject, name="lead_reject"),
+    path("<int:pk>/recycle/", queue_views.lead_recycle, name="lead_recycle"),
+    path("deals/", deal_views.deal_board, name="deals"),
+    path("deals/list/", deal_views.deal_list, name="deal_list"),
+    path("deals/<int:pk>/", deal_views.deal_detail, name="deal"),
+    path("deals/<int:pk>/move/", deal_views.deal_move, name="deal_move"),
+    path("deals/<int:pk>/edit/", deal_views.deal_edit, name="deal_edit"),
+    path("deals/<int:pk>/won/", deal_views.deal_won, name="deal_won"),
+    path("deals/<int:pk>/lost/", deal_views.deal_lost, name="deal_lost"),
+    path("deals/<int:pk>/reopen/", deal_views.deal_reopen, name="deal_reopen"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/read/", notification_views.notification_read, name="notifications_read"),
+    path("notifications/bell/", notification_views.notification_bell, name="notification_bell"),
     # Teams, their reps and the assignment rules (managers); handing a lead to sales by hand.
-    path("teams/", sales_views.team_list, name="teams"),
-    path("teams/<int:pk>/", sales_views.team_page, name="team"),
-    path("teams/<int:pk>/reps/", sales_views.team_rep_add, name="team_rep_add"),
-    path("teams/<int:pk>/reps/<int:rep_id>/", sales_views.team_rep_update, name="team_rep_update"),
-    path("teams/<int:pk>/reps/<int:rep_id>/remove/", sales_views.team_rep_remove, name="team_rep_remove"),
-    path("teams/rules/new/", sales_views.assignment_rule_form, name="assignment_rule_new"),
-    path("teams/rules/<int:pk>/", sales_views.assignment_rule_form, name="assignment_rule_edit"),
-    path("teams/rules/<int:pk>/delete/", sales_views.assignment_rule_remove, name="assignment_rule_delete"),
-    path("teams/rules/<int:pk>/move/", sales_views.assignment_rule_move, name="assignment_rule_move"),
-    path("<int:pk>/hand-off/", sales_views.lead_hand_off, name="lead_hand_off"),
+    path("teams/", team_views.team_list, name="teams"),
+    path("teams/<int:pk>/", team_views.team_page, name="team"),
+    path("teams/<int:pk>/reps/", team_views.team_rep_add, name="team_rep_add"),
+    path("teams/<int:pk>/reps/<int:rep_id>/", team_views.team_rep_update, name="team_rep_update"),
+    path("teams/<int:pk>/reps/<int:rep_id>/remove/", team_views.team_rep_remove, name="team_rep_remove"),
+    path("teams/rules/new/", team_views.assignment_rule_form, name="assignment_rule_new"),
+    path("teams/rules/<int:pk>/", team_views.assignment_rule_form, name="assignment_rule_edit"),
+    path("teams/rules/<int:pk>/delete/", team_views.assignment_rule_remove, name="assignment_rule_delete"),
+    path("teams/rules/<int:pk>/move/", team_views.assignment_rule_move, name="assignment_rule_move"),
+    path("<int:pk>/hand-off/", handoff_views.lead_hand_off, name="lead_hand_off"),
 ]

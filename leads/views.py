@@ -37,7 +37,7 @@ from leads.jobs import job_for_user
 from leads.models import LEAD_PROFILE_FIELDS, Campaign, Job, Lead, Persona, SavedView, Stage
 from leads.qualification.selectors import why_qualified
 from leads.sales.selectors import owner_change_forecast
-from leads.sales.views import lead_sales_context
+from leads.sales.views.queue import lead_sales_context
 from leads.scoring.selectors import score_explained
 from leads.selectors import (
     DEFAULT_ORDERING,

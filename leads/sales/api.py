@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 
 from leads.models import AssignmentRule, Deal, DealStage, Lead, Reason, RepProfile, Team
 from leads.sales import deals, notifications, queue, selectors, teams, worklog
-from leads.sales.assignment import lead_hand_off_by_hand
+from leads.sales.manual_handoff import lead_hand_off_by_hand
 from leads.sales.serializers import (
     AcceptIn,
     ActivityIn,

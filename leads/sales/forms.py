@@ -16,7 +16,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from leads.models import Activity, AssignmentRule, DealStage, Persona, Reason, Team
-from leads.sales.assignment import MAX_NOTE, REGIONS
+from leads.sales.assignment import REGIONS
+from leads.sales.manual_handoff import MAX_NOTE
 from leads.sales.services import SalesError
 from leads.sales.teams import MAX_CAPACITY, MAX_NAME
 from smarketing.roles import Role

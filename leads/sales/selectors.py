@@ -30,7 +30,8 @@ from leads.models import (
     Stage,
     Team,
 )
-from leads.sales.assignment import BELOW_MQL, LEAD_COLUMNS, placements_preview
+from leads.sales.assignment import LEAD_COLUMNS, placements_preview
+from leads.sales.manual_handoff import BELOW_MQL
 from leads.sales.queue import pools_of, rep_open_count, rep_profile
 from smarketing.lib.periods import month_bounds, month_first
 from smarketing.roles import Role, has_role

@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from leads.models import Activity, AssignmentRule, Deal, DealStage, Notification, Persona, Reason, Team
-from leads.sales.assignment import MAX_NOTE, REGIONS
+from leads.sales.assignment import REGIONS
+from leads.sales.manual_handoff import MAX_NOTE
 from leads.sales.selectors import rule_sentence
 from leads.sales.teams import MAX_CAPACITY
 from leads.serializers import LeadOut, NamedRefOut, UserRefOut

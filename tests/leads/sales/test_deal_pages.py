@@ -173,7 +173,7 @@ def test_list_shows_totals_per_stage_in_the_instance_currency(rep_client, rep, s
 
 
 def test_list_is_paginated(rep_client, rep, monkeypatch):
-    monkeypatch.setattr("leads.sales.views.DEALS_PER_PAGE", 2)
+    monkeypatch.setattr("leads.sales.views.deals.DEALS_PER_PAGE", 2)
     for _ in range(3):
         open_deal(rep)
     first = rep_client.get(LIST)

@@ -20,12 +20,8 @@ from leads.models import (
     Stage,
     StageChange,
 )
-from leads.sales.assignment import (
-    MANUAL_REASON,
-    handoffs_follow_history,
-    lead_hand_off_by_hand,
-    leads_hand_off_by_hand,
-)
+from leads.sales.assignment import handoffs_follow_history
+from leads.sales.manual_handoff import MANUAL_REASON, lead_hand_off_by_hand, leads_hand_off_by_hand
 from leads.sales.services import SalesError
 from leads.services import leads_set_owner_run
 from smarketing.roles import Role
