@@ -7,6 +7,9 @@ with the clock at each moment (leads.demo.clock). So scores, stages, "why qualif
 handoffs and deals agree with the definitions and rules that were in force at the time.
 """
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -24,10 +27,26 @@ def demo_seed(*, count: int, seed: int, now: datetime | None = None) -> dict[str
     """Build the demo on an empty database: a year ending `now` with `count` people."""
     end = (now or timezone.now()).replace(microsecond=0)
     start = timezone.localtime(end - timedelta(days=DEMO_DAYS)).replace(hour=8, minute=0, second=0)
-    with tasks_not_sent():  # the demo is its own worker: nothing is left queued for the real one
+    # The demo is its own worker: nothing is left queued for the real one.
+    with tasks_not_sent(), _collector_relaxed():
         with at(start):
             world = world_build(start=start.date())
             jobs_run(world)
         people = people_plan(count=count, seed=seed, start=start + timedelta(hours=1), end=end)
         counts = year_run(world=world, people=people, seed=seed, start=start, end=end)
     return {"people": len(people), **counts}
+
+
+@contextmanager
+def _collector_relaxed() -> Iterator[None]:
+    """Fewer garbage collections while the year runs: it makes millions of short-lived objects
+    and few cycles, and collecting after every 700 allocations took ~1 s of a 13 s seed. After
+    every 50,000 the peak memory grows from 146 to 152 MB."""
+    threshold = gc.get_threshold()
+    gc.freeze()  # what exists before (Django, the modules) is never scanned
+    gc.set_threshold(50_000, 50, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
