@@ -8,11 +8,14 @@ handoffs) is left to the product: the simulation feeds these touches through its
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.utils import timezone
+
+from leads.demo.clock import last_overdue_evening, when
 from leads.demo.people import NEWSLETTER_SUBJECTS, PAGES, Pools, person_draw, pools_draw
-from leads.demo.world import CAMPAIGNS, DIRECT_WEIGHT
+from leads.demo.world import AGREEMENT, CAMPAIGNS, DIRECT_WEIGHT
 
 COMPANIES = 800
 GROWTH = 2.5  # the demo's last month brings this many times the first month's new people
@@ -54,8 +57,8 @@ def people_plan(*, count: int, seed: int, start: datetime, end: datetime) -> lis
     for number, arrived in enumerate(arrivals, start=1):
         person = _person(rng, pools, number, arrived, emails)
         touches = _touches(rng, person, arrived)
-        for held, chance in zip(last_webinars, _sign_up_chances(person), strict=True):
-            if held - timedelta(days=LAST_WEBINAR_SIGN_UP_DAYS) <= arrived < held and rng.random() < chance:
+        for (held, promoted), chance in zip(last_webinars, _sign_up_chances(person), strict=True):
+            if held - promoted <= arrived < held and rng.random() < chance:
                 touches += _last_webinar_touches(rng, person, arrived, held)
                 break
         person.touches = sorted((t for t in touches if t.at < end), key=lambda t: t.at)
@@ -63,22 +66,31 @@ def people_plan(*, count: int, seed: int, start: datetime, end: datetime) -> lis
     return people
 
 
-LAST_WEBINAR_SIGN_UP_DAYS = 14
-
-
+AMERICAS = {"US", "CA", "MX", "BR"}
 APAC = {"AU", "IN"}  # no team covers Asia-Pacific yet: its leads wait in the general pool
 
 
-def _last_webinars(end: datetime) -> list[datetime]:
-    """The year's last two webinars: one three days before the demo ends, one the day before,
-    at Asia-Pacific hours. Their attendees are the MQLs a new user finds: overdue in the reps'
-    queues (the first), due soon there (the second), and the Asia-Pacific ones in the pool."""
-    return [end - timedelta(days=3, hours=2), end - timedelta(hours=20)]
+def quiet_since(end: datetime) -> datetime:
+    """Nobody has worked the queue since the last evening whose hand-offs are overdue when the
+    demo ends: so a new user finds those overdue, and the ones handed off since due soon."""
+    return last_overdue_evening(end, first_touch_within=timedelta(hours=AGREEMENT["speed_to_lead_hours"]))
+
+
+def _last_webinars(end: datetime) -> list[tuple[datetime, timedelta]]:
+    """The year's last two webinars, each promoted to the people who arrived in the weeks
+    before: one on the day of the last hand-offs the reps have not got to (its attendees overdue
+    in the queues), one the day before the demo ends, promoted in Asia-Pacific for a month (due
+    soon in the queues, and the Asia-Pacific attendees in the pool)."""
+    return [
+        (when(timezone.localdate(quiet_since(end)), time(11)), timedelta(days=14)),
+        (end - timedelta(hours=20), timedelta(days=30)),
+    ]
 
 
 def _sign_up_chances(person: Person) -> tuple[float, float]:
-    in_apac = person.fields["country"] in APAC
-    return 0.2, 0.8 if in_apac else 0.12
+    """The first webinar is held at the Americas' hours, the second at Asia-Pacific's."""
+    country = person.fields["country"]
+    return 0.2 if country in AMERICAS else 0.05, 0.8 if country in APAC else 0.06
 
 
 def _last_webinar_touches(rng: random.Random, person: Person, arrived: datetime, held: datetime) -> list[Touch]:

@@ -11,10 +11,11 @@ last night the score decay for the whole year (decay multiplies, so one run equa
 night). Campaign costs are entered as they are incurred; two thirds into the year a second
 definition is drafted, signed by both sides and activated.
 
-The last three days are quiet, as on a Monday morning: nobody has worked the queue since just
-before the year's last two webinars (leads.demo.journeys), so a new user finds their attendees
-in the reps' queues (the first webinar's overdue, the second's due soon) and, past the reps'
-capacity, waiting in the pools.
+The year ends where a new user finds the queues mid-flow, whatever the day and hour: nobody has
+worked them since the last evening whose hand-offs are past their first-touch deadline by now
+(leads.demo.journeys.quiet_since). That day's webinar brought the Americas' attendees: overdue
+in the reps' queues; yesterday's, promoted in Asia-Pacific, brought leads due soon and, where no
+team covers the region, leads waiting in the pool.
 """
 
 import random
@@ -33,8 +34,8 @@ from leads.capture.ingest import EventIn, events_ingest
 from leads.capture.serializers import CaptureSubmissionIn
 from leads.capture.services import capture_submit
 from leads.demo import world as demo_world
-from leads.demo.clock import at
-from leads.demo.journeys import Person, Touch
+from leads.demo.clock import CLOSE_OF_BUSINESS, EVENING, MIDDAY, at, when
+from leads.demo.journeys import Person, Touch, quiet_since
 from leads.models import Deal, DealStage, Handoff, HandoffStatus, Lead, Notification
 from leads.sales import assignment, deals, speed_to_lead, worklog
 from leads.sales.notifications import notifications_mark_read
@@ -43,10 +44,6 @@ from leads.sales.services import SalesError
 from leads.sales.teams import rep_profile_update
 from leads.scoring import services as scoring
 
-# The reps work their queue at midday and at the close of business; the day's events arrive as
-# one batch in the evening (after the reps' day, so the history never runs backwards).
-MIDDAY, CLOSE_OF_BUSINESS, EVENING = time(13), time(19), time(23, 30)
-QUIET_DAYS = 3  # the last days: nobody works the queue
 SLOW_REP = "rep4"  # calls back later than the others: some of their leads miss the deadline
 CLAIMS_PER_SESSION = 2
 CLAIM_HEADROOM = 4  # a rep claims from the pool only while their queue has room for new hand-offs too
@@ -56,6 +53,9 @@ RECYCLE = ["not_ready", "timing", "no_response", "needs_nurture"]
 # How long a deal stays in a stage before its next step: a demo waits for the buyer's
 # calendar, terms take longest to agree.
 DWELL_DAYS = {"Discovery": (3, 12), "Demo": (7, 21), "Proposal": (3, 12), "Negotiation": (10, 30)}
+# The stages a deal moves through after discovery: a won deal always negotiates its terms.
+PATHS = [("Demo",), ("Demo", "Proposal"), ("Demo", "Proposal", "Negotiation"), ("Proposal", "Negotiation")]
+WON_PATHS = [("Demo", "Proposal", "Negotiation"), ("Proposal", "Negotiation")]
 LOST = ["price", "competitor", "no_decision", "timing", "no_budget", "product_fit", "went_dark"]
 
 
@@ -88,6 +88,7 @@ class Year:
         self.deals: list[DealPlan] = []
         self.stages = {stage.name: stage for stage in DealStage.objects.all()}
         self.costs = _costs_planned(self.rng, start.date(), end.date())
+        self.quiet_since = quiet_since(end)
         self.counts = {"forms": 0, "events": 0, "claims": 0, "calls": 0, "decisions": 0, "deals": 0}
 
     # --- The year -----------------------------------------------------------------------
@@ -126,9 +127,9 @@ class Year:
         if day == self.start.date() + timedelta(days=V2_AFTER_DAYS):
             self._second_definition(day)
         if day.weekday() < 5:  # reps work on weekdays; captures and beat every day
-            self._reps_work(min(_when(day, MIDDAY), self.end))
-            self._reps_work(min(_when(day, CLOSE_OF_BUSINESS), self.end))
-        evening = min(_when(day, EVENING), self.end)
+            self._reps_work(min(when(day, MIDDAY), self.end))
+            self._reps_work(min(when(day, CLOSE_OF_BUSINESS), self.end))
+        evening = min(when(day, EVENING), self.end)
         cursor = self._capture_until(cursor, evening)
         self._hand_off(evening)
         self._night(evening)
@@ -138,7 +139,7 @@ class Year:
 
     def _spend(self, day: date) -> None:
         for campaign, amount, note in self.costs.get(day, []):
-            with at(_when(day, time(9))):
+            with at(when(day, time(9))):
                 campaign_cost_add(
                     campaign=self.world.campaigns[campaign],
                     by=self.world.users["marketer"],
@@ -148,7 +149,7 @@ class Year:
                 )
 
     def _second_definition(self, day: date) -> None:
-        with at(_when(day, time(11))):
+        with at(when(day, time(11))):
             job = demo_world.definition_through_sign_off(
                 self.world,
                 mql=demo_world.V2_MQL,
@@ -197,7 +198,7 @@ class Year:
         ]
         last = max(touch.at for _, touch in batch)
         # The day's batch is sent after close of business, or now when the demo ends sooner.
-        sent_at = min(max(last, _when(timezone.localdate(last), CLOSE_OF_BUSINESS)) + timedelta(seconds=1), until)
+        sent_at = min(max(last, when(timezone.localdate(last), CLOSE_OF_BUSINESS)) + timedelta(seconds=1), until)
         with at(sent_at):
             events_ingest(events=events)
         self.counts["events"] += len(events)
@@ -225,7 +226,7 @@ class Year:
         return timedelta(minutes=min(minutes, 60 * 24 * 4))
 
     def _reps_work(self, moment: datetime) -> None:
-        if moment > self.end - timedelta(days=QUIET_DAYS):
+        if moment > self.quiet_since:
             return
         if timezone.localtime(moment).time() == MIDDAY:
             self._claims(moment)
@@ -254,7 +255,7 @@ class Year:
             return
         held = Counter(Handoff.objects.filter(status=HandoffStatus.ASSIGNED).values_list("assigned_to_id", flat=True))
         with at(moment):
-            for rep in self.world.reps:
+            for rep in sorted(self.world.reps, key=lambda rep: held[rep.pk]):  # who has the most room is first
                 capacity = demo_world.REP_CAPACITIES.get(rep.username, demo_world.REP_CAPACITY)
                 room = min(CLAIMS_PER_SESSION, capacity - CLAIM_HEADROOM - held[rep.pk])
                 for _ in range(room):
@@ -288,7 +289,7 @@ class Year:
         """A rep near their capacity decides sooner, so the queue keeps room for new hand-offs."""
         capacity = demo_world.REP_CAPACITIES.get(rep.username, demo_world.REP_CAPACITY)
         load = min(self.held[rep.pk] / capacity, 1.0)
-        return timedelta(days=self.rng.uniform(2, 10) * (1.0 - 0.8 * load))
+        return timedelta(days=self.rng.uniform(4, 16) * (1.0 - 0.8 * load))
 
     def _decide(self, work: Work, handoff: Handoff) -> None:
         self.work.pop(work.handoff_id)
@@ -319,7 +320,7 @@ class Year:
         deals.deal_update(deal=deal, by=rep, changes={"amount": amount, "expected_close_on": close_on})
         steps, when, stage = [], moment, "Discovery"
         won = self.rng.random() < 0.1 + 0.35 * person.fit / 100 + 0.15 * person.intent
-        for next_stage in self.rng.choice([("Demo",), ("Demo", "Proposal"), ("Proposal", "Negotiation")]):
+        for next_stage in self.rng.choice(WON_PATHS if won else PATHS):
             when = _working(when + timedelta(days=self.rng.uniform(*DWELL_DAYS[stage])))
             if not won and self.rng.random() < 0.3:
                 break
@@ -361,10 +362,6 @@ class Year:
             self._plan_new_work(moment)
 
 
-def _when(day: date, at_time: time) -> datetime:
-    return timezone.make_aware(datetime.combine(day, at_time))
-
-
 def _working(moment: datetime) -> datetime:
     """The moment, or the next working morning when it falls after hours or on a weekend."""
     local = timezone.localtime(moment)
@@ -373,7 +370,7 @@ def _working(moment: datetime) -> datetime:
     day = local.date() + timedelta(days=1 if local.hour >= 19 else 0)
     while day.weekday() >= 5:
         day += timedelta(days=1)
-    return _when(day, time(8, 30)) + timedelta(minutes=(moment.minute * 7) % 50)
+    return when(day, time(8, 30)) + timedelta(minutes=(moment.minute * 7) % 50)
 
 
 def _costs_planned(rng: random.Random, first: date, last: date) -> dict[date, list[tuple[str, Decimal, str]]]:

@@ -172,8 +172,10 @@ def test_every_landing_page_shows_figures(demo, username):
     client.force_login(authenticate(username=username, password=DEMO_PASSWORD))
     figures = client.get("/").context
     attainment = figures["attainment"]
-    assert figures["total"] > 0 and figures["new_this_month"] > 0 and figures["recent"]
-    assert attainment["mql_delivered"] > 0 and attainment["handed_off"] > 0 and attainment["decided"] > 0
+    assert figures["total"] > 0 and figures["recent"] and attainment["previous"]["handed_off"] > 0
+    if timezone.localdate().day > 3:  # a month's first days may have no figures of their own yet
+        assert figures["new_this_month"] > 0
+        assert attainment["mql_delivered"] > 0 and attainment["handed_off"] > 0 and attainment["decided"] > 0
 
 
 def test_the_rep_page_and_pools_answer(demo):
