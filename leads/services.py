@@ -79,6 +79,19 @@ def lead_edit(*, lead: Lead, changes: dict[str, Any]) -> list[str]:
     return list(changes)
 
 
+def lead_unsubscribe(*, lead: Lead) -> bool:
+    """The lead asked for no more marketing email (a link, a mail client's one-click button,
+    an integration). The score's negative rule reads it, so the lead is rescored. False when
+    it had already unsubscribed: the first moment is kept."""
+    with transaction.atomic():
+        updated = Lead.objects.filter(pk=lead.pk, unsubscribed_at=None).update(
+            unsubscribed_at=timezone.now(), updated_at=timezone.now()
+        )
+        if updated:
+            _rescore(lead)
+    return bool(updated)
+
+
 def lead_merge(*, survivor: Lead, other: Lead, by: AbstractBaseUser | None) -> LeadMerge:
     """Fold `other` into `survivor` in one transaction, then delete `other`.
 

@@ -5,6 +5,7 @@ from django.urls import path
 from leads import api as lead_api
 from leads.capture import api as capture_api
 from leads.sales import api as sales_api
+from playbooks.email import api as email_api
 from reports import api as report_api
 
 urlpatterns = [
@@ -36,6 +37,11 @@ urlpatterns = [
     path("deals/<int:pk>/reopen/", sales_api.DealReopenView.as_view(), name="api-deal-reopen"),
     path("reasons/", sales_api.ReasonsView.as_view(), name="api-reasons"),
     path("agreement/", report_api.AgreementView.as_view(), name="api-agreement"),
+    # Email: templates, what a lead was sent, unsubscribing through an integration.
+    path("email-templates/", email_api.EmailTemplatesView.as_view(), name="api-email-templates"),
+    path("email-templates/<int:pk>/", email_api.EmailTemplateDetailView.as_view(), name="api-email-template-detail"),
+    path("leads/<int:pk>/emails/", email_api.LeadEmailsView.as_view(), name="api-lead-emails"),
+    path("leads/<int:pk>/unsubscribe/", email_api.LeadUnsubscribeView.as_view(), name="api-lead-unsubscribe"),
     path("notifications/", sales_api.NotificationsView.as_view(), name="api-notifications"),
     path("notifications/read/", sales_api.NotificationsReadView.as_view(), name="api-notifications-read"),
     # Teams, their reps and the assignment rules (managers); handing a lead to sales by hand.

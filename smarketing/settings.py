@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "anymail",
     "smarketing",
     "leads",
     "playbooks",
@@ -188,8 +189,32 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 # --- Email ----------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Django's own settings from the environment. By default nothing leaves the machine: every
+# message is kept in the app's outbox (playbooks.email.backends). EMAIL_BACKEND=smtp sends
+# through EMAIL_HOST; an email service is an anymail backend ("anymail.backends.postmark.EmailBackend")
+# with its ANYMAIL_* settings, and its webhooks (/email/webhooks/) suppress bounces and complaints.
+EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "outbox": "playbooks.email.backends.KeptInOutbox",
+}
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "outbox")
+EMAIL_BACKEND = EMAIL_BACKENDS.get(EMAIL_BACKEND, EMAIL_BACKEND)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "smarketing@localhost")
+ANYMAIL = {"WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET", "")}
+# Where links in sent email point (tracking, unsubscribe): the address people reach the app at.
+SITE_URL = env_str("SITE_URL", f"http://localhost:{env_int('PORT', 8000)}")
+# The rules that always hold: promotional email per lead per 7 days, and whether marketing email
+# needs the lead's recorded consent.
+EMAIL_PROMOTIONAL_PER_WEEK = env_int("EMAIL_PROMOTIONAL_PER_WEEK", 3)
+EMAIL_CONSENT_REQUIRED = env_bool("EMAIL_CONSENT_REQUIRED", True)
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -223,6 +248,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ActivityKindEnum": "leads.models.sales.Activity.Kind",
         "ReasonKindEnum": "leads.models.sales.Reason.Kind",
+        "EmailKindEnum": "playbooks.models.email.TemplateKind",
     },
 }
 
@@ -252,6 +278,7 @@ CELERY_IMPORTS = (
     "leads.scoring.tasks",
     "leads.qualification.tasks",
     "leads.sales.tasks",
+    "playbooks.email.tasks",
 )
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Tasks that read the stage history (leads.history): each is sent after every commit that adds
@@ -273,6 +300,10 @@ CELERY_BEAT_SCHEDULE = {
     "scoring-decay-nightly": {
         "task": "scoring.decay_nightly",
         "schedule": crontab(hour=3, minute=15),
+    },
+    "email-outbox-flush": {
+        "task": "email.outbox_flush",
+        "schedule": crontab(minute="*"),
     },
     "sales-recycled-revisit": {
         "task": "sales.revisit_recycled",

@@ -4,6 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from leads.capture import views as capture_views
+from playbooks.email.webhooks import webhook_urls
+from playbooks.urls import public_urlpatterns as email_links
 from reports import views as report_views
 
 urlpatterns = [
@@ -14,6 +16,9 @@ urlpatterns = [
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("leads/", include("leads.urls")),
     path("reports/", include("reports.urls")),
+    path("playbooks/", include("playbooks.urls")),
+    path("e/", include((email_links, "playbooks"), namespace="email")),
+    path("email/webhooks/", include(webhook_urls())),
     path("f/<slug:key>/", capture_views.hosted_form, name="capture-page"),
     path("f/<slug:key>/thanks/", capture_views.thanks, name="capture-thanks"),
     path("api/v1/", include("smarketing.api_urls")),

@@ -19,11 +19,9 @@ them, as on the pages; Sales is refused (403), as on the pages. A service's refu
 becomes a 400 with the same messages the pages show.
 """
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -55,7 +53,7 @@ from leads.capture.serializers import (
 from leads.capture.services import HONEYPOT_FIELD, capture_rate_limited, capture_submit
 from leads.capture.views import _page
 from leads.models import Campaign, CampaignCost, CaptureForm
-from smarketing.lib.api import ERRORS, NOT_FOUND, REFUSED, Pages, paginated, roles, valid
+from smarketing.lib.api import ERRORS, NOT_FOUND, REFUSED, Pages, paginated, refusals_as_400, roles, valid
 from smarketing.roles import HasRole, Role
 
 CAPTURE_MAX_BYTES = 64 * 1024  # a filled-in form is a few hundred bytes
@@ -245,15 +243,6 @@ class EventsView(APIView):
 
 
 CAMPAIGN_ROLES = (Role.MARKETING, Role.MANAGER)  # as on the pages (leads.capture.views)
-
-
-@contextmanager
-def refusals_as_400() -> Iterator[None]:
-    """A service's refusal by field (Django's ValidationError) answers 400 with its messages."""
-    try:
-        yield
-    except DjangoValidationError as error:
-        raise ValidationError(error.message_dict) from None
 
 
 class CampaignsView(APIView):

@@ -5,11 +5,15 @@ A service refuses an action it may not take now by raising `Refused` (the sales 
 same shape DRF gives a validation error, so clients read every 4xx the same way.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -66,3 +70,12 @@ def paginated(view: APIView, request: Request, rows: QuerySet, serializer_class:
     paginator = Pages()
     page = paginator.paginate_queryset(rows, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+@contextmanager
+def refusals_as_400() -> Iterator[None]:
+    """A service's refusal by field (Django's ValidationError) answers 400 with its messages."""
+    try:
+        yield
+    except DjangoValidationError as error:
+        raise ValidationError(error.message_dict) from None

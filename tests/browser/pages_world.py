@@ -44,6 +44,7 @@ from leads.sales.assignment import handoffs_follow_history
 from leads.scoring.rules import persona_save, rule_save
 from leads.scoring.services import rescore_run
 from leads.services import saved_view_create
+from playbooks.email import services as email
 from smarketing.lib.periods import month_first
 from smarketing.roles import Role
 
@@ -132,6 +133,8 @@ class World:
     team: int
     assignment_rule: int
     import_job: int
+    email_template: int
+    outbox_email: int  # a sent newsletter
 
 
 def email_of(first: str, last: str, company: str) -> str:
@@ -169,6 +172,7 @@ def build_world() -> World:
     for job in Job.objects.filter(kind="rescore", status="queued"):  # what the worker would have done
         rescore_run(job=job)
     other = Lead.objects.exclude(pk=lead.pk).filter(owner__isnull=True).order_by("id").first()
+    template, sent = _newsletter(marketer, other)
     return World(
         lead=lead.pk,
         other_lead=other.pk,
@@ -184,7 +188,30 @@ def build_world() -> World:
         team=team.pk,
         assignment_rule=assignment_rule.pk,
         import_job=_import(marketer).pk,
+        email_template=template.pk,
+        outbox_email=sent.pk,
     )
+
+
+def _newsletter(marketer: User, lead: Lead) -> tuple[Any, Any]:
+    body = (
+        "<html><head><style>h1 { color: #234; }</style></head>"
+        "<body><h1>Hello {{ first_name }}</h1><p>What is new this month.</p></body></html>"
+    )
+    template = email.template_save(
+        data={
+            "name": "Monthly newsletter",
+            "kind": "promotional",
+            "subject": "News for {{ first_name }}",
+            "body": body,
+        },
+        by=marketer,
+    )
+    Lead.objects.filter(pk=lead.pk).update(consent=True)
+    lead.refresh_from_db()
+    sent = email.email_queue(lead=lead, template=template, cause="Monthly newsletter")
+    email.outbox_send(email_id=sent.pk)  # what the worker does
+    return template, sent
 
 
 def _scoring(marketer: User) -> tuple[Persona, ScoringRule]:

@@ -143,6 +143,12 @@ PAGES: dict[str, Visit] = {
     "leads:assignment_rule_edit": Visit((MANAGER,), lambda w: {"pk": w.assignment_rule}),
     "reports:agreement": Visit(STAFF),
     "reports:agreement_edit": Visit((MANAGER,)),
+    "playbooks:email-templates": Visit(EDITORS),
+    "playbooks:email-template-new": Visit(EDITORS),
+    "playbooks:email-template": Visit(EDITORS, lambda w: {"pk": w.email_template}),
+    "playbooks:email-template-preview": Visit(EDITORS, lambda w: {"pk": w.email_template}),
+    "playbooks:outbox": Visit(EDITORS),
+    "playbooks:outbox-email": Visit(EDITORS, lambda w: {"pk": w.outbox_email}),
     "test-400": Visit(EVERYONE, status=400),
     "test-500": Visit(EVERYONE, status=500),
 }
@@ -187,8 +193,14 @@ SKIPPED: dict[str, str] = {
     "leads:team_rep_remove": POST_ONLY,
     "leads:assignment_rule_delete": POST_ONLY,
     "leads:assignment_rule_move": POST_ONLY,
+    "playbooks:email-template-test": POST_ONLY,
+    "playbooks:outbox-retry": POST_ONLY,
+    "email:open": "an email's open pixel: an image, reached from a message",
+    "email:click": "an email's click redirect, reached from a message",
+    "email:unsubscribe": "reached from a message with its signed token (tests/playbooks/test_email_sending.py)",
 }
-SKIPPED_PREFIXES = ("api/", "admin/")  # the REST API and its docs; Django's admin
+# The REST API and its docs; Django's admin; the email services' webhooks (machines post to them).
+SKIPPED_PREFIXES = ("api/", "admin/", "email/webhooks/")
 
 
 def routes(patterns: list[Any] | None = None, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str]]:
