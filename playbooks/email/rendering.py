@@ -41,9 +41,13 @@ class Rendered:
     text: str
 
 
+def variables_used(text: str) -> set[str]:
+    return set(_VARIABLE.findall(text))
+
+
 def unknown_variables(text: str, *, allowed: set[str] | None = None) -> list[str]:
     allowed = set(VARIABLES) if allowed is None else allowed
-    return sorted({name for name in _VARIABLE.findall(text) if name not in allowed})
+    return sorted(variables_used(text) - allowed)
 
 
 def variables_refusal(text: str, *, allowed: set[str] | None = None) -> str | None:

@@ -161,7 +161,7 @@ def _render(template: EmailTemplate, lead: Lead, *, email_id: int | None) -> ren
     unsubscribe = tracking.unsubscribe_url(lead.pk, email_id) if email_id else "#unsubscribe"
     values = rendering.lead_values(lead, unsubscribe_url=unsubscribe)
     footer = ""
-    if marketing and "unsubscribe_url" not in rendering.unknown_variables(template.body, allowed=set()):
+    if marketing and "unsubscribe_url" not in rendering.variables_used(template.body):
         footer = (
             '<p style="font-size:12px;color:#666">You receive this because you asked us to keep in touch. '
             f'<a href="{unsubscribe}">Unsubscribe</a>.</p>'
