@@ -215,6 +215,10 @@ SITE_URL = env_str("SITE_URL", f"http://localhost:{env_int('PORT', 8000)}")
 # needs the lead's recorded consent.
 EMAIL_PROMOTIONAL_PER_WEEK = env_int("EMAIL_PROMOTIONAL_PER_WEEK", 3)
 EMAIL_CONSENT_REQUIRED = env_bool("EMAIL_CONSENT_REQUIRED", True)
+# Outgoing webhooks: host names or CIDRs they may call although private (on-premises receivers, tests).
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+# The key that signs them (playbooks/outgoing/signing.py); empty: one derived from SECRET_KEY.
+WEBHOOK_SIGNING_SECRET = env_str("WEBHOOK_SIGNING_SECRET", "")
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -279,6 +283,7 @@ CELERY_IMPORTS = (
     "leads.qualification.tasks",
     "leads.sales.tasks",
     "playbooks.email.tasks",
+    "playbooks.outgoing.tasks",
 )
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Tasks that read the stage history (leads.history): each is sent after every commit that adds
@@ -303,6 +308,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "email-outbox-flush": {
         "task": "email.outbox_flush",
+        "schedule": crontab(minute="*"),
+    },
+    "outgoing-webhooks-due": {
+        "task": "outgoing.webhooks_due",
         "schedule": crontab(minute="*"),
     },
     "sales-recycled-revisit": {
