@@ -1,6 +1,7 @@
 from django.urls import path
 
 from playbooks.email import public, views
+from playbooks.lists import views as list_views
 
 app_name = "playbooks"
 
@@ -14,6 +15,16 @@ urlpatterns = [
     path("email/outbox/", views.outbox_list, name="outbox"),
     path("email/outbox/<int:pk>/", views.outbox_detail, name="outbox-email"),
     path("email/outbox/<int:pk>/retry/", views.outbox_retry, name="outbox-retry"),
+    path("lists/", list_views.list_index, name="lists"),
+    path("lists/new/", list_views.list_create, name="list-new"),
+    path("lists/preview/", list_views.list_preview, name="list-preview"),
+    path("lists/<int:pk>/", list_views.list_detail, name="list"),
+    path("lists/<int:pk>/edit/", list_views.list_edit, name="list-edit"),
+    path("lists/<int:pk>/delete/", list_views.list_delete, name="list-delete"),
+    path("lists/<int:pk>/members/add/", list_views.members_add, name="list-members-add"),
+    path("lists/<int:pk>/members/<int:lead_pk>/remove/", list_views.member_remove, name="list-member-remove"),
+    path("lists/<int:pk>/import/", list_views.list_import, name="list-import"),
+    path("lists/<int:pk>/export/", list_views.list_export, name="list-export"),
 ]
 
 # What recipients reach from a message: no login, a signed token is the authority.

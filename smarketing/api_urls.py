@@ -6,6 +6,7 @@ from leads import api as lead_api
 from leads.capture import api as capture_api
 from leads.sales import api as sales_api
 from playbooks.email import api as email_api
+from playbooks.lists import api as list_api
 from reports import api as report_api
 
 urlpatterns = [
@@ -42,6 +43,10 @@ urlpatterns = [
     path("email-templates/<int:pk>/", email_api.EmailTemplateDetailView.as_view(), name="api-email-template-detail"),
     path("leads/<int:pk>/emails/", email_api.LeadEmailsView.as_view(), name="api-lead-emails"),
     path("leads/<int:pk>/unsubscribe/", email_api.LeadUnsubscribeView.as_view(), name="api-lead-unsubscribe"),
+    # Lists and segments, and the leads on them.
+    path("lists/", list_api.ListsView.as_view(), name="api-lists"),
+    path("lists/<int:pk>/", list_api.ListDetailView.as_view(), name="api-list-detail"),
+    path("lists/<int:pk>/members/", list_api.ListMembersView.as_view(), name="api-list-members"),
     path("notifications/", sales_api.NotificationsView.as_view(), name="api-notifications"),
     path("notifications/read/", sales_api.NotificationsReadView.as_view(), name="api-notifications-read"),
     # Teams, their reps and the assignment rules (managers); handing a lead to sales by hand.

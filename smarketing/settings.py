@@ -253,6 +253,7 @@ SPECTACULAR_SETTINGS = {
         "ActivityKindEnum": "leads.models.sales.Activity.Kind",
         "ReasonKindEnum": "leads.models.sales.Reason.Kind",
         "EmailKindEnum": "playbooks.models.email.TemplateKind",
+        "ListKindEnum": "playbooks.models.lists.LeadList.Kind",
     },
 }
 

@@ -45,6 +45,7 @@ from leads.scoring.rules import persona_save, rule_save
 from leads.scoring.services import rescore_run
 from leads.services import saved_view_create
 from playbooks.email import services as email
+from playbooks.lists import services as lists
 from smarketing.lib.periods import month_first
 from smarketing.roles import Role
 
@@ -135,6 +136,8 @@ class World:
     import_job: int
     email_template: int
     outbox_email: int  # a sent newsletter
+    lead_list: int  # a static list holding `lead`
+    segment: int
 
 
 def email_of(first: str, last: str, company: str) -> str:
@@ -173,6 +176,7 @@ def build_world() -> World:
         rescore_run(job=job)
     other = Lead.objects.exclude(pk=lead.pk).filter(owner__isnull=True).order_by("id").first()
     template, sent = _newsletter(marketer, other)
+    lead_list, segment = _lists(marketer, lead)
     return World(
         lead=lead.pk,
         other_lead=other.pk,
@@ -190,6 +194,8 @@ def build_world() -> World:
         import_job=_import(marketer).pk,
         email_template=template.pk,
         outbox_email=sent.pk,
+        lead_list=lead_list.pk,
+        segment=segment.pk,
     )
 
 
@@ -212,6 +218,23 @@ def _newsletter(marketer: User, lead: Lead) -> tuple[Any, Any]:
     sent = email.email_queue(lead=lead, template=template, cause="Monthly newsletter")
     email.outbox_send(email_id=sent.pk)  # what the worker does
     return template, sent
+
+
+def _lists(marketer: User, lead: Lead) -> tuple[Any, Any]:
+    """A static list a marketer filled by hand and by import, and a segment by country and fit."""
+    webinar = lists.list_save(data={"name": "Webinar follow-up", "description": "Attended, not in a deal"}, by=marketer)
+    lists.list_add_leads(lead_list=webinar, lead_ids=[lead.pk], source="manual", by=marketer)
+    others = Lead.objects.exclude(pk=lead.pk).order_by("id").values_list("pk", flat=True)[:6]
+    lists.list_add_leads(lead_list=webinar, lead_ids=list(others), source="import", by=marketer)
+    iberia = {
+        "op": "all",
+        "children": [
+            {"op": "attr", "field": "country", "cmp": "in", "value": ["ES", "PT"]},
+            {"op": "fit_gte", "value": 10},
+        ],
+    }
+    segment = lists.list_save(data={"name": "Iberia, some fit", "kind": "segment", "condition": iberia}, by=marketer)
+    return webinar, segment
 
 
 def _scoring(marketer: User) -> tuple[Persona, ScoringRule]:
