@@ -8,7 +8,38 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from playbooks.lists.services import list_errors
-from playbooks.models import LeadList
+from playbooks.models import LeadList, Referral, Referrer
+
+# --- Referrals --------------------------------------------------------------------------
+
+
+class ReferralInline(admin.TabularInline):
+    model = Referral
+    extra = 0
+    raw_id_fields = ["lead", "paid_by"]
+    readonly_fields = ["created_at", "earned_at", "paid_at"]
+
+
+@admin.register(Referrer)
+class ReferrerAdmin(admin.ModelAdmin):
+    list_display = ["code", "lead", "created_at"]
+    search_fields = ["code", "lead__email"]
+    raw_id_fields = ["lead"]
+    readonly_fields = ["created_at"]
+    list_select_related = ["lead"]
+    inlines = [ReferralInline]
+
+
+@admin.register(Referral)
+class ReferralAdmin(admin.ModelAdmin):
+    # Earning and paying have their pages and rules (playbooks.referrals); the admin corrects by hand.
+    list_display = ["lead", "referrer", "status", "credit", "created_at", "earned_at", "paid_at", "paid_by"]
+    list_filter = ["status"]
+    search_fields = ["lead__email", "referrer__code", "referrer__lead__email"]
+    raw_id_fields = ["referrer", "lead", "paid_by"]
+    list_select_related = ["lead", "referrer", "paid_by"]
+    readonly_fields = ["created_at"]
+
 
 # --- Lists ------------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@ from django.urls import path
 
 from playbooks.email import public, views
 from playbooks.lists import views as list_views
+from playbooks.referrals import public as referral_public
+from playbooks.referrals import views as referral_views
 
 app_name = "playbooks"
 
@@ -25,6 +27,8 @@ urlpatterns = [
     path("lists/<int:pk>/members/<int:lead_pk>/remove/", list_views.member_remove, name="list-member-remove"),
     path("lists/<int:pk>/import/", list_views.list_import, name="list-import"),
     path("lists/<int:pk>/export/", list_views.list_export, name="list-export"),
+    path("referrals/", referral_views.referral_list, name="referrals"),
+    path("referrals/<int:pk>/pay/", referral_views.referral_pay, name="referral-pay"),
 ]
 
 # What recipients reach from a message: no login, a signed token is the authority.
@@ -32,4 +36,12 @@ public_urlpatterns = [
     path("o/<str:token>/", public.email_open, name="open"),
     path("c/<str:token>/", public.email_click, name="click"),
     path("u/<str:token>/", public.unsubscribe, name="unsubscribe"),
+]
+
+# What a referral link and an NPS question lead to (under /r/): no login; a referral code or a
+# signed token is the authority.
+referral_urlpatterns = [
+    path("nps/<str:token>/", referral_public.nps, name="nps"),
+    path("<str:code>/", referral_public.landing, name="landing"),
+    path("<str:code>/thanks/", referral_public.thanks, name="thanks"),
 ]

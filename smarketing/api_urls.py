@@ -7,6 +7,7 @@ from leads.capture import api as capture_api
 from leads.sales import api as sales_api
 from playbooks.email import api as email_api
 from playbooks.lists import api as list_api
+from playbooks.referrals import api as referral_api
 from reports import api as report_api
 
 urlpatterns = [
@@ -43,6 +44,9 @@ urlpatterns = [
     path("email-templates/<int:pk>/", email_api.EmailTemplateDetailView.as_view(), name="api-email-template-detail"),
     path("leads/<int:pk>/emails/", email_api.LeadEmailsView.as_view(), name="api-lead-emails"),
     path("leads/<int:pk>/unsubscribe/", email_api.LeadUnsubscribeView.as_view(), name="api-lead-unsubscribe"),
+    # Referrals: who referred whom, and paying out earned credit.
+    path("referrals/", referral_api.ReferralsView.as_view(), name="api-referrals"),
+    path("referrals/<int:pk>/pay/", referral_api.ReferralPayView.as_view(), name="api-referral-pay"),
     # Lists and segments, and the leads on them.
     path("lists/", list_api.ListsView.as_view(), name="api-lists"),
     path("lists/<int:pk>/", list_api.ListDetailView.as_view(), name="api-list-detail"),

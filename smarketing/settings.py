@@ -7,6 +7,7 @@ in ``var/``. ``DEBUG=1`` is for development. Production sets ``DATABASE_URL``,
 """
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -215,6 +216,13 @@ SITE_URL = env_str("SITE_URL", f"http://localhost:{env_int('PORT', 8000)}")
 # needs the lead's recorded consent.
 EMAIL_PROMOTIONAL_PER_WEEK = env_int("EMAIL_PROMOTIONAL_PER_WEEK", 3)
 EMAIL_CONSENT_REQUIRED = env_bool("EMAIL_CONSENT_REQUIRED", True)
+# What a referrer is credited for each new lead their link brings (earned when it becomes a customer).
+try:
+    REFERRAL_CREDIT = Decimal(env_str("REFERRAL_CREDIT", "50.00")).quantize(Decimal("0.01"))
+except InvalidOperation:
+    REFERRAL_CREDIT = Decimal(-1)
+if not REFERRAL_CREDIT.is_finite() or not 0 <= REFERRAL_CREDIT < 10**8:
+    raise ImproperlyConfigured("REFERRAL_CREDIT must be an amount of 0 or more, like 50.00.")
 # Outgoing webhooks: host names or CIDRs they may call although private (on-premises receivers, tests).
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
 # The key that signs them (playbooks/outgoing/signing.py); empty: one derived from SECRET_KEY.
@@ -285,11 +293,12 @@ CELERY_IMPORTS = (
     "leads.sales.tasks",
     "playbooks.email.tasks",
     "playbooks.outgoing.tasks",
+    "playbooks.referrals.tasks",
 )
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Tasks that read the stage history (leads.history): each is sent after every commit that adds
 # to it, and beat runs it every minute in case a message was lost.
-HISTORY_READERS = ("sales.handoffs_follow",)
+HISTORY_READERS = ("sales.handoffs_follow", "playbooks.referrals_follow")
 CELERY_BEAT_SCHEDULE = {
     "sales-handoffs-follow": {
         "task": "sales.handoffs_follow",
@@ -318,6 +327,10 @@ CELERY_BEAT_SCHEDULE = {
     "sales-recycled-revisit": {
         "task": "sales.revisit_recycled",
         "schedule": crontab(minute="7"),
+    },
+    "playbooks-referrals-follow": {
+        "task": "playbooks.referrals_follow",
+        "schedule": crontab(minute="*"),
     },
 }
 

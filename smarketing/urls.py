@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from leads.capture import views as capture_views
 from playbooks.email.webhooks import webhook_urls
 from playbooks.urls import public_urlpatterns as email_links
+from playbooks.urls import referral_urlpatterns as referral_links
 from reports import views as report_views
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("playbooks/", include("playbooks.urls")),
     path("e/", include((email_links, "playbooks"), namespace="email")),
+    path("r/", include((referral_links, "playbooks"), namespace="referrals")),
     path("email/webhooks/", include(webhook_urls())),
     path("f/<slug:key>/", capture_views.hosted_form, name="capture-page"),
     path("f/<slug:key>/thanks/", capture_views.thanks, name="capture-thanks"),

@@ -22,6 +22,7 @@ from conftest import make_user
 from leads.capture import campaigns, imports
 from leads.capture import services as capture
 from leads.capture.ingest import EventIn, events_ingest
+from leads.history import lead_change_stage
 from leads.models import (
     Agreement,
     AssignmentRule,
@@ -46,6 +47,7 @@ from leads.scoring.services import rescore_run
 from leads.services import saved_view_create
 from playbooks.email import services as email
 from playbooks.lists import services as lists
+from playbooks.referrals import services as referrals
 from smarketing.lib.periods import month_first
 from smarketing.roles import Role
 
@@ -136,6 +138,9 @@ class World:
     import_job: int
     email_template: int
     outbox_email: int  # a sent newsletter
+    referral: int  # an earned referral, to be paid
+    referral_code: str  # its referrer's code
+    nps_token: str  # the referrer's NPS question
     lead_list: int  # a static list holding `lead`
     segment: int
 
@@ -176,6 +181,7 @@ def build_world() -> World:
         rescore_run(job=job)
     other = Lead.objects.exclude(pk=lead.pk).filter(owner__isnull=True).order_by("id").first()
     template, sent = _newsletter(marketer, other)
+    referral, nps_token = _referral(manager)
     lead_list, segment = _lists(marketer, lead)
     return World(
         lead=lead.pk,
@@ -194,6 +200,9 @@ def build_world() -> World:
         import_job=_import(marketer).pk,
         email_template=template.pk,
         outbox_email=sent.pk,
+        referral=referral.pk,
+        referral_code=referral.referrer.code,
+        nps_token=nps_token,
         lead_list=lead_list.pk,
         segment=segment.pk,
     )
@@ -235,6 +244,17 @@ def _lists(marketer: User, lead: Lead) -> tuple[Any, Any]:
     }
     segment = lists.list_save(data={"name": "Iberia, some fit", "kind": "segment", "condition": iberia}, by=marketer)
     return webinar, segment
+
+
+def _referral(manager: User) -> tuple[Any, str]:
+    """A customer shares their link; a friend fills the referral page and becomes a customer too."""
+    customer = Lead.objects.filter(stage="customer").order_by("id").first()
+    referrer = referrals.referrer_for(customer)
+    friend = {"email": "rosa.amiga@amistad.example", "first_name": "Rosa", "last_name": "Amiga", "company": "Amistad"}
+    referral = referrals.referral_capture(referrer=referrer, data={**friend, "consent": True})
+    lead_change_stage(lead=referral.lead, to_stage="customer", by=manager)
+    referrals.referrals_follow()  # what the worker does after each commit
+    return referral, referrals.nps_url(customer).rstrip("/").rsplit("/", 1)[1]
 
 
 def _scoring(marketer: User) -> tuple[Persona, ScoringRule]:
