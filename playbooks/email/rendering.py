@@ -9,6 +9,7 @@ and an open pixel is added when the message is rendered for sending (playbooks.e
 """
 
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from html import unescape
 
@@ -16,6 +17,7 @@ import css_inline
 from django.utils.html import escape, strip_tags
 
 from leads.models import Lead
+from playbooks.referrals import services as referrals
 
 VARIABLES = {
     "first_name": "The lead's first name.",
@@ -25,8 +27,15 @@ VARIABLES = {
     "company": "The lead's company.",
     "title": "The lead's job title.",
     "unsubscribe_url": "The link that unsubscribes this lead (added to marketing email when missing).",
+    "referral_url": "A customer's or evangelist's own referral link (empty for other leads).",
+    "nps_url": "The lead's link to the question “How likely are you to recommend us?” (0–10).",
 }
-SUBJECT_VARIABLES = set(VARIABLES) - {"unsubscribe_url"}
+# Links made only when a template uses them: making a referral link gives a customer a code.
+LINK_VARIABLES: dict[str, Callable[[Lead], str]] = {
+    "referral_url": lambda lead: referrals.referral_url(lead) if referrals.may_refer(lead) else "",
+    "nps_url": referrals.nps_url,
+}
+SUBJECT_VARIABLES = set(VARIABLES) - {"unsubscribe_url", *LINK_VARIABLES}
 
 # `{{ name }}`; anything else between double braces is refused as an unknown variable.
 _VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -60,8 +69,9 @@ def variables_refusal(text: str, *, allowed: set[str] | None = None) -> str | No
     return f"Unknown variable {names}. Use one of: {known}."
 
 
-def lead_values(lead: Lead, *, unsubscribe_url: str) -> dict[str, str]:
-    return {
+def lead_values(lead: Lead, *, unsubscribe_url: str, used: Collection[str] = ()) -> dict[str, str]:
+    """The values of the variables for this lead; of LINK_VARIABLES, only those in `used`."""
+    values = {
         "first_name": lead.first_name,
         "last_name": lead.last_name,
         "full_name": f"{lead.first_name} {lead.last_name}".strip(),
@@ -70,6 +80,7 @@ def lead_values(lead: Lead, *, unsubscribe_url: str) -> dict[str, str]:
         "title": lead.title,
         "unsubscribe_url": unsubscribe_url,
     }
+    return values | {name: make(lead) for name, make in LINK_VARIABLES.items() if name in used}
 
 
 def message_render(

@@ -159,9 +159,12 @@ def _rendered_into(
 def _render(template: EmailTemplate, lead: Lead, *, email_id: int | None) -> rendering.Rendered:
     marketing = template.kind != TemplateKind.TRANSACTIONAL
     unsubscribe = tracking.unsubscribe_url(lead.pk, email_id) if email_id else "#unsubscribe"
-    values = rendering.lead_values(lead, unsubscribe_url=unsubscribe)
+    used = rendering.variables_used(template.body)
+    values = rendering.lead_values(lead, unsubscribe_url=unsubscribe, used=used if email_id else used - {"nps_url"})
+    if email_id is None:  # like the unsubscribe link, a preview's or test's NPS link is dead: no answer for the lead
+        values["nps_url"] = "#nps"
     footer = ""
-    if marketing and "unsubscribe_url" not in rendering.variables_used(template.body):
+    if marketing and "unsubscribe_url" not in used:
         footer = (
             '<p style="font-size:12px;color:#666">You receive this because you asked us to keep in touch. '
             f'<a href="{unsubscribe}">Unsubscribe</a>.</p>'

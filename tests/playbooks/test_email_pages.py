@@ -211,8 +211,8 @@ def test_an_unknown_variable_is_a_400_on_its_field_and_nothing_is_saved(marketer
     assert EmailTemplate.objects.count() == 0
     errors = response.context["form"].errors
     assert errors["body"] == [
-        "Unknown variable {{ nope }}. Use one of: company, email, first_name, full_name, last_name, title, "
-        "unsubscribe_url."
+        "Unknown variable {{ nope }}. Use one of: company, email, first_name, full_name, last_name, nps_url, "
+        "referral_url, title, unsubscribe_url."
     ]
     page = response.content.decode()
     assert "The template was not saved" in page
