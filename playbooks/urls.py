@@ -1,6 +1,7 @@
 from django.urls import path
 
 from playbooks.email import public, views
+from playbooks.engine import views as playbook_views
 from playbooks.lists import views as list_views
 from playbooks.referrals import public as referral_public
 from playbooks.referrals import views as referral_views
@@ -9,6 +10,17 @@ app_name = "playbooks"
 
 urlpatterns = [
     # Marketing's pages.
+    path("", playbook_views.playbook_list, name="playbooks"),
+    path("new/", playbook_views.playbook_create, name="playbook-new"),
+    path("<int:pk>/", playbook_views.playbook_detail, name="playbook"),
+    path("<int:pk>/edit/", playbook_views.playbook_edit, name="playbook-edit"),
+    path("<int:pk>/activate/", playbook_views.playbook_activate, name="playbook-activate"),
+    path("<int:pk>/pause/", playbook_views.playbook_pause, name="playbook-pause"),
+    path("<int:pk>/dry-run/", playbook_views.playbook_dry_run_page, name="playbook-dry-run"),
+    path("<int:pk>/enrol/", playbook_views.playbook_enrol_list, name="playbook-enrol-list"),
+    path("<int:pk>/delete/", playbook_views.playbook_delete, name="playbook-delete"),
+    path("enrolments/<int:pk>/remove/", playbook_views.enrolment_remove, name="enrolment-remove"),
+    path("leads/<int:pk>/", playbook_views.lead_playbooks, name="lead-playbooks"),
     path("email/templates/", views.template_list, name="email-templates"),
     path("email/templates/new/", views.template_create, name="email-template-new"),
     path("email/templates/<int:pk>/", views.template_edit, name="email-template"),

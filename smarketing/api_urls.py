@@ -6,6 +6,7 @@ from leads import api as lead_api
 from leads.capture import api as capture_api
 from leads.sales import api as sales_api
 from playbooks.email import api as email_api
+from playbooks.engine import api as playbook_api
 from playbooks.lists import api as list_api
 from playbooks.referrals import api as referral_api
 from reports import api as report_api
@@ -44,13 +45,20 @@ urlpatterns = [
     path("email-templates/<int:pk>/", email_api.EmailTemplateDetailView.as_view(), name="api-email-template-detail"),
     path("leads/<int:pk>/emails/", email_api.LeadEmailsView.as_view(), name="api-lead-emails"),
     path("leads/<int:pk>/unsubscribe/", email_api.LeadUnsubscribeView.as_view(), name="api-lead-unsubscribe"),
-    # Referrals: who referred whom, and paying out earned credit.
-    path("referrals/", referral_api.ReferralsView.as_view(), name="api-referrals"),
-    path("referrals/<int:pk>/pay/", referral_api.ReferralPayView.as_view(), name="api-referral-pay"),
     # Lists and segments, and the leads on them.
     path("lists/", list_api.ListsView.as_view(), name="api-lists"),
     path("lists/<int:pk>/", list_api.ListDetailView.as_view(), name="api-list-detail"),
     path("lists/<int:pk>/members/", list_api.ListMembersView.as_view(), name="api-list-members"),
+    # Referrals: who referred whom, and paying out earned credit.
+    path("referrals/", referral_api.ReferralsView.as_view(), name="api-referrals"),
+    path("referrals/<int:pk>/pay/", referral_api.ReferralPayView.as_view(), name="api-referral-pay"),
+    # Playbooks: the builder's JSON, activate, pause, dry run; a lead's enrolments.
+    path("playbooks/", playbook_api.PlaybooksView.as_view(), name="api-playbooks"),
+    path("playbooks/<int:pk>/", playbook_api.PlaybookDetailView.as_view(), name="api-playbook-detail"),
+    path("playbooks/<int:pk>/activate/", playbook_api.PlaybookActivateView.as_view(), name="api-playbook-activate"),
+    path("playbooks/<int:pk>/pause/", playbook_api.PlaybookPauseView.as_view(), name="api-playbook-pause"),
+    path("playbooks/<int:pk>/dry-run/", playbook_api.PlaybookDryRunView.as_view(), name="api-playbook-dry-run"),
+    path("leads/<int:pk>/enrollments/", playbook_api.LeadEnrollmentsView.as_view(), name="api-lead-enrollments"),
     path("notifications/", sales_api.NotificationsView.as_view(), name="api-notifications"),
     path("notifications/read/", sales_api.NotificationsReadView.as_view(), name="api-notifications-read"),
     # Teams, their reps and the assignment rules (managers); handing a lead to sales by hand.

@@ -15,6 +15,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("Leads", "leads:list"),
         ("Imports", "leads:imports"),
         ("Campaigns", "leads:campaigns"),
+        ("Playbooks", "playbooks:playbooks"),
         ("Email", "playbooks:email-templates"),
         ("Lists", "playbooks:lists"),
         ("Referrals", "playbooks:referrals"),
@@ -41,6 +42,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("Leads", "leads:list"),
         ("Imports", "leads:imports"),
         ("Campaigns", "leads:campaigns"),
+        ("Playbooks", "playbooks:playbooks"),
         ("Email", "playbooks:email-templates"),
         ("Lists", "playbooks:lists"),
         ("Referrals", "playbooks:referrals"),
@@ -54,6 +56,8 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
 
 # Under /leads/ live many sections; the lead list is current only on its own pages.
 LEAD_LIST_PAGES = re.compile(r"^/leads/(\d+/|views/|bulk/|export)")
+# Under /playbooks/ live email, lists and referrals too; Playbooks is current only on its own.
+PLAYBOOK_PAGES = re.compile(r"^/playbooks/(\d+/|new/|enrolments/)")
 
 
 def _is_current(path: str, url: str) -> bool:
@@ -61,6 +65,8 @@ def _is_current(path: str, url: str) -> bool:
         return path == url
     if url == "/leads/":
         return path == url or bool(LEAD_LIST_PAGES.match(path))
+    if url == "/playbooks/":
+        return path == url or bool(PLAYBOOK_PAGES.match(path))
     return path.startswith(url)
 
 

@@ -216,6 +216,12 @@ SITE_URL = env_str("SITE_URL", f"http://localhost:{env_int('PORT', 8000)}")
 # needs the lead's recorded consent.
 EMAIL_PROMOTIONAL_PER_WEEK = env_int("EMAIL_PROMOTIONAL_PER_WEEK", 3)
 EMAIL_CONSENT_REQUIRED = env_bool("EMAIL_CONSENT_REQUIRED", True)
+# How many runners the playbook tick starts each minute; they share the due work (SKIP LOCKED).
+PLAYBOOK_RUNNERS = env_int("PLAYBOOK_RUNNERS", 2)
+# Outgoing webhooks: host names or CIDRs they may call although private (on-premises receivers, tests).
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+# The key that signs them (playbooks/outgoing/signing.py); empty: one derived from SECRET_KEY.
+WEBHOOK_SIGNING_SECRET = env_str("WEBHOOK_SIGNING_SECRET", "")
 # What a referrer is credited for each new lead their link brings (earned when it becomes a customer).
 try:
     REFERRAL_CREDIT = Decimal(env_str("REFERRAL_CREDIT", "50.00")).quantize(Decimal("0.01"))
@@ -223,10 +229,6 @@ except InvalidOperation:
     REFERRAL_CREDIT = Decimal(-1)
 if not REFERRAL_CREDIT.is_finite() or not 0 <= REFERRAL_CREDIT < 10**8:
     raise ImproperlyConfigured("REFERRAL_CREDIT must be an amount of 0 or more, like 50.00.")
-# Outgoing webhooks: host names or CIDRs they may call although private (on-premises receivers, tests).
-WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
-# The key that signs them (playbooks/outgoing/signing.py); empty: one derived from SECRET_KEY.
-WEBHOOK_SIGNING_SECRET = env_str("WEBHOOK_SIGNING_SECRET", "")
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -292,13 +294,17 @@ CELERY_IMPORTS = (
     "leads.qualification.tasks",
     "leads.sales.tasks",
     "playbooks.email.tasks",
+    "playbooks.engine.tasks",
     "playbooks.outgoing.tasks",
     "playbooks.referrals.tasks",
 )
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# What apps built on leads/ add to the demo (leads.demo.simulation.Extension), by path: leads/
+# never imports them.
+DEMO_EXTENSIONS = ("playbooks.demo.PlaybooksDemo",)
 # Tasks that read the stage history (leads.history): each is sent after every commit that adds
 # to it, and beat runs it every minute in case a message was lost.
-HISTORY_READERS = ("sales.handoffs_follow", "playbooks.referrals_follow")
+HISTORY_READERS = ("sales.handoffs_follow", "playbooks.enrolments_follow", "playbooks.referrals_follow")
 CELERY_BEAT_SCHEDULE = {
     "sales-handoffs-follow": {
         "task": "sales.handoffs_follow",
@@ -315,6 +321,19 @@ CELERY_BEAT_SCHEDULE = {
     "scoring-decay-nightly": {
         "task": "scoring.decay_nightly",
         "schedule": crontab(hour=3, minute=15),
+    },
+    "playbooks-enrolments-follow": {
+        "task": "playbooks.enrolments_follow",
+        "schedule": crontab(minute="*"),
+    },
+    "playbooks-tick": {
+        "task": "playbooks.tick",
+        "schedule": crontab(minute="*"),
+    },
+    # The tick starts the runners; this one runs even if the tick's messages are lost.
+    "playbooks-run-due": {
+        "task": "playbooks.run_due",
+        "schedule": crontab(minute="*"),
     },
     "email-outbox-flush": {
         "task": "email.outbox_flush",

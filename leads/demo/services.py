@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from leads.demo.clock import at
 from leads.demo.journeys import people_plan
@@ -32,8 +34,9 @@ def demo_seed(*, count: int, seed: int, now: datetime | None = None) -> dict[str
         with at(start):
             world = world_build(start=start.date())
             jobs_run(world)
+            extensions = [import_string(path)(world=world, seed=seed, end=end) for path in settings.DEMO_EXTENSIONS]
         people = people_plan(count=count, seed=seed, start=start + timedelta(hours=1), end=end)
-        counts = year_run(world=world, people=people, seed=seed, start=start, end=end)
+        counts = year_run(world=world, people=people, seed=seed, start=start, end=end, extensions=extensions)
     return {"people": len(people), **counts}
 
 

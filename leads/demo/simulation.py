@@ -20,10 +20,11 @@ team covers the region, leads waiting in the pool.
 
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -75,9 +76,28 @@ class DealPlan:
     steps: list[tuple[datetime, str, Any]]  # (when, "stage" | "won" | "lost", stage name or reason)
 
 
+class Extension(Protocol):
+    """What an app built on leads/ adds to the demo (settings.DEMO_EXTENSIONS; playbooks' nurture
+    and email, for one): it set itself up when built, and each evening runs what its worker
+    and beat would; a person's touch it answers for (an email they open) is not sent as an event."""
+
+    def touch(self, email: str, touch: Touch) -> bool: ...
+
+    def evening(self, moment: datetime) -> None: ...
+
+
 class Year:
-    def __init__(self, *, world: demo_world.World, people: list[Person], seed: int, start: datetime, end: datetime):
-        self.world, self.start, self.end = world, start, end
+    def __init__(
+        self,
+        *,
+        world: demo_world.World,
+        people: list[Person],
+        seed: int,
+        start: datetime,
+        end: datetime,
+        extensions: Sequence[Extension] = (),
+    ):
+        self.world, self.start, self.end, self.extensions = world, start, end, extensions
         self.rng = random.Random(seed + 7)  # noqa: S311 -- reproducible demo data, nothing secret
         self.timeline = sorted(((t.at, p.number, p, t) for p in people for t in p.touches), key=lambda x: x[:2])
         self.by_email = {person.email: person for person in people}
@@ -132,6 +152,8 @@ class Year:
         evening = min(when(day, EVENING), self.end)
         cursor = self._capture_until(cursor, evening)
         self._hand_off(evening)
+        for extension in self.extensions:
+            extension.evening(evening)
         self._night(evening)
         return cursor
 
@@ -169,7 +191,7 @@ class Year:
             cursor += 1
             if touch.form:
                 self._form_post(person, touch)
-            else:
+            elif not any(extension.touch(person.email, touch) for extension in self.extensions):
                 batch.append((person, touch))
         if batch:
             self._events_post(batch, until=moment)
@@ -389,6 +411,12 @@ def _costs_planned(rng: random.Random, first: date, last: date) -> dict[date, li
 
 
 def year_run(
-    *, world: demo_world.World, people: list[Person], seed: int, start: datetime, end: datetime
+    *,
+    world: demo_world.World,
+    people: list[Person],
+    seed: int,
+    start: datetime,
+    end: datetime,
+    extensions: Sequence[Extension] = (),
 ) -> dict[str, int]:
-    return Year(world=world, people=people, seed=seed, start=start, end=end).run()
+    return Year(world=world, people=people, seed=seed, start=start, end=end, extensions=extensions).run()

@@ -39,7 +39,7 @@ def refusal(lead: Lead, kind: str) -> str:
         return "no_consent"
     if _stage_refuses(lead.stage, kind):
         return "stage"
-    if kind == TemplateKind.PROMOTIONAL and _promotional_this_week(lead) >= settings.EMAIL_PROMOTIONAL_PER_WEEK:
+    if kind == TemplateKind.PROMOTIONAL and promotional_this_week(lead) >= settings.EMAIL_PROMOTIONAL_PER_WEEK:
         return "frequency_cap"
     return ""
 
@@ -56,7 +56,7 @@ def _stage_refuses(stage: str, kind: str) -> bool:
     return False
 
 
-def _promotional_this_week(lead: Lead) -> int:
+def promotional_this_week(lead: Lead) -> int:
     since = timezone.now() - timedelta(days=7)
     counted = [OutboundEmail.Status.QUEUED, OutboundEmail.Status.SENDING, OutboundEmail.Status.SENT]
     mine = OutboundEmail.objects.filter(lead=lead, kind=TemplateKind.PROMOTIONAL, status__in=counted)

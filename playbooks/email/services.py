@@ -14,6 +14,7 @@ email_opened, email_clicked), so the lead's timeline and the scoring rules see i
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -105,10 +106,13 @@ def template_preview(*, template: EmailTemplate, lead: Lead) -> rendering.Render
 # --- Sending ----------------------------------------------------------------------------
 
 
-def email_queue(*, lead: Lead, template: EmailTemplate, cause: str) -> OutboundEmail:
+def email_queue(
+    *, lead: Lead, template: EmailTemplate, cause: str, events: list[EventIn] | None = None
+) -> OutboundEmail:
     """Write the message for this lead to the outbox, or its refusal with the reason; the
-    worker sends it once the caller's transaction commits."""
-    with transaction.atomic():
+    worker sends it once the caller's transaction commits. A refusal's event is stored at
+    once, or added to `events` for a caller that stores a batch's events together."""
+    with transaction.atomic(savepoint=False):  # a caller's transaction is all or nothing already
         refused = rules.refusal(lead, template.kind)
         email = OutboundEmail.objects.create(
             lead=lead,
@@ -121,7 +125,11 @@ def email_queue(*, lead: Lead, template: EmailTemplate, cause: str) -> OutboundE
             reason=refused,
         )
         if refused:
-            _event(email, "email_suppressed", reason=refused)
+            event = _event_in(email, "email_suppressed", reason=refused)
+            if events is None:
+                events_ingest(events=[event])
+            else:
+                events.append(event)
             return email
         _rendered_into(email, template, lead)
         task_send_on_commit(SEND_TASK, email.pk)
@@ -201,6 +209,44 @@ def outbox_send(*, email_id: int) -> str:
     return Status.SENT
 
 
+def outbox_send_many(*, email_ids: Sequence[int]) -> dict[str, int]:
+    """Send these queued messages over one connection, each at most once (the sweep, a batch
+    of playbook sends): they are claimed together and the claim commits before the mail server
+    is spoken to, as for one; the outcomes are stored together, the sent ones' events as one
+    batch. Rows another worker holds are skipped."""
+    with transaction.atomic():
+        ids = list(
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(email_ids), status=Status.QUEUED)
+            .values_list("pk", flat=True)
+        )
+        OutboundEmail.objects.filter(pk__in=ids).update(status=Status.SENDING, sending_at=timezone.now())
+    emails = list(OutboundEmail.objects.select_related("lead", "template").filter(pk__in=ids).order_by("pk"))
+    sent: list[OutboundEmail] = []
+    failed = 0
+    with get_connection(fail_silently=False) as mail:
+        for email in emails:
+            message = _message(email)
+            try:
+                mail.send_messages([message])
+            except Exception as refused:  # noqa: BLE001 -- any mail server error is the send's outcome
+                log.warning("email %s to %s failed: %s", email.pk, email.to_email, refused)
+                _finish(email, Status.FAILED, reason="send_error", detail=str(refused)[:2000])
+                failed += 1
+                continue
+            email.status, email.message_id = Status.SENT, message.extra_headers["Message-ID"]
+            sent.append(email)
+    with transaction.atomic():
+        now = timezone.now()
+        for email in sent:
+            email.sent_at = now
+        OutboundEmail.objects.bulk_update(sent, ["status", "message_id", "sent_at"], batch_size=500)
+        marketing = [_event_in(email, "email_sent") for email in sent if email.kind != TemplateKind.TRANSACTIONAL]
+        if marketing:
+            events_ingest(events=marketing)
+    return {"sent": len(sent), "failed": failed}
+
+
 def _message(email: OutboundEmail) -> EmailMultiAlternatives:
     headers = {"Message-ID": make_msgid(domain=settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or None)}
     if email.kind != TemplateKind.TRANSACTIONAL:
@@ -243,7 +289,7 @@ def outbox_flush(*, now: Any = None) -> dict[str, int]:
     waiting = OutboundEmail.objects.filter(status=Status.QUEUED, created_at__lt=now - FLUSH_AFTER).order_by(
         "created_at"
     )
-    sent = sum(outbox_send(email_id=pk) == Status.SENT for pk in waiting.values_list("pk", flat=True)[:FLUSH_BATCH])
+    sent = outbox_send_many(email_ids=list(waiting.values_list("pk", flat=True)[:FLUSH_BATCH]))["sent"]
     return {"unknown": unknown, "sent": sent}
 
 
@@ -315,15 +361,15 @@ def _tracked(email_id: int) -> OutboundEmail | None:
 
 
 def _event(email: OutboundEmail, kind: str, *, key: str = "", **properties: Any) -> None:
+    events_ingest(events=[_event_in(email, kind, key=key, **properties)])
+
+
+def _event_in(email: OutboundEmail, kind: str, *, key: str = "", **properties: Any) -> EventIn:
     template = email.template.name if email.template_id and email.template else ""
-    events_ingest(
-        events=[
-            EventIn(
-                email=email.lead.email,
-                type=kind,
-                occurred_at=timezone.now(),
-                idempotency_key=key or f"email-{email.pk}-{kind.removeprefix('email_')}",
-                properties={"email_id": email.pk, "template": template, "subject": email.subject, **properties},
-            )
-        ]
+    return EventIn(
+        email=email.lead.email,
+        type=kind,
+        occurred_at=timezone.now(),
+        idempotency_key=key or f"email-{email.pk}-{kind.removeprefix('email_')}",
+        properties={"email_id": email.pk, "template": template, "subject": email.subject, **properties},
     )

@@ -130,7 +130,8 @@ def nps_lead(token: str) -> Lead | None:
 
 
 def programme_campaign() -> Campaign:
-    """The "Referral programme" campaign (channel referral), made the first time it is needed.
+    """The "Referral programme" campaign (channel referral), made the first time it is needed;
+    an existing referral campaign with UTM values is used instead.
 
     Capture credits a post to the campaign whose utm_campaign it carries, so the campaign must
     have one: a campaign of that name made by hand without it is given `referral-programme`.
@@ -138,6 +139,8 @@ def programme_campaign() -> Campaign:
     campaign = (
         Campaign.objects.filter(utm_campaign=PROGRAMME_UTM).first()
         or Campaign.objects.filter(name__iexact=PROGRAMME).first()
+        # An instance that already runs a referral campaign of its own counts referrals there.
+        or Campaign.objects.filter(channel=Channel.REFERRAL).exclude(utm_campaign="").order_by("pk").first()
     )
     if campaign is None:
         values = {"utm_source": "referral", "utm_medium": "referral", "utm_campaign": PROGRAMME_UTM}

@@ -46,6 +46,8 @@ from leads.scoring.rules import persona_save, rule_save
 from leads.scoring.services import rescore_run
 from leads.services import saved_view_create
 from playbooks.email import services as email
+from playbooks.engine import services as playbook_services
+from playbooks.engine.runner import enrolments_run_due
 from playbooks.lists import services as lists
 from playbooks.referrals import services as referrals
 from smarketing.lib.periods import month_first
@@ -138,11 +140,12 @@ class World:
     import_job: int
     email_template: int
     outbox_email: int  # a sent newsletter
+    lead_list: int  # a static list holding `lead`
+    segment: int
     referral: int  # an earned referral, to be paid
     referral_code: str  # its referrer's code
     nps_token: str  # the referrer's NPS question
-    lead_list: int  # a static list holding `lead`
-    segment: int
+    playbook: int  # an active playbook `lead` is in
 
 
 def email_of(first: str, last: str, company: str) -> str:
@@ -181,8 +184,9 @@ def build_world() -> World:
         rescore_run(job=job)
     other = Lead.objects.exclude(pk=lead.pk).filter(owner__isnull=True).order_by("id").first()
     template, sent = _newsletter(marketer, other)
-    referral, nps_token = _referral(manager)
     lead_list, segment = _lists(marketer, lead)
+    referral, nps_token = _referral(manager)
+    playbook = _playbook(marketer, template, lead_list, lead)
     return World(
         lead=lead.pk,
         other_lead=other.pk,
@@ -200,12 +204,34 @@ def build_world() -> World:
         import_job=_import(marketer).pk,
         email_template=template.pk,
         outbox_email=sent.pk,
+        lead_list=lead_list.pk,
+        segment=segment.pk,
         referral=referral.pk,
         referral_code=referral.referrer.code,
         nps_token=nps_token,
-        lead_list=lead_list.pk,
-        segment=segment.pk,
+        playbook=playbook.pk,
     )
+
+
+def _playbook(marketer: User, template: Any, lead_list: Any, lead: Lead) -> Any:
+    """A list's playbook: the newsletter, a week, a branch on clicks; `lead` enrolled by hand."""
+    clicked = {"op": "has_event", "event": "email_clicked", "within_days": 7}
+    data = {
+        "name": "Newsletter nurture",
+        "trigger": {"type": "list_joined", "list": lead_list.pk},
+        "steps": [
+            {"type": "email", "template": template.pk},
+            {"type": "wait", "days": 7},
+            {"key": "clicked", "type": "branch", "condition": clicked, "then": "next", "else": "exit"},
+            {"type": "notify_owner", "text": "clicked the newsletter"},
+        ],
+        "exits": [{"type": "stage_reached", "stage": "opportunity"}],
+    }
+    playbook = playbook_services.playbook_save(data=data, by=marketer)
+    playbook_services.playbook_activate(playbook=playbook, by=marketer)
+    playbook_services.lead_enrol(playbook=playbook, lead=lead, by=marketer)
+    enrolments_run_due()  # what the worker does
+    return playbook
 
 
 def _newsletter(marketer: User, lead: Lead) -> tuple[Any, Any]:
@@ -229,6 +255,17 @@ def _newsletter(marketer: User, lead: Lead) -> tuple[Any, Any]:
     return template, sent
 
 
+def _referral(manager: User) -> tuple[Any, str]:
+    """A customer shares their link; a friend fills the referral page and becomes a customer too."""
+    customer = Lead.objects.filter(stage="customer").order_by("id").first()
+    referrer = referrals.referrer_for(customer)
+    friend = {"email": "rosa.amiga@amistad.example", "first_name": "Rosa", "last_name": "Amiga", "company": "Amistad"}
+    referral = referrals.referral_capture(referrer=referrer, data={**friend, "consent": True})
+    lead_change_stage(lead=referral.lead, to_stage="customer", by=manager)
+    referrals.referrals_follow()  # what the worker does after each commit
+    return referral, referrals.nps_url(customer).rstrip("/").rsplit("/", 1)[1]
+
+
 def _lists(marketer: User, lead: Lead) -> tuple[Any, Any]:
     """A static list a marketer filled by hand and by import, and a segment by country and fit."""
     webinar = lists.list_save(data={"name": "Webinar follow-up", "description": "Attended, not in a deal"}, by=marketer)
@@ -244,17 +281,6 @@ def _lists(marketer: User, lead: Lead) -> tuple[Any, Any]:
     }
     segment = lists.list_save(data={"name": "Iberia, some fit", "kind": "segment", "condition": iberia}, by=marketer)
     return webinar, segment
-
-
-def _referral(manager: User) -> tuple[Any, str]:
-    """A customer shares their link; a friend fills the referral page and becomes a customer too."""
-    customer = Lead.objects.filter(stage="customer").order_by("id").first()
-    referrer = referrals.referrer_for(customer)
-    friend = {"email": "rosa.amiga@amistad.example", "first_name": "Rosa", "last_name": "Amiga", "company": "Amistad"}
-    referral = referrals.referral_capture(referrer=referrer, data={**friend, "consent": True})
-    lead_change_stage(lead=referral.lead, to_stage="customer", by=manager)
-    referrals.referrals_follow()  # what the worker does after each commit
-    return referral, referrals.nps_url(customer).rstrip("/").rsplit("/", 1)[1]
 
 
 def _scoring(marketer: User) -> tuple[Persona, ScoringRule]:

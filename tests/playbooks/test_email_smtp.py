@@ -1,52 +1,25 @@
 """Email over a real SMTP server (aiosmtpd on a loopback port): sent in-process, and by a real
 Celery worker process that takes the send task from the broker."""
 
-import email as email_parser
-import socket
 import subprocess
 from collections.abc import Iterator
-from email import policy
 from email.message import Message
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from playbooks.email import services
 from playbooks.models import OutboundEmail, TemplateKind
 from tests.celery_worker import start, stop, wait_for
 from tests.factories import LeadFactory
-
-
-class Inbox:
-    """aiosmtpd handler: keeps what arrives."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], Message]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 -- aiosmtpd's hook name
-        self.messages.append(
-            (
-                envelope.mail_from,
-                envelope.rcpt_tos,
-                email_parser.message_from_bytes(envelope.content, policy=policy.default),
-            )
-        )
-        return "250 Message accepted for delivery"
+from tests.playbooks.smtp import Inbox, smtp_server
 
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    with socket.socket() as probe:  # a free loopback port (the controller checks it by connecting)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 def _smtp_settings(settings, port: int) -> None:

@@ -197,3 +197,51 @@ def test_seeding_again_is_refused_and_if_empty_leaves_it_alone(demo):
     out = StringIO()
     call_command("seed_demo", "--if-empty", stdout=out)
     assert "not seeded" in out.getvalue()
+
+
+# --- Nurture and email (playbooks.demo, through settings.DEMO_EXTENSIONS) ----------------------
+
+
+def test_a_year_of_nurture_was_sent_opened_and_clicked_by_running_the_playbooks(demo):
+    from playbooks.models import Enrollment, OutboundEmail, Playbook, Referral
+
+    playbooks = Playbook.objects.all()
+    assert playbooks.count() == 6 and all(p.status == "active" for p in playbooks)
+    for playbook in playbooks:
+        assert Enrollment.objects.filter(playbook=playbook).exists(), playbook.name
+    sent = OutboundEmail.objects.filter(status="sent")
+    days = sorted(sent.values_list("sent_at", flat=True))
+    assert sent.count() > 300 and (days[-1] - days[0]).days > 300
+    assert sent.exclude(opened_at=None).exists() and sent.exclude(clicked_at=None).exists()
+    assert set(OutboundEmail.objects.filter(status="suppressed").values_list("reason", flat=True)) <= {
+        "no_consent",
+        "unsubscribed",
+        "frequency_cap",
+        "stage",
+    }
+    # Every send, open and click made through the tracking links is on its lead's timeline (a
+    # click marks a message opened too, without an open of its own).
+    assert Event.objects.filter(type="email_sent").count() == sent.exclude(kind="transactional").count()
+    tracked = Event.objects.filter(properties__email_id__isnull=False)
+    clicked = set(tracked.filter(type="email_clicked").values_list("properties__email_id", flat=True))
+    assert clicked == set(sent.exclude(clicked_at=None).values_list("pk", flat=True))
+    opened = set(tracked.filter(type="email_opened").values_list("properties__email_id", flat=True))
+    assert opened | clicked == set(sent.exclude(opened_at=None).values_list("pk", flat=True))
+    assert Event.objects.filter(type="nps_answered").exists() and Referral.objects.exists()
+
+
+def test_the_stage_policies_held_through_the_year(demo):
+    from playbooks.lists.selectors import lists_of_lead
+    from playbooks.models import Enrollment, OutboundEmail
+
+    buying = Lead.objects.filter(stage__in=[Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.EVANGELIST])
+    assert not Enrollment.objects.filter(lead__in=buying, status="active", playbook__promotional=True).exists()
+    for lead in buying.filter(stage=Stage.OPPORTUNITY)[:20]:
+        names = {item.name for item in lists_of_lead(lead)}
+        assert "Newsletter" not in names
+    # Conversion content reached new opportunities; promotional email never reached a buyer.
+    assert Enrollment.objects.filter(playbook__name="Conversion content", cause__startswith="policy:").exists()
+    refused_late = OutboundEmail.objects.filter(kind="promotional", status="sent", lead__in=buying)
+    for email in refused_late.select_related("lead")[:200]:
+        moved = email.lead.stage_changes.filter(to_stage=Stage.OPPORTUNITY).order_by("changed_at").first()
+        assert moved is None or email.created_at <= moved.changed_at

@@ -1,0 +1,333 @@
+"""Running what is due: the beat tick claims due enrolments in batches and runs each one's steps
+until it waits, ends or leaves.
+
+Due work is rows: an active enrolment's `due_at` (indexed where active). A batch is claimed
+with `FOR UPDATE SKIP LOCKED`, so runners on several workers share the work and never take
+the same enrolment; everything a batch does (its step-runs, the enrolments' new places, the
+outbox rows of its emails, webhook deliveries, list moves) commits in one transaction. A worker
+killed mid-batch therefore leaves no trace of it: the rows are due again and the next tick runs
+them, and a step-run is unique per enrolment and step, so no step can run twice. Emails leave
+only after the commit, each sent at most once (playbooks.email.services).
+
+Exits are checked before a lead's steps run: it unsubscribed, it reached a stage the playbook
+ends at, or the playbook's goal holds (one query per playbook for the whole batch). A step
+that cannot run (its template deleted) is recorded as skipped and the lead moves on; a step
+that fails is recorded and the lead leaves the playbook, so one broken lead never blocks a
+batch.
+"""
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from leads.capture.ingest import EventIn, events_ingest
+from leads.history import lead_change_stage
+from leads.models import FUNNEL, ChangeSource, Lead
+from leads.sales.notifications import Note, lead_url, notify
+from leads.services import lead_edit
+from playbooks.email.services import email_queue
+from playbooks.engine.conditions import leads_holding
+from playbooks.lists import services as lists
+from playbooks.models import EmailTemplate, Enrollment, LeadList, ListMembership, Playbook, StepRun
+from playbooks.outgoing.services import webhook_queue
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 200
+# Steps that write; waits and branches only read, and need no savepoint of their own.
+WRITING_STEPS = {"email", "list_add", "list_remove", "set_field", "set_stage", "notify_owner", "create_task", "webhook"}
+RUN_TASK = "playbooks.run_due"
+Status = Enrollment.Status
+
+
+@dataclass
+class Done:
+    """What a step did: its outcome and, for the runner, where the lead goes next."""
+
+    outcome: str
+    detail: str = ""
+    email_id: int | None = None
+    wait_until: datetime | None = None
+    jump: str = "next"  # "next", "exit" or a step's key
+
+
+def enrolments_run_due(*, now: datetime | None = None, batch: int = CLAIM_BATCH, budget: float | None = None) -> int:
+    """Run due enrolments a batch per transaction until none is due (or `budget` seconds
+    pass); returns how many steps ran."""
+    started = time.monotonic()
+    ran = 0
+    while True:
+        moment = now or timezone.now()
+        with transaction.atomic():
+            claimed = _claim(moment, batch)
+            ran += Run(moment).enrolments(claimed)
+        if len(claimed) < batch or (budget is not None and time.monotonic() - started > budget):
+            return ran
+
+
+def _claim(now: datetime, batch: int) -> list[Enrollment]:
+    due = (
+        Enrollment.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status=Status.ACTIVE, due_at__lte=now, playbook__status=Playbook.Status.ACTIVE)
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    ids = list(due)
+    if not ids:
+        return []
+    return list(Enrollment.objects.filter(pk__in=ids).select_related("playbook", "lead", "lead__scoring"))
+
+
+class Run:
+    """One batch's run, its writes gathered and stored together."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.step_runs: list[StepRun] = []
+        self.templates: dict[int, EmailTemplate | None] = {}
+        self.branch_holds: dict[tuple[int, str], set[int]] = {}
+        self.events: list[EventIn] = []  # the batch's email events, stored together
+        self.lists: dict[int, LeadList | None] = {}
+
+    def enrolments(self, enrolments: list[Enrollment]) -> int:
+        if not enrolments:
+            return 0
+        leaving = self._exits(enrolments)
+        self._branches_asked([e for e in enrolments if e.pk not in leaving])
+        for enrolment in enrolments:
+            if enrolment.pk in leaving:
+                self._finish(enrolment, Status.EXITED, leaving[enrolment.pk])
+            else:
+                self._steps(enrolment)
+        StepRun.objects.bulk_create(self.step_runs, batch_size=1_000)
+        _places_store(enrolments)
+        if self.events:
+            events_ingest(events=self.events)
+        return len(self.step_runs)
+
+    # --- Exits ----------------------------------------------------------------------------
+
+    def _exits(self, enrolments: list[Enrollment]) -> dict[int, str]:
+        leaving: dict[int, str] = {}
+        by_playbook: dict[int, list[Enrollment]] = defaultdict(list)
+        for enrolment in enrolments:
+            by_playbook[enrolment.playbook_id].append(enrolment)
+            if enrolment.lead.unsubscribed_at:
+                leaving[enrolment.pk] = "unsubscribed"
+        for group in by_playbook.values():
+            for rule in group[0].playbook.exits:
+                if rule["type"] == "stage_reached":
+                    for enrolment in group:
+                        if stage_reached(enrolment.lead.stage, rule["stage"]):
+                            leaving.setdefault(enrolment.pk, f"reached {rule['stage']}")
+                elif rule["type"] == "goal":
+                    met = leads_holding(rule["condition"], [e.lead_id for e in group], now=self.now)
+                    for enrolment in group:
+                        if enrolment.lead_id in met:
+                            leaving.setdefault(enrolment.pk, "goal met")
+        return leaving
+
+    def _branches_asked(self, enrolments: list[Enrollment]) -> None:
+        """Ask each branch the batch's leads stand at, once for all of them (a lead reaching a
+        branch later in its run is asked on its own)."""
+        waiting: dict[tuple[int, int], list[Enrollment]] = defaultdict(list)
+        for enrolment in enrolments:
+            steps = enrolment.playbook.steps
+            if enrolment.position < len(steps) and steps[enrolment.position]["type"] == "branch":
+                waiting[(enrolment.playbook_id, enrolment.position)].append(enrolment)
+        self.asked: set[int] = set()
+        for group in waiting.values():
+            step = group[0].playbook.steps[group[0].position]
+            ids = [e.lead_id for e in group]
+            self.branch_holds[(group[0].playbook_id, step["key"])] = leads_holding(step["condition"], ids, now=self.now)
+            self.asked.update(ids)
+
+    # --- Steps ----------------------------------------------------------------------------
+
+    def _steps(self, enrolment: Enrollment) -> None:
+        steps = enrolment.playbook.steps
+        keys = [step["key"] for step in steps]
+        while enrolment.status == Status.ACTIVE:
+            if enrolment.position >= len(steps):
+                self._finish(enrolment, Status.COMPLETED, "")
+                return
+            step = steps[enrolment.position]
+            written = len(self.events)
+            try:
+                if step["type"] in WRITING_STEPS:
+                    with transaction.atomic():  # a step that fails undoes only itself
+                        done = self._step(enrolment, step)
+                else:
+                    done = self._step(enrolment, step)
+            except Exception as failure:  # noqa: BLE001 -- recorded on the step; the lead leaves
+                del self.events[written:]  # undone with the step
+                log.exception(
+                    "Playbook %s step %s failed for lead %s", enrolment.playbook_id, step["key"], enrolment.lead_id
+                )
+                self._record(enrolment, step, Done("failed", str(failure)[:300]))
+                self._finish(enrolment, Status.EXITED, "step failed")
+                return
+            self._record(enrolment, step, done)
+            if done.jump == "exit":
+                self._finish(enrolment, Status.EXITED, f"branch at {step['key']}")
+                return
+            enrolment.position = enrolment.position + 1 if done.jump == "next" else keys.index(done.jump)
+            if done.wait_until is not None:
+                enrolment.due_at = done.wait_until
+                return
+
+    def _record(self, enrolment: Enrollment, step: dict[str, Any], done: Done) -> None:
+        self.step_runs.append(
+            StepRun(
+                enrollment=enrolment,
+                step=step["key"],
+                ran_at=self.now,
+                outcome=done.outcome,
+                detail=done.detail[:300],
+                email_id=done.email_id,
+            )
+        )
+
+    def _finish(self, enrolment: Enrollment, status: str, reason: str) -> None:
+        enrolment.status, enrolment.finished_at, enrolment.exit_reason, enrolment.due_at = (
+            status,
+            self.now,
+            reason,
+            None,
+        )
+
+    def _step(self, enrolment: Enrollment, step: dict[str, Any]) -> Done:  # noqa: PLR0911 -- one case per type
+        kind, lead = step["type"], enrolment.lead
+        if kind == "wait":
+            until = self.now + timedelta(days=step.get("days", 0), hours=step.get("hours", 0))
+            return Done("waiting", f"until {timezone.localtime(until):%Y-%m-%d %H:%M}", wait_until=until)
+        if kind == "wait_until":
+            until = next_weekday_hour(self.now, step.get("weekday"), step["hour"])
+            return Done("waiting", f"until {timezone.localtime(until):%a %Y-%m-%d %H:%M}", wait_until=until)
+        if kind == "email":
+            return self._email(enrolment, step)
+        if kind in ("list_add", "list_remove"):
+            return self._list(lead, step)
+        if kind == "set_field":
+            field, value = step["field"], step["value"]
+            changed = lead_edit(lead=lead, changes={field: value} if getattr(lead, field) != value else {})
+            return Done("set" if changed else "unchanged", f"{field} = {value}")
+        if kind == "set_stage":
+            # Forward only, and never out of a stage a person put the lead in (recycled, disqualified).
+            if lead.stage not in FUNNEL or stage_reached(lead.stage, step["stage"]):
+                return Done("skipped", f"already at {lead.stage}; a playbook only moves a lead forward")
+            lead_change_stage(
+                lead=lead, to_stage=step["stage"], source=ChangeSource.PLAYBOOK, note=_cause(enrolment, step)
+            )
+            return Done("moved", f"to {step['stage']}")
+        if kind == "branch":
+            asked = self.branch_holds.get((enrolment.playbook_id, step["key"]))
+            holds = (
+                lead.pk in asked
+                if asked is not None and lead.pk in self.asked
+                else (lead.pk in leads_holding(step["condition"], [lead.pk], now=self.now))
+            )
+            side = "then" if holds else "else"
+            return Done("yes" if holds else "no", f"going to {step.get(side, 'next')}", jump=step.get(side, "next"))
+        if kind in ("notify_owner", "create_task"):
+            return self._tell_owner(enrolment, step)
+        if kind == "webhook":
+            delivery = webhook_queue(url=step["url"], payload=_payload(enrolment, step), enrollment=enrolment)
+            return Done("queued", f"delivery {delivery.pk}")
+        return Done("skipped", f"unknown step type {kind}")
+
+    def _email(self, enrolment: Enrollment, step: dict[str, Any]) -> Done:
+        template_id = step["template"]
+        if template_id not in self.templates:
+            self.templates[template_id] = EmailTemplate.objects.filter(pk=template_id).first()
+        template = self.templates[template_id]
+        if template is None:
+            return Done("skipped", "the template was deleted")
+        email = email_queue(lead=enrolment.lead, template=template, cause=_cause(enrolment, step), events=self.events)
+        if email.status == email.Status.SUPPRESSED:
+            return Done("suppressed", email.reason, email_id=email.pk)
+        return Done("emailed", template.name, email_id=email.pk)
+
+    def _list(self, lead: Lead, step: dict[str, Any]) -> Done:
+        list_id = step["list"]
+        if list_id not in self.lists:
+            self.lists[list_id] = LeadList.objects.filter(pk=list_id).first()
+        lead_list = self.lists[list_id]
+        if lead_list is None:
+            return Done("skipped", "the list was deleted")
+        if step["type"] == "list_add":
+            added = lists.list_add_leads(lead_list=lead_list, lead_ids=[lead.pk], source=ListMembership.Source.PLAYBOOK)
+            return Done("added" if added else "unchanged", lead_list.name)
+        removed = lists.list_remove_leads(lead_list=lead_list, lead_ids=[lead.pk])
+        return Done("removed" if removed else "unchanged", lead_list.name)
+
+    def _tell_owner(self, enrolment: Enrollment, step: dict[str, Any]) -> Done:
+        lead = enrolment.lead
+        if not lead.owner_id:
+            return Done("skipped", "the lead has no owner")
+        if step["type"] == "notify_owner":
+            text = f"{lead.full_name or lead.email}: {step['text']}"
+        else:
+            due = timezone.localdate(self.now) + timedelta(days=step.get("due_days", 1))
+            text = f"Task for {lead.full_name or lead.email}, due {due:%a %d %b}: {step['title']}"
+        notify(notes=[Note(user_id=lead.owner_id, text=text, url=lead_url(lead.pk))])
+        return Done("notified", text[:300])
+
+
+def _places_store(enrolments: list[Enrollment]) -> None:
+    """Each enrolment's new place, one UPDATE per distinct place: a batch's leads mostly move
+    alike (the same step, the same wait), and Django's bulk_update would write a CASE per
+    column and row."""
+    places: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for e in enrolments:
+        places[(e.status, e.position, e.due_at, e.finished_at, e.exit_reason)].append(e.pk)
+    for (status, position, due_at, finished_at, reason), ids in places.items():
+        Enrollment.objects.filter(pk__in=ids).update(
+            status=status, position=position, due_at=due_at, finished_at=finished_at, exit_reason=reason
+        )
+
+
+def next_weekday_hour(now: datetime, weekday: int | None, hour: int) -> datetime:
+    """The first moment after `now` at `hour` o'clock (on `weekday`, if given) in the instance's zone."""
+    local = timezone.localtime(now)
+    moment = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    while moment <= local or (weekday is not None and moment.weekday() != weekday):
+        moment = timezone.make_aware(moment.replace(tzinfo=None) + timedelta(days=1))
+    return moment
+
+
+def stage_reached(stage: str, target: str) -> bool:
+    if stage == target:
+        return True
+    return stage in FUNNEL and target in FUNNEL and FUNNEL.index(stage) >= FUNNEL.index(target)
+
+
+def _cause(enrolment: Enrollment, step: dict[str, Any]) -> str:
+    return f"Playbook {enrolment.playbook.name} · step {step['key']}"[:120]
+
+
+def _payload(enrolment: Enrollment, step: dict[str, Any]) -> dict[str, Any]:
+    lead = enrolment.lead
+    return {
+        "event": "playbook.step",
+        "playbook": {"id": enrolment.playbook_id, "name": enrolment.playbook.name},
+        "step": step["key"],
+        "lead": {
+            "id": lead.pk,
+            "email": lead.email,
+            "first_name": lead.first_name,
+            "last_name": lead.last_name,
+            "company": lead.company,
+            "stage": lead.stage,
+        },
+    }
+
+
+def due_count(now: datetime | None = None) -> int:
+    return Enrollment.objects.filter(status=Status.ACTIVE, due_at__lte=now or timezone.now()).count()
