@@ -444,10 +444,11 @@ LEAD_PROFILE_FIELDS = tuple(field.name for field in LEAD_FIELDS)
 LEAD_TEXT_FIELDS = tuple(name for name in LEAD_PROFILE_FIELDS if name != "company_size")
 LEAD_FIELD_LABELS = {field.name: field.label for field in LEAD_FIELDS}
 
-# What personas, qualification rules and assignment conditions may test: the firmographic
-# fields, where the lead came from, and its email's domain.
+# What personas, qualification rules, assignment conditions and segments may test: the
+# firmographic fields, where the lead came from, its email's domain and its stage.
 LEAD_ATTRIBUTE_FIELDS = {
     **{name: label for name, label in LEAD_FIELD_LABELS.items() if name not in ("phone", "website")},
     "source": "Source",
     "email_domain": "Email domain",
+    "stage": "Stage",
 }

@@ -286,3 +286,13 @@ def test_pause_keeps_places_and_playbook_delete_needs_a_pause(seed):
     services.playbook_pause(playbook=seed.nurture)
     services.playbook_delete(playbook=seed.nurture)
     assert not Playbook.objects.filter(name="Newsletter nurture").exists()
+
+
+def test_a_segment_by_stage_counts_the_leads_at_those_stages(marketer):
+    from playbooks.lists.selectors import list_count
+
+    for stage in (Stage.MQL, Stage.MQL, Stage.SQL, Stage.LEAD):
+        LeadFactory(stage=stage)
+    condition = {"op": "attr", "field": "stage", "cmp": "in", "value": ["mql", "sql"]}
+    segment = lists.list_save(data={"name": "Qualified", "kind": "segment", "condition": condition}, by=marketer)
+    assert list_count(segment) == 3
