@@ -20,6 +20,7 @@ from leads.selectors import lead_for_user
 from playbooks.email.selectors import templates_list
 from playbooks.engine import builder, policies, selectors, services, shape
 from playbooks.engine.dry_run import playbook_dry_run
+from playbooks.lists.selectors import lists_of_lead
 from playbooks.models import Enrollment, LeadList, Playbook
 from smarketing.roles import Role, has_role, role_required
 
@@ -270,6 +271,7 @@ def lead_playbooks(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "lead": lead,
         "enrolments": selectors.lead_enrolments(lead),
+        "lists": lists_of_lead(lead),
         "may_enrol": may_enrol,
         "playbooks": Playbook.objects.filter(status=Playbook.Status.ACTIVE) if may_enrol else [],
     }

@@ -148,6 +148,7 @@ def test_a_marketer_builds_the_seeds_playbook_and_a_lead_moves_through_it(
     expect(panel).to_contain_text("Newsletter nurture")
     expect(panel).to_contain_text("Exited: stage policy")
     expect(panel).to_contain_text("Conversion content")
+    expect(panel.locator(".lead-lists")).to_have_text("Lists: Opportunities")
     timeline = page.locator("#timeline")
     expect(timeline).to_contain_text("Customer case study")
     screenshot(page, "playbook-3-lead")
