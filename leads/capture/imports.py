@@ -21,12 +21,12 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from leads.capture.exports import csv_safe
 from leads.capture.ingest import EventIn, events_ingest, leads_ensure
 from leads.jobs import job_queue
 from leads.models import LEAD_FIELD_LABELS, ChangeSource, Job, Lead, StageChange, normalize_email
 from leads.qualification import services as qualification
 from leads.scoring import services as scoring
+from smarketing.lib.csv_export import csv_safe
 
 IMPORT_MAX_BYTES = 200 * 2**20
 

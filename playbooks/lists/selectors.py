@@ -7,8 +7,6 @@ tree holds for *now*: the tree is compiled by qualification's own compiler
 qualification definition with the same tree pick the same leads, set-based in the database.
 """
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -19,13 +17,13 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from leads.capture.exports import csv_safe
 from leads.models import Lead
 from leads.qualification.sql import Compiled, compile_tree
 from leads.qualification.trees import tree_errors
 from playbooks.lists import sql as lists_sql
 from playbooks.models import LeadList, ListMembership
 from smarketing.lib import sql
+from smarketing.lib.csv_export import CHUNK, csv_stream
 
 Kind = LeadList.Kind
 SEARCH_WORDS = 5
@@ -196,17 +194,6 @@ EXPORT_LEAD_COLUMNS = {
     "score": "scoring__score",
 }
 EXPORT_MEMBERSHIP_COLUMNS = {"added_at": "added_at", "added_how": "source", "added_by": "added_by__username"}
-EXPORT_CHUNK = 2_000
-
-
-def _export_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return timezone.localtime(value).isoformat(timespec="seconds")
-    if isinstance(value, str):
-        return csv_safe(value)  # the lead export's guard: no cell runs as a formula
-    return value
 
 
 def members_export_lines(lead_list: LeadList) -> Iterator[str]:
@@ -219,19 +206,4 @@ def members_export_lines(lead_list: LeadList) -> Iterator[str]:
     else:
         columns = EXPORT_LEAD_COLUMNS
         rows = list_members(lead_list).order_by("id").values_list(*columns.values())
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(columns)
-    for number, row in enumerate(rows.iterator(chunk_size=EXPORT_CHUNK), start=1):
-        writer.writerow([_export_cell(value) for value in row])
-        if number % EXPORT_CHUNK == 0:
-            yield _drained(buffer)
-    yield _drained(buffer)
-
-
-def _drained(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text
+    return csv_stream(list(columns), rows.iterator(chunk_size=CHUNK))
