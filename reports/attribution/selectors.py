@@ -49,7 +49,8 @@ class Row:
 
     key: Key
     label: str
-    channel: str = ""
+    channel: str = ""  # the channel's value ("" for "(no campaign)")
+    channel_label: str = ""
     spend: Decimal = Decimal(0)
     leads: int = 0
     mqls: int = 0
@@ -98,6 +99,7 @@ class ModelRow:
     key: Key
     label: str
     channel: str = ""
+    channel_label: str = ""
     cents: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MODELS, 0))
 
     @property
@@ -289,12 +291,12 @@ class _Keys:
 
     def labels(self, key: Key) -> dict[str, str]:
         if key is None:
-            return {"label": NO_CAMPAIGN, "channel": ""}
+            return {"label": NO_CAMPAIGN}
         if self.by == BY_CHANNEL:
             label = Channel(key).label if key in Channel.values else str(key)
-            return {"label": label, "channel": label}
+            return {"label": label, "channel": str(key), "channel_label": label}
         campaign = self.campaigns[key]
-        return {"label": campaign.name, "channel": campaign.get_channel_display()}
+        return {"label": campaign.name, "channel": campaign.channel, "channel_label": campaign.get_channel_display()}
 
 
 def _rows(keys: _Keys, figures: dict[int | None, dict[str, Any]], credits: list[dict[int | None, int]]) -> list[Row]:
