@@ -15,11 +15,12 @@ A playbook only takes what happened after it was activated.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from leads.history import stage_changes_follow
@@ -63,69 +64,74 @@ def _stage_changes(changes: list[StageChange]) -> None:
 
 def enrolments_follow_rows(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
+    by_event = active_playbooks("event", "form_submitted")
+    types = {"form_submitted" if p.trigger["type"] == "form_submitted" else p.trigger["event"] for p in by_event}
+    by_list = active_playbooks("list_joined")
     entered = _follow(
-        "playbooks.events",
-        Event,
-        "received_at",
-        active_playbooks("event", "form_submitted"),
+        Rows("playbooks.events", Event, "received_at", ("id", "lead_id", "type", "properties", "received_at")),
+        by_event,
         _event_causes,
+        Q(type__in=sorted(types)),
         now,
-        ("id", "lead_id", "type", "properties", "received_at"),
     )
     entered += _follow(
-        "playbooks.lists",
-        ListMembership,
-        "added_at",
-        active_playbooks("list_joined"),
+        Rows("playbooks.lists", ListMembership, "added_at", ("id", "lead_id", "list_id", "added_at")),
+        by_list,
         _member_causes,
+        Q(list_id__in=sorted({p.trigger["list"] for p in by_list})),
         now,
-        ("id", "lead_id", "list_id", "added_at"),
     )
     return entered + enrolments_score_crossed(now=now)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A growing table a cursor reads: its name, model, when a row was written, what is read."""
+
+    cursor: str
+    model: type[Model]
+    written_at: str
+    fields: tuple[str, ...]
 
 
 Causes = Callable[[Playbook, list[Any]], list[tuple[int, str]]]
 
 
-def _follow(  # noqa: PLR0913
-    name: str,
-    model: type[Model],
-    at: str,
-    playbooks: list[Playbook],
-    causes: Causes,
-    now: datetime,
-    fields: tuple[str, ...],
-) -> int:
-    """Read the rows after this cursor, enrol what the playbooks ask for, and move the cursor
-    past the rows that are settled."""
+def _follow(rows: Rows, playbooks: list[Playbook], causes: Causes, relevant: Q, now: datetime) -> int:
+    """Read the rows after this cursor that some playbook may want, enrol whom they ask for,
+    and move the cursor past what is settled (written more than SETTLE ago), wanted or not."""
     entered = 0
+    settled = now - SETTLE
     with transaction.atomic():
-        cursor, _ = TriggerCursor.objects.select_for_update().get_or_create(name=name)
-        if not playbooks:  # nobody listens: skip ahead, an activation takes only what follows it
-            last = model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-            cursor.last_id, cursor.read_at = max(cursor.last_id, last), now
-            cursor.save(update_fields=["last_id", "read_at"])
-            return 0
-        while True:
-            rows = list(model.objects.filter(pk__gt=cursor.last_id).order_by("pk").only(*fields)[:READ_BATCH])
+        cursor, _ = TriggerCursor.objects.select_for_update().get_or_create(name=rows.cursor)
+        while playbooks:
+            batch = list(
+                rows.model.objects.filter(relevant, pk__gt=cursor.last_id)
+                .order_by("pk")
+                .only(*rows.fields)[:READ_BATCH]
+            )
             for playbook in playbooks:
-                found = [row for row in causes(playbook, rows) if row]
+                found = causes(playbook, batch)
                 if found:
                     entered += leads_enrol(playbook=playbook, causes=found, now=now)
-            settled = [row.pk for row in rows if getattr(row, at) <= now - SETTLE]
-            # Only a settled prefix moves the cursor; the rest is read again next time.
-            moved = 0
-            for row in rows:
-                if row.pk not in settled:
-                    break
-                moved = row.pk
-            if moved:
-                cursor.last_id = moved
-            if len(rows) < READ_BATCH or moved != (rows[-1].pk if rows else 0):
-                break
+            unsettled = next((row.pk for row in batch if getattr(row, rows.written_at) > settled), None)
+            if unsettled is None and len(batch) == READ_BATCH:
+                cursor.last_id = batch[-1].pk
+                continue
+            head = _settled_head(rows, settled) or cursor.last_id
+            cursor.last_id = max(cursor.last_id, min(head, unsettled - 1) if unsettled else head)
+            break
+        else:  # nobody listens: skip ahead, an activation takes only what follows it
+            cursor.last_id = max(cursor.last_id, _settled_head(rows, settled) or 0)
         cursor.read_at = now
         cursor.save(update_fields=["last_id", "read_at"])
     return entered
+
+
+def _settled_head(rows: Rows, settled: datetime) -> int | None:
+    """The newest row written before `settled`: found walking the ids back from the newest."""
+    old = rows.model.objects.filter(**{f"{rows.written_at}__lte": settled})
+    return old.order_by("-pk").values_list("pk", flat=True).first()
 
 
 def _event_causes(playbook: Playbook, events: list[Event]) -> list[tuple[int, str]]:

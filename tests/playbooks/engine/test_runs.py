@@ -296,3 +296,39 @@ def test_a_segment_by_stage_counts_the_leads_at_those_stages(marketer):
     condition = {"op": "attr", "field": "stage", "cmp": "in", "value": ["mql", "sql"]}
     segment = lists.list_save(data={"name": "Qualified", "kind": "segment", "condition": condition}, by=marketer)
     assert list_count(segment) == 3
+
+
+def test_the_event_cursor_skips_what_no_playbook_wants_and_reads_unsettled_rows_again(seed, marketer):
+    from leads.capture.ingest import EventIn, events_ingest
+    from leads.models import Event
+    from playbooks.models import TriggerCursor
+
+    playbook = services.playbook_save(
+        data={
+            "name": "Attendees",
+            "trigger": {"type": "event", "event": "webinar_attended"},
+            "steps": [{"type": "wait", "days": 1}],
+        },
+        by=marketer,
+    )
+    services.playbook_activate(playbook=playbook)
+    lead = LeadFactory()
+
+    def post(kind: str, key: str) -> int:
+        events_ingest(events=[EventIn(email=lead.email, type=kind, occurred_at=timezone.now(), idempotency_key=key)])
+        return Event.objects.get(idempotency_key=key).pk
+
+    def place() -> int:
+        return TriggerCursor.objects.get(name="playbooks.events").last_id
+
+    viewed = [post("page_viewed", f"v{n}") for n in range(3)]
+    triggers.enrolments_follow_rows(now=later(minutes=2))
+    assert place() == viewed[-1]  # settled, wanted by nobody: passed over
+    attended = post("webinar_attended", "w1")
+    triggers.enrolments_follow_rows()
+    assert Enrollment.objects.filter(playbook=playbook, lead=lead).count() == 1
+    assert place() < attended  # written just now: it may still have company that commits later
+    triggers.enrolments_follow_rows()
+    assert Enrollment.objects.filter(playbook=playbook).count() == 1  # read again, enrolled once
+    triggers.enrolments_follow_rows(now=later(minutes=2))
+    assert place() == attended
