@@ -3,9 +3,11 @@
 from django.urls import path
 
 from reports import views
+from reports.attribution import views as attribution_views
 
 app_name = "reports"
 urlpatterns = [
     path("agreement/", views.agreement_page, name="agreement"),
     path("agreement/edit/", views.agreement_edit, name="agreement_edit"),
+    path("roi/", attribution_views.roi_page, name="roi"),
 ]

@@ -24,6 +24,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("Scoring", "leads:scoring"),
         ("Definitions", "leads:definitions"),
         ("Agreement", "reports:agreement"),
+        ("ROI", "reports:roi"),
     ],
     Role.SALES: [
         ("My queue", "leads:queue"),
@@ -39,6 +40,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("Teams", "leads:teams"),
         ("Deals", "leads:deals"),
         ("Agreement", "reports:agreement"),
+        ("ROI", "reports:roi"),
         ("Leads", "leads:list"),
         ("Imports", "leads:imports"),
         ("Campaigns", "leads:campaigns"),

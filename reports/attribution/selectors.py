@@ -51,7 +51,7 @@ class Row:
     label: str
     channel: str = ""  # the channel's value ("" for "(no campaign)")
     channel_label: str = ""
-    spend: Decimal = Decimal(0)
+    spend: Decimal = Decimal("0.00")
     leads: int = 0
     mqls: int = 0
     sqls: int = 0
@@ -62,7 +62,7 @@ class Row:
 
     @property
     def revenue(self) -> Decimal:
-        return Decimal(self.revenue_cents) / 100
+        return Decimal(self.revenue_cents).scaleb(-2)
 
     @property
     def roi(self) -> Decimal | None:
@@ -104,7 +104,12 @@ class ModelRow:
 
     @property
     def revenue(self) -> dict[str, Decimal]:
-        return {model: Decimal(cents) / 100 for model, cents in self.cents.items()}
+        return {model: Decimal(cents).scaleb(-2) for model, cents in self.cents.items()}
+
+    @property
+    def amounts(self) -> list[Decimal]:
+        """The revenue under each model, in MODELS' order (for a table's columns)."""
+        return [Decimal(self.cents[model]).scaleb(-2) for model in MODELS]
 
 
 @dataclass

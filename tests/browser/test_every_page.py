@@ -143,6 +143,7 @@ PAGES: dict[str, Visit] = {
     "leads:assignment_rule_edit": Visit((MANAGER,), lambda w: {"pk": w.assignment_rule}),
     "reports:agreement": Visit(STAFF),
     "reports:agreement_edit": Visit((MANAGER,)),
+    "reports:roi": Visit(EDITORS),
     "playbooks:playbooks": Visit(EDITORS),
     "playbooks:playbook-new": Visit(EDITORS),
     "playbooks:playbook": Visit(EDITORS, lambda w: {"pk": w.playbook}),

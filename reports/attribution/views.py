@@ -1,0 +1,91 @@
+"""The ROI page (/reports/roi/): a month's ROI per campaign or channel under a chosen model,
+every model's attributed revenue side by side, and each table as CSV."""
+
+import csv
+from collections.abc import Iterable
+from decimal import Decimal
+from io import StringIO
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from leads.capture.exports import csv_safe
+from reports.attribution.credits import MODELS
+from reports.attribution.forms import RoiQueryForm
+from reports.attribution.selectors import ModelRow, RoiReport, Row, roi_report
+from smarketing.lib.periods import month_bounds
+from smarketing.roles import Role, role_required
+
+EXPORTS = ("rows", "models")
+ROW_COLUMNS = [
+    ("Spend", "spend"),
+    ("Leads", "leads"),
+    ("MQLs", "mqls"),
+    ("SQLs", "sqls"),
+    ("Customers", "customers"),
+    ("Won deals", "won_deals"),
+    ("Attributed revenue", "revenue"),
+    ("ROI", "roi"),
+    ("Cost per lead", "cost_per_lead"),
+    ("Cost per MQL", "cost_per_mql"),
+    ("Cost per SQL", "cost_per_sql"),
+    ("Cost per customer", "cost_per_customer"),
+]
+
+
+@role_required(Role.MARKETING, Role.MANAGER)
+def roi_page(request: HttpRequest) -> HttpResponse:
+    form = RoiQueryForm(request.GET)
+    valid = form.is_valid()
+    chosen = form.choices()
+    start, end = month_bounds(chosen["month"])
+    report = roi_report(model=chosen["model"], start=start, end=end, by=chosen["by"])
+    export = request.GET.get("export")
+    if valid and export in EXPORTS:
+        return _csv(report, chosen, export)
+    context = {
+        "form": form,
+        "report": report,
+        "month": chosen["month"],
+        "model_label": MODELS[report.model],
+        "models": MODELS,
+        "columns": ROW_COLUMNS,
+        "currency": settings.CURRENCY,
+        "query": f"month={chosen['month']:%Y-%m}&model={report.model}&by={report.by}",
+    }
+    return render(request, "reports/roi.html", context, status=200 if valid else 400)
+
+
+def _csv(report: RoiReport, chosen: dict[str, Any], export: str) -> HttpResponse:
+    """One table as CSV; names are the users' own text, so a would-be formula is neutralised."""
+    buffer = StringIO()
+    writer = csv.writer(buffer)
+    first = "Campaign" if report.by == "campaign" else "Channel"
+    if export == "rows":
+        writer.writerow([first, "Channel", *(label for label, _ in ROW_COLUMNS)])
+        lines: Iterable[list[Any]] = (_row_line(row) for row in [*report.rows, report.totals])
+    else:
+        writer.writerow([first, "Channel", *MODELS.values()])
+        lines = (_model_line(row) for row in [*report.model_rows, report.model_totals])
+    writer.writerows(lines)
+    name = f"roi-{chosen['month']:%Y-%m}-{report.by}-{report.model if export == 'rows' else 'models'}.csv"
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return csv_safe(value) if isinstance(value, str) else value
+
+
+def _row_line(row: Row) -> list[Any]:
+    return [_cell(row.label), _cell(row.channel_label), *(_cell(getattr(row, name)) for _, name in ROW_COLUMNS)]
+
+
+def _model_line(row: ModelRow) -> list[Any]:
+    revenue: dict[str, Decimal] = row.revenue
+    return [_cell(row.label), _cell(row.channel_label), *(revenue[model] for model in MODELS)]
