@@ -27,8 +27,11 @@ class RoiQueryForm(forms.Form):
         label="Rows per", choices=[(BY_CAMPAIGN, "Campaign"), (BY_CHANNEL, "Channel")], required=False
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        # Always bound to the query, with the defaults for what it leaves out, so the pickers
+        # show what the page shows.
+        defaults = {"month": f"{month_first():%Y-%m}", "model": LINEAR, "by": BY_CAMPAIGN}
+        super().__init__(defaults | {key: value for key, value in (data or {}).items() if value}, **kwargs)
         self.fields["month"].choices = [(f"{month:%Y-%m}", f"{month:%B %Y}") for month in recent_months()]
 
     def choices(self) -> dict[str, Any]:

@@ -100,3 +100,10 @@ def test_the_page_takes_a_bounded_number_of_queries(marketer_client: Client, dja
         CampaignFactory(name=f"More {n}").costs.create(incurred_on="2026-03-03", amount=5)
     with django_assert_max_num_queries(10):
         marketer_client.get(URL, MARCH | {"by": "campaign"})
+
+
+def test_with_nothing_chosen_the_pickers_show_this_month_linear_and_campaigns(marketer_client: Client):
+    html = marketer_client.get(URL).content.decode()
+    assert '<option value="2026-04" selected>April 2026</option>' in html
+    assert '<option value="linear" selected>Linear</option>' in html
+    assert '<option value="campaign" selected>Campaign</option>' in html
