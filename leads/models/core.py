@@ -287,7 +287,9 @@ class Event(models.Model):
         ordering = ["-occurred_at"]
         indexes = [
             models.Index(fields=["lead", "type", "occurred_at"], name="event_lead_type_time"),
-            models.Index(fields=["type", "occurred_at"], name="event_type_time"),
+            # Carries the lead, so "did X within N days" over every lead (a segment's count, a
+            # backtest) reads lead ids from the index, not every matching event row.
+            models.Index(fields=["type", "occurred_at"], name="event_type_time_lead", include=["lead"]),
             # Most events name no campaign: leaving them out spares each one an index entry,
             # and `campaign = X` still implies the condition, so such reads use it.
             models.Index(
