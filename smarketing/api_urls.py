@@ -11,6 +11,7 @@ from playbooks.lists import api as list_api
 from playbooks.referrals import api as referral_api
 from reports import api as report_api
 from reports.attribution import api as attribution_api
+from reports.winloss import api as winloss_api
 
 urlpatterns = [
     path("me/", lead_api.MeView.as_view(), name="api-me"),
@@ -42,6 +43,7 @@ urlpatterns = [
     path("reasons/", sales_api.ReasonsView.as_view(), name="api-reasons"),
     path("agreement/", report_api.AgreementView.as_view(), name="api-agreement"),
     path("reports/roi/", attribution_api.RoiView.as_view(), name="api-reports-roi"),
+    path("reports/win-loss/", winloss_api.WinLossView.as_view(), name="api-reports-win-loss"),
     # Email: templates, what a lead was sent, unsubscribing through an integration.
     path("email-templates/", email_api.EmailTemplatesView.as_view(), name="api-email-templates"),
     path("email-templates/<int:pk>/", email_api.EmailTemplateDetailView.as_view(), name="api-email-template-detail"),

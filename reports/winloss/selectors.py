@@ -347,3 +347,40 @@ def _reasons(counts: dict[str, int], kind: str, whole: int) -> list[ReasonCount]
 
 def _decision_order(row: DecisionRow) -> tuple[bool, int, int, str]:
     return (row.key is None, -(row.rejected + row.recycled), -row.decided, row.label.casefold())
+
+
+# --- The report ----------------------------------------------------------------------------------
+
+
+@dataclass
+class WinLossReport:
+    by: str
+    start: datetime
+    end: datetime
+    deals: list[Row]
+    deals_totals: Row
+    decisions: list[DecisionRow]  # per `by`
+    decisions_totals: DecisionRow
+    reasons: list[DecisionRow]  # per reason
+    rules: list[DecisionRow]  # per qualifying rule
+    findings: list[Finding]
+
+
+def win_loss_report(*, start: datetime, end: datetime, by: str) -> WinLossReport:
+    """Both parts for [start, end): closed deals and verdicts per `by`, the verdicts per reason
+    and per qualifying rule, and the rules' largest reason shares as sentences; five queries."""
+    deals = deals_closed(start=start, end=end, by=by)
+    decisions = rejections(start=start, end=end, by=by)
+    rules = rejections(start=start, end=end, by=BY_RULE)
+    return WinLossReport(
+        by=by,
+        start=start,
+        end=end,
+        deals=deals,
+        deals_totals=deals_totals(deals),
+        decisions=decisions,
+        decisions_totals=decisions_totals(decisions),
+        reasons=rejections(start=start, end=end, by=BY_REASON),
+        rules=rules,
+        findings=rule_findings(rules),
+    )
