@@ -11,6 +11,7 @@ from playbooks.lists import api as list_api
 from playbooks.referrals import api as referral_api
 from reports import api as report_api
 from reports.attribution import api as attribution_api
+from reports.funnel import api as funnel_api
 from reports.winloss import api as winloss_api
 
 urlpatterns = [
@@ -44,6 +45,8 @@ urlpatterns = [
     path("agreement/", report_api.AgreementView.as_view(), name="api-agreement"),
     path("reports/roi/", attribution_api.RoiView.as_view(), name="api-reports-roi"),
     path("reports/win-loss/", winloss_api.WinLossView.as_view(), name="api-reports-win-loss"),
+    path("reports/funnel/", funnel_api.FunnelView.as_view(), name="api-reports-funnel"),
+    path("reports/velocity/", funnel_api.VelocityView.as_view(), name="api-reports-velocity"),
     # Email: templates, what a lead was sent, unsubscribing through an integration.
     path("email-templates/", email_api.EmailTemplatesView.as_view(), name="api-email-templates"),
     path("email-templates/<int:pk>/", email_api.EmailTemplateDetailView.as_view(), name="api-email-template-detail"),

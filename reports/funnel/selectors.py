@@ -54,6 +54,8 @@ from django.utils import timezone
 from leads.models import FUNNEL, Lead, StageChange
 from smarketing.lib.periods import month_first, next_month
 
+BY_COHORT, BY_PERIOD = "cohort", "period"
+GROUPINGS = (BY_COHORT, BY_PERIOD)
 RATIO = Decimal("0.0001")
 DAYS = Decimal("0.01")
 # Consecutive stages of the forward path: (from, to).
