@@ -11,9 +11,10 @@ only after the commit, each sent at most once (playbooks.email.services).
 
 Exits are checked before a lead's steps run: it unsubscribed, it reached a stage the playbook
 ends at, or the playbook's goal holds (one query per playbook for the whole batch). A step
-that cannot run (its template deleted) is recorded as skipped and the lead moves on; a step
-that fails is recorded and the lead leaves the playbook, so one broken lead never blocks a
-batch.
+that cannot run (its template deleted) is recorded as skipped and the lead moves on. A step
+that fails undoes the batch's work, which is run again with a savepoint around each writing
+step: the failing one is recorded, its lead leaves the playbook, and the others go on, so one
+broken lead never blocks a batch (and the usual batch pays for no savepoints).
 """
 
 import logging
@@ -66,9 +67,19 @@ def enrolments_run_due(*, now: datetime | None = None, batch: int = CLAIM_BATCH,
         moment = now or timezone.now()
         with transaction.atomic():
             claimed = _claim(moment, batch)
-            ran += Run(moment).enrolments(claimed)
+            try:
+                with transaction.atomic():  # the usual case: nothing fails, no savepoint per step
+                    ran += Run(moment).enrolments(claimed)
+            except Exception:  # noqa: BLE001 -- found again step by step, and recorded there
+                ran += Run(moment, careful=True).enrolments(_fresh(claimed))
         if len(claimed) < batch or (budget is not None and time.monotonic() - started > budget):
             return ran
+
+
+def _fresh(enrolments: list[Enrollment]) -> list[Enrollment]:
+    """The claimed rows as stored (a failed run changed the objects in memory)."""
+    ids = [e.pk for e in enrolments]
+    return list(Enrollment.objects.filter(pk__in=ids).select_related("playbook", "lead", "lead__scoring"))
 
 
 def _claim(now: datetime, batch: int) -> list[Enrollment]:
@@ -87,8 +98,11 @@ def _claim(now: datetime, batch: int) -> list[Enrollment]:
 class Run:
     """One batch's run, its writes gathered and stored together."""
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, *, careful: bool = False) -> None:
         self.now = now
+        # Careful: each writing step in a savepoint of its own, so a failing one undoes only
+        # itself and its lead leaves the playbook (the batch is run so after a first try failed).
+        self.careful = careful
         self.step_runs: list[StepRun] = []
         self.templates: dict[int, EmailTemplate | None] = {}
         self.branch_holds: dict[tuple[int, str], set[int]] = {}
@@ -160,12 +174,14 @@ class Run:
             step = steps[enrolment.position]
             written = len(self.events)
             try:
-                if step["type"] in WRITING_STEPS:
+                if self.careful and step["type"] in WRITING_STEPS:
                     with transaction.atomic():  # a step that fails undoes only itself
                         done = self._step(enrolment, step)
                 else:
                     done = self._step(enrolment, step)
             except Exception as failure:  # noqa: BLE001 -- recorded on the step; the lead leaves
+                if not self.careful:
+                    raise  # the batch is run again, carefully
                 del self.events[written:]  # undone with the step
                 log.exception(
                     "Playbook %s step %s failed for lead %s", enrolment.playbook_id, step["key"], enrolment.lead_id
