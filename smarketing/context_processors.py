@@ -25,6 +25,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("Definitions", "leads:definitions"),
         ("Agreement", "reports:agreement"),
         ("ROI", "reports:roi"),
+        ("Win/loss", "reports:win-loss"),
     ],
     Role.SALES: [
         ("My queue", "leads:queue"),
@@ -41,6 +42,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("Deals", "leads:deals"),
         ("Agreement", "reports:agreement"),
         ("ROI", "reports:roi"),
+        ("Win/loss", "reports:win-loss"),
         ("Leads", "leads:list"),
         ("Imports", "leads:imports"),
         ("Campaigns", "leads:campaigns"),
