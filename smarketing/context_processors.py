@@ -26,6 +26,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("Agreement", "reports:agreement"),
         ("ROI", "reports:roi"),
         ("Win/loss", "reports:win-loss"),
+        ("Funnel", "reports:funnel"),
     ],
     Role.SALES: [
         ("My queue", "leads:queue"),
@@ -43,6 +44,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("Agreement", "reports:agreement"),
         ("ROI", "reports:roi"),
         ("Win/loss", "reports:win-loss"),
+        ("Funnel", "reports:funnel"),
         ("Leads", "leads:list"),
         ("Imports", "leads:imports"),
         ("Campaigns", "leads:campaigns"),

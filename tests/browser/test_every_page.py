@@ -145,6 +145,7 @@ PAGES: dict[str, Visit] = {
     "reports:agreement_edit": Visit((MANAGER,)),
     "reports:roi": Visit(EDITORS),
     "reports:win-loss": Visit(EDITORS),
+    "reports:funnel": Visit(EDITORS),
     "playbooks:playbooks": Visit(EDITORS),
     "playbooks:playbook-new": Visit(EDITORS),
     "playbooks:playbook": Visit(EDITORS, lambda w: {"pk": w.playbook}),
