@@ -17,7 +17,7 @@ class WinLossQueryIn(RoiQueryIn):
     )
 
 
-class ReasonOut(serializers.Serializer):
+class ReasonShareOut(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["lost", "rejected", "recycled"])
     label = serializers.CharField(help_text="The reason as the managed list names it.")
     count = serializers.IntegerField()
@@ -35,7 +35,7 @@ class DealRowOut(serializers.Serializer):
     win_rate = serializers.DecimalField(
         max_digits=5, decimal_places=1, allow_null=True, help_text="won ÷ (won + lost), in %."
     )
-    reasons = ReasonOut(many=True, help_text="The lost deals per lost reason.")
+    reasons = ReasonShareOut(many=True, help_text="The lost deals per lost reason.")
 
 
 class DecisionRowOut(serializers.Serializer):
@@ -45,7 +45,7 @@ class DecisionRowOut(serializers.Serializer):
     accepted = serializers.IntegerField()
     rejected = serializers.IntegerField()
     recycled = serializers.IntegerField()
-    reasons = ReasonOut(many=True, help_text="Rejections and recycles per reason, each a share of `decided`.")
+    reasons = ReasonShareOut(many=True, help_text="Rejections and recycles per reason, each a share of `decided`.")
 
 
 class FindingOut(serializers.Serializer):
