@@ -403,8 +403,10 @@ def playbook_emails_smtp(ctx: Context) -> list[Result]:
             queued = [email.email_queue(lead=lead, template=template, cause="bench").pk for lead in leads]
         rendered = time.perf_counter() - started
         refused = OutboundEmail.objects.filter(pk__in=queued).exclude(status=OutboundEmail.Status.QUEUED).count()
-        for pk in queued:  # in the broker before the worker starts: it takes them at full speed
-            task_send(email.SEND_TASK, pk)
+        # In the broker before the worker starts, as a playbook batch asks for them: a task per
+        # SEND_TASK_SIZE messages, each sent over one connection.
+        for chunk in range(0, len(queued), email.SEND_TASK_SIZE):
+            task_send(email.SEND_MANY_TASK, queued[chunk : chunk + email.SEND_TASK_SIZE])
         smtp = {"EMAIL_BACKEND": "smtp", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)}
         with celery_worker(**smtp) as worker:
             outbox = OutboundEmail.objects.filter(pk__in=queued)

@@ -282,6 +282,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
         "control_folder": str(CELERY_BROKER_FOLDER / "control"),  # kombu's default is ./control
         "store_processed": False,
+        # kombu looks for new messages once a second by default, and a prefork worker takes as
+        # many as it has free children: two a second would send a playbook's emails slowly.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True  # progress and outcomes live in the database (leads.Job)
 CELERY_TASK_ACKS_LATE = True

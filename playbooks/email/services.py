@@ -32,12 +32,16 @@ from leads.models import Lead, normalize_email
 from leads.services import lead_unsubscribe
 from playbooks.email import rendering, rules, tracking
 from playbooks.models import EmailTemplate, OutboundEmail, Suppression, TemplateKind
+from smarketing.lib.sql import chunked
 from smarketing.lib.tasks import task_send_on_commit
 
 log = logging.getLogger(__name__)
 
 Status = OutboundEmail.Status
 SEND_TASK = "email.outbox_send"
+SEND_MANY_TASK = "email.outbox_send_many"
+SEND_TASK_SIZE = 100
+SEND_CHUNK = 5  # claimed at once: at most this many are left "unknown" by a worker killed mid-send
 # A queued row the worker has not taken by then (its message lost, the broker down) is sent by
 # the sweep; a row "sending" for longer than a send can take has an unknown outcome.
 FLUSH_AFTER = timedelta(minutes=1)
@@ -107,11 +111,12 @@ def template_preview(*, template: EmailTemplate, lead: Lead) -> rendering.Render
 
 
 def email_queue(
-    *, lead: Lead, template: EmailTemplate, cause: str, events: list[EventIn] | None = None
+    *, lead: Lead, template: EmailTemplate, cause: str, events: list[EventIn] | None = None, send: bool = True
 ) -> OutboundEmail:
     """Write the message for this lead to the outbox, or its refusal with the reason; the
-    worker sends it once the caller's transaction commits. A refusal's event is stored at
-    once, or added to `events` for a caller that stores a batch's events together."""
+    worker sends it once the caller's transaction commits (unless `send` is False: a caller
+    that queues many asks for them together, outbox_send_after_commit). A refusal's event is
+    stored at once, or added to `events` for a caller that stores a batch's events together."""
     with transaction.atomic(savepoint=False):  # a caller's transaction is all or nothing already
         refused = rules.refusal(lead, template.kind)
         email = OutboundEmail.objects.create(
@@ -132,7 +137,8 @@ def email_queue(
                 events.append(event)
             return email
         _rendered_into(email, template, lead)
-        task_send_on_commit(SEND_TASK, email.pk)
+        if send:
+            task_send_on_commit(SEND_TASK, email.pk)
     return email
 
 
@@ -197,7 +203,7 @@ def outbox_send(*, email_id: int) -> str:
         )
     if not claimed:  # sent, refused, or another worker has it
         return OutboundEmail.objects.filter(pk=email_id).values_list("status", flat=True).first() or ""
-    email = OutboundEmail.objects.select_related("lead").get(pk=email_id)
+    email = OutboundEmail.objects.select_related("lead", "template").get(pk=email_id)
     message = _message(email)
     try:
         get_connection(fail_silently=False).send_messages([message])
@@ -210,41 +216,59 @@ def outbox_send(*, email_id: int) -> str:
 
 
 def outbox_send_many(*, email_ids: Sequence[int]) -> dict[str, int]:
-    """Send these queued messages over one connection, each at most once (the sweep, a batch
-    of playbook sends): they are claimed together and the claim commits before the mail server
-    is spoken to, as for one; the outcomes are stored together, the sent ones' events as one
-    batch. Rows another worker holds are skipped."""
+    """Send these queued messages over one connection, each at most once (a playbook batch's
+    sends, the sweep). They go SEND_CHUNK at a time: a chunk is claimed (queued → sending) and
+    the claim commits before the mail server is spoken to, then the chunk's outcomes and the
+    sent ones' events are stored together. A worker killed mid-chunk leaves at most that
+    chunk's messages "sending", which the sweep marks unknown. Rows another worker holds are
+    skipped."""
+    counts = {"sent": 0, "failed": 0}
+    with get_connection(fail_silently=False) as mail:
+        for chunk in chunked(list(email_ids), SEND_CHUNK):
+            for outcome, n in _chunk_send(mail, chunk).items():
+                counts[outcome] += n
+    return counts
+
+
+def _chunk_send(mail: Any, email_ids: list[int]) -> dict[str, int]:
     with transaction.atomic():
         ids = list(
             OutboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=list(email_ids), status=Status.QUEUED)
+            .filter(pk__in=email_ids, status=Status.QUEUED)
             .values_list("pk", flat=True)
         )
         OutboundEmail.objects.filter(pk__in=ids).update(status=Status.SENDING, sending_at=timezone.now())
     emails = list(OutboundEmail.objects.select_related("lead", "template").filter(pk__in=ids).order_by("pk"))
     sent: list[OutboundEmail] = []
     failed = 0
-    with get_connection(fail_silently=False) as mail:
-        for email in emails:
-            message = _message(email)
-            try:
-                mail.send_messages([message])
-            except Exception as refused:  # noqa: BLE001 -- any mail server error is the send's outcome
-                log.warning("email %s to %s failed: %s", email.pk, email.to_email, refused)
-                _finish(email, Status.FAILED, reason="send_error", detail=str(refused)[:2000])
-                failed += 1
-                continue
-            email.status, email.message_id = Status.SENT, message.extra_headers["Message-ID"]
-            sent.append(email)
+    for email in emails:
+        message = _message(email)
+        try:
+            mail.send_messages([message])
+        except Exception as refused:  # noqa: BLE001 -- any mail server error is the send's outcome
+            log.warning("email %s to %s failed: %s", email.pk, email.to_email, refused)
+            _finish(email, Status.FAILED, reason="send_error", detail=str(refused)[:2000])
+            failed += 1
+            continue
+        email.status, email.message_id = Status.SENT, message.extra_headers["Message-ID"]
+        sent.append(email)
     with transaction.atomic():
         now = timezone.now()
         for email in sent:
             email.sent_at = now
-        OutboundEmail.objects.bulk_update(sent, ["status", "message_id", "sent_at"], batch_size=500)
+        OutboundEmail.objects.bulk_update(sent, ["status", "message_id", "sent_at"])
         marketing = [_event_in(email, "email_sent") for email in sent if email.kind != TemplateKind.TRANSACTIONAL]
         if marketing:
             events_ingest(events=marketing)
     return {"sent": len(sent), "failed": failed}
+
+
+def outbox_send_after_commit(email_ids: Sequence[int]) -> None:
+    """Ask the worker to send these messages, in tasks of SEND_TASK_SIZE, once this
+    transaction commits (a playbook batch's emails: one task and connection each, not one per
+    message)."""
+    for chunk in chunked(list(email_ids), SEND_TASK_SIZE):
+        task_send_on_commit(SEND_MANY_TASK, chunk)
 
 
 def _message(email: OutboundEmail) -> EmailMultiAlternatives:

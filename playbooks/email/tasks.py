@@ -12,6 +12,11 @@ def outbox_send(email_id: int) -> str:
     return services.outbox_send(email_id=email_id)
 
 
+@shared_task(name="email.outbox_send_many", acks_late=True)
+def outbox_send_many(email_ids: list[int]) -> dict[str, int]:
+    return services.outbox_send_many(email_ids=email_ids)
+
+
 @shared_task(name="email.outbox_flush", acks_late=True)
 def outbox_flush() -> dict[str, int]:
     return services.outbox_flush()

@@ -32,7 +32,7 @@ from leads.history import lead_change_stage
 from leads.models import FUNNEL, ChangeSource, Lead
 from leads.sales.notifications import Note, lead_url, notify
 from leads.services import lead_edit
-from playbooks.email.services import email_queue
+from playbooks.email.services import email_queue, outbox_send_after_commit
 from playbooks.engine.conditions import leads_holding
 from playbooks.lists import services as lists
 from playbooks.models import EmailTemplate, Enrollment, LeadList, ListMembership, Playbook, StepRun
@@ -107,6 +107,7 @@ class Run:
         self.templates: dict[int, EmailTemplate | None] = {}
         self.branch_holds: dict[tuple[int, str], set[int]] = {}
         self.events: list[EventIn] = []  # the batch's email events, stored together
+        self.queued: list[int] = []  # the batch's emails, sent together once it commits
         self.lists: dict[int, LeadList | None] = {}
 
     def enrolments(self, enrolments: list[Enrollment]) -> int:
@@ -123,6 +124,7 @@ class Run:
         _places_store(enrolments)
         if self.events:
             events_ingest(events=self.events)
+        outbox_send_after_commit(self.queued)
         return len(self.step_runs)
 
     # --- Exits ----------------------------------------------------------------------------
@@ -265,9 +267,12 @@ class Run:
         template = self.templates[template_id]
         if template is None:
             return Done("skipped", "the template was deleted")
-        email = email_queue(lead=enrolment.lead, template=template, cause=_cause(enrolment, step), events=self.events)
+        email = email_queue(
+            lead=enrolment.lead, template=template, cause=_cause(enrolment, step), events=self.events, send=False
+        )
         if email.status == email.Status.SUPPRESSED:
             return Done("suppressed", email.reason, email_id=email.pk)
+        self.queued.append(email.pk)
         return Done("emailed", template.name, email_id=email.pk)
 
     def _list(self, lead: Lead, step: dict[str, Any]) -> Done:
