@@ -279,7 +279,7 @@ class PlaybooksDemo:
         queued = list(OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).values_list("pk", flat=True))
         if not queued:
             return []
-        email.outbox_send_many(email_ids=queued)
+        email.outbox_send_many(email_ids=queued, chunk=len(queued))
         sent = OutboundEmail.objects.filter(pk__in=queued, status=OutboundEmail.Status.SENT)
         for email_id, address, sent_at in sent.values_list("pk", "to_email", "sent_at"):
             self.sent_to.setdefault(address, []).append((sent_at, email_id))
