@@ -3,8 +3,11 @@
 import os
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarketing.settings")
+# The embedded broker, safe to read while a message is written (smarketing/lib/broker.py).
+TRANSPORT_ALIASES["filesystem"] = "smarketing.lib.broker:Transport"
 
 app = Celery("smarketing")
 app.config_from_object("django.conf:settings", namespace="CELERY")
