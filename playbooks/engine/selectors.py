@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 
-from leads.models import Lead
+from leads.models import CaptureForm, Lead
 from leads.qualification.trees import LEAF_OPS, describe
 from playbooks.engine.shape import STEPS, WEEKDAYS
 from playbooks.models import EmailTemplate, Enrollment, LeadList, Playbook, StepRun
@@ -61,6 +61,29 @@ def steps_described(steps: list[dict[str, Any]]) -> list[str]:
     templates = dict(EmailTemplate.objects.filter(pk__in=_ids(steps, "template")).values_list("pk", "name"))
     lists = dict(LeadList.objects.filter(pk__in=_ids(steps, "list")).values_list("pk", "name"))
     return [_described(step, templates, lists) for step in steps]
+
+
+def _jump(target: str) -> str:
+    return {"next": "go on", "exit": "leave the playbook"}.get(target, f"jump to {target}")
+
+
+def trigger_described(trigger: dict[str, Any]) -> str:
+    """The trigger in words, naming its list or form."""
+    kind = trigger.get("type")
+    if kind == "list_joined":
+        name = LeadList.objects.filter(pk=trigger.get("list")).values_list("name", flat=True).first()
+        return f"Joins the list “{name or 'a deleted list'}”"
+    if kind == "form_submitted":
+        name = CaptureForm.objects.filter(key=trigger.get("form")).values_list("name", flat=True).first()
+        return f"Submits the form “{name or 'a deleted form'}”"
+    if kind == "stage_entered":
+        return f"Enters the {trigger.get('stage')} stage"
+    if kind == "event":
+        where = ", ".join(f"{k} = {v}" for k, v in (trigger.get("where") or {}).items())
+        return f"Event {trigger.get('event')}" + (f" with {where}" if where else "")
+    if kind == "score_crossed":
+        return f"Score reaches {trigger.get('value')}"
+    return "Enrolled by hand (or by a stage policy)"
 
 
 def _ids(steps: list[dict[str, Any]], name: str) -> list[int]:

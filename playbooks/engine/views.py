@@ -35,8 +35,11 @@ def playbook_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in Playbook.Status.values else ""
     rows = selectors.playbooks_listed(search=search, status=status)
+    page = Paginator(rows, PLAYBOOKS_PER_PAGE).get_page(request.GET.get("page"))
+    for playbook in page.object_list:  # a list's or form's name: a query each, for the few on a page
+        playbook.trigger_text = selectors.trigger_described(playbook.trigger)
     context = {
-        "page": Paginator(rows, PLAYBOOKS_PER_PAGE).get_page(request.GET.get("page")),
+        "page": page,
         "q": search,
         "status": status,
         "statuses": Playbook.Status.choices,
@@ -168,7 +171,7 @@ def playbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "status": status,
         "statuses": Enrollment.Status.choices,
         "lists": LeadList.objects.all(),
-        "trigger_label": shape.TRIGGERS.get(playbook.trigger.get("type"), ""),
+        "trigger_text": selectors.trigger_described(playbook.trigger),
         "step_labels": shape.STEPS,
     }
     return render(request, "playbooks/engine/playbook_detail.html", context)
