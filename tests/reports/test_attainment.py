@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Agreement, AssignmentLog, Deal, DealStage, Handoff, Lead, Stage, StageChange
-from smarketing.lib.periods import month_first, next_month
+from smarketing.lib.periods import month_first, month_start, next_month
 from tests.factories import LeadFactory
 from tests.leads.sales.helpers import assigned_lead
 
@@ -177,7 +177,7 @@ def test_a_quota_above_its_base_is_refused_with_a_message(manager_client):
 
 
 def test_last_months_cohort_shows_what_sales_won_from_it(manager_client, rep, this_month):
-    last_month = month_first() - timedelta(days=10)
+    last_month = month_start() - timedelta(days=10)  # a moment, in the instance's zone
     won, lost = assigned_lead(rep), assigned_lead(rep)
     Handoff.objects.filter(lead__in=[won, lost]).update(handed_off_at=last_month)
     Deal.objects.create(lead=won, name="Acme", amount=9000, stage=DealStage.objects.get(outcome="won"))
