@@ -5,7 +5,7 @@ On the first day the marketer writes the templates, makes the lists and builds t
 of DESIGN.md's stage policies through the same services the pages call: a welcome for the
 newsletter form, the newsletter series, a webinar follow-up, conversion content, onboarding
 and loyalty (an NPS question, and a referral invitation for promoters) and a nurture for
-recycled leads. Each Tuesday morning the demo does what the worker and beat would have done
+recycled leads. Each Tuesday evening the demo does what the worker and beat would have done
 through the week: the readers enrol leads, due steps run, queued emails are sent (to the
 outbox the app shows).
 
@@ -145,8 +145,7 @@ LISTS = ["Newsletter", "Opportunities", "Customers"]
 PROMOTER = {"op": "has_event", "event": "nps_answered", "where": {"group": "promoter"}}
 NEWSLETTER_FORM = "newsletter"
 ALIGNMENT_WEBINAR = "Webinar series: aligning sales and marketing"
-RUN_AFTER_WEEKDAY = 0  # Monday
-NEXT_MORNING = timedelta(hours=9, minutes=30)  # from the demo's evening (23:30) to 09:00
+RUN_ON_WEEKDAY = 1  # Tuesday
 FIRST_NAMES = ["Alex", "Sam", "Jordan", "Robin", "Kim", "Noa", "Luca", "Mia", "Omar", "Ines"]
 LAST_NAMES = ["Silva", "Novak", "Berg", "Costa", "Meyer", "Rossi", "Kowalski", "Dubois", "Sato", "Okafor"]
 _CLICK_LINK = re.compile(r'href="([^"]*/e/c/[^"]+)"')
@@ -261,13 +260,13 @@ class PlaybooksDemo:
     # --- Each evening --------------------------------------------------------------------------
 
     def evening(self, moment: datetime) -> None:
-        """The worker's and beat's playbook work, run on Tuesday mornings and when the demo ends:
-        each run does what the week brought, so the year's email goes out in weekly sends.
+        """The worker's and beat's playbook work, run on Tuesday evenings and when the demo
+        ends: each run does what the week brought, so the year's email goes out in weekly sends.
+        (Evenings, when the day's work is all done: the demo runs each day's moments in order.)
         Nightly runs would add half again to the seed's time for the same emails."""
         last = moment >= self.end - timedelta(days=1)
-        if timezone.localdate(moment).weekday() != RUN_AFTER_WEEKDAY and not last:
+        if timezone.localdate(moment).weekday() != RUN_ON_WEEKDAY and not last:
             return
-        moment = min(moment + NEXT_MORNING, self.end)
         with at(moment), _quiet("playbooks.email.backends"):
             triggers.enrolments_follow_history()
             triggers.enrolments_follow_rows(now=moment)
