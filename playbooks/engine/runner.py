@@ -104,11 +104,10 @@ class Run:
         # itself and its lead leaves the playbook (the batch is run so after a first try failed).
         self.careful = careful
         self.step_runs: list[StepRun] = []
-        self.templates: dict[int, EmailTemplate | None] = {}
+        self.rows: dict[tuple[type, int], Any] = {}  # the templates and lists steps name, read once
         self.branch_holds: dict[tuple[int, str], set[int]] = {}
         self.events: list[EventIn] = []  # the batch's email events, stored together
         self.queued: list[int] = []  # the batch's emails, sent together once it commits
-        self.lists: dict[int, LeadList | None] = {}
 
     def enrolments(self, enrolments: list[Enrollment]) -> int:
         if not enrolments:
@@ -260,11 +259,14 @@ class Run:
             return Done("queued", f"delivery {delivery.pk}")
         return Done("skipped", f"unknown step type {kind}")
 
+    def _row(self, model: type, pk: int) -> Any:
+        """A template or list a step names, read once per batch (None when it was deleted)."""
+        if (model, pk) not in self.rows:
+            self.rows[(model, pk)] = model.objects.filter(pk=pk).first()
+        return self.rows[(model, pk)]
+
     def _email(self, enrolment: Enrollment, step: dict[str, Any]) -> Done:
-        template_id = step["template"]
-        if template_id not in self.templates:
-            self.templates[template_id] = EmailTemplate.objects.filter(pk=template_id).first()
-        template = self.templates[template_id]
+        template = self._row(EmailTemplate, step["template"])
         if template is None:
             return Done("skipped", "the template was deleted")
         email = email_queue(
@@ -276,10 +278,7 @@ class Run:
         return Done("emailed", template.name, email_id=email.pk)
 
     def _list(self, lead: Lead, step: dict[str, Any]) -> Done:
-        list_id = step["list"]
-        if list_id not in self.lists:
-            self.lists[list_id] = LeadList.objects.filter(pk=list_id).first()
-        lead_list = self.lists[list_id]
+        lead_list = self._row(LeadList, step["list"])
         if lead_list is None:
             return Done("skipped", "the list was deleted")
         if step["type"] == "list_add":

@@ -67,15 +67,27 @@ def _jump(target: str) -> str:
     return {"next": "go on", "exit": "leave the playbook"}.get(target, f"jump to {target}")
 
 
-def trigger_described(trigger: dict[str, Any]) -> str:
-    """The trigger in words, naming its list or form."""
+def triggers_described(triggers: list[dict[str, Any]]) -> list[str]:
+    """Each trigger in words, naming its list or form (two queries for all of them)."""
+    lists = dict(
+        LeadList.objects.filter(pk__in=[t.get("list") for t in triggers if isinstance(t.get("list"), int)]).values_list(
+            "pk", "name"
+        )
+    )
+    forms = dict(
+        CaptureForm.objects.filter(
+            key__in=[t.get("form") for t in triggers if isinstance(t.get("form"), str)]
+        ).values_list("key", "name")
+    )
+    return [_trigger_words(trigger, lists, forms) for trigger in triggers]
+
+
+def _trigger_words(trigger: dict[str, Any], lists: dict[int, str], forms: dict[str, str]) -> str:
     kind = trigger.get("type")
     if kind == "list_joined":
-        name = LeadList.objects.filter(pk=trigger.get("list")).values_list("name", flat=True).first()
-        return f"Joins the list “{name or 'a deleted list'}”"
+        return f"Joins the list “{lists.get(trigger.get('list'), 'a deleted list')}”"
     if kind == "form_submitted":
-        name = CaptureForm.objects.filter(key=trigger.get("form")).values_list("name", flat=True).first()
-        return f"Submits the form “{name or 'a deleted form'}”"
+        return f"Submits the form “{forms.get(trigger.get('form'), 'a deleted form')}”"
     if kind == "stage_entered":
         return f"Enters the {trigger.get('stage')} stage"
     if kind == "event":

@@ -36,8 +36,9 @@ def playbook_list(request: HttpRequest) -> HttpResponse:
     status = status if status in Playbook.Status.values else ""
     rows = selectors.playbooks_listed(search=search, status=status)
     page = Paginator(rows, PLAYBOOKS_PER_PAGE).get_page(request.GET.get("page"))
-    for playbook in page.object_list:  # a list's or form's name: a query each, for the few on a page
-        playbook.trigger_text = selectors.trigger_described(playbook.trigger)
+    texts = selectors.triggers_described([playbook.trigger for playbook in page.object_list])
+    for playbook, text in zip(page.object_list, texts, strict=True):
+        playbook.trigger_text = text
     context = {
         "page": page,
         "q": search,
@@ -171,7 +172,7 @@ def playbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "status": status,
         "statuses": Enrollment.Status.choices,
         "lists": LeadList.objects.all(),
-        "trigger_text": selectors.trigger_described(playbook.trigger),
+        "trigger_text": selectors.triggers_described([playbook.trigger])[0],
         "step_labels": shape.STEPS,
     }
     return render(request, "playbooks/engine/playbook_detail.html", context)
