@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 class Channel(filesystem.Channel):
     def _put(self, queue: str, payload: dict, **kwargs: object) -> None:
-        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        # Readers take files in name order: a fixed width keeps that the order they were sent
+        # (kombu's unpadded "999_" sorts after "1000_").
+        name = f"{round(monotonic() * 1000):016d}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         writing = os.path.join(self.data_folder_out, f".{name}.writing")  # no reader takes it
         with open(writing, "wb") as file:

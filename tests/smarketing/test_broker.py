@@ -30,9 +30,18 @@ def test_a_message_is_written_whole_under_its_queue_name(tmp_path):
     assert json.loads((tmp_path / "queue" / files[0]).read_text())["body"] == "hello"
 
 
+def test_messages_are_read_in_the_order_they_were_sent(tmp_path, monkeypatch):
+    clock = iter([0.999, 1.000])  # 999 ms, then 1000 ms: one more digit
+    monkeypatch.setattr("smarketing.lib.broker.monotonic", lambda: next(clock))
+    with connection(tmp_path) as conn:
+        conn.default_channel._put("work", {"body": "first"})
+        conn.default_channel._put("work", {"body": "second"})
+        assert [conn.default_channel._get("work")["body"] for _ in range(2)] == ["first", "second"]
+
+
 def test_a_broken_message_file_is_dropped_and_the_next_one_read(tmp_path, caplog):
     (tmp_path / "queue").mkdir()
-    (tmp_path / "queue" / "1_broken.work.msg").write_bytes(b'{"body": "cut sh')
+    (tmp_path / "queue" / f"{0:016d}_broken.work.msg").write_bytes(b'{"body": "cut sh')  # read first
     with connection(tmp_path) as conn:
         conn.default_channel._put("work", {"body": "whole"})
         assert conn.default_channel._get("work")["body"] == "whole"
