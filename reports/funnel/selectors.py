@@ -24,6 +24,10 @@ forward path FUNNEL (subscriber → lead → mql → sql → opportunity → cus
   the move. For the moves made in [start, end): per pair of stages, how many and the median of
   their days. A lead that skips a stage (mql → opportunity) makes no move of either pair.
 
+Every read takes an optional `leads` (a Lead queryset: the dashboard's campaign, channel, persona
+or definition version) and counts only those; each has a companion returning the leads behind
+one of its figures, built from the same query, so a figure and its list cannot disagree.
+
 Each report is one query whatever the number of leads; the velocity query fetches each move's
 two moments and the median is taken in Python over those durations (one row per move made in
 the period: fine for now; a percentile_cont in PostgreSQL when periods grow large).
@@ -44,6 +48,7 @@ from django.db.models import (
     Max,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Value,
     When,
@@ -115,7 +120,30 @@ def _rank(column: str) -> Case:
     return Case(*whens, default=Value(-1), output_field=IntegerField())
 
 
-def funnel_by_cohort(*, start: datetime, end: datetime) -> list[CohortRow]:
+def _with_furthest(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """Each lead's furthest rank on the forward path as `top`: the highest among its stage now
+    and the stages its history went to or left (a subquery per lead, in the same query)."""
+    furthest_in_history = (
+        StageChange.objects.filter(lead_id=OuterRef("pk"))
+        .values("lead_id")
+        .annotate(top=Max(Greatest(_rank("to_stage"), _rank("from_stage"))))
+        .values("top")
+    )
+    return leads.annotate(top=Greatest(_rank("stage"), Coalesce(Subquery(furthest_in_history), Value(-1))))
+
+
+def _cohort(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None) -> QuerySet[Lead]:
+    return _with_furthest(
+        (Lead.objects.all() if leads is None else leads).filter(created_at__gte=start, created_at__lt=end)
+    )
+
+
+def cohort_leads(*, start: datetime, end: datetime, stage: str, leads: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
+    """The leads created in [start, end) that reached `stage` (a cell of the cohort table)."""
+    return _cohort(start=start, end=end, leads=leads).filter(top__gte=FUNNEL.index(stage))
+
+
+def funnel_by_cohort(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None = None) -> list[CohortRow]:
     """Per month of creation in [start, end), how many leads reached each stage (see the module).
 
     1. per lead created in the range, its furthest stage: the highest rank among its stage now
@@ -124,18 +152,9 @@ def funnel_by_cohort(*, start: datetime, end: datetime) -> list[CohortRow]:
     3. a lead reached every stage up to its furthest: sum the counts from the right.
     Every month of the range has a row, empty or not.
     """
-    furthest_in_history = (
-        StageChange.objects.filter(lead_id=OuterRef("pk"))
-        .values("lead_id")
-        .annotate(top=Max(Greatest(_rank("to_stage"), _rank("from_stage"))))
-        .values("top")
-    )
     grouped = (
-        Lead.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(
-            top=Greatest(_rank("stage"), Coalesce(Subquery(furthest_in_history), Value(-1))),
-            cohort=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()),
-        )
+        _cohort(start=start, end=end, leads=leads)
+        .annotate(cohort=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
         .values("cohort", "top")
         .annotate(n=Count("id"))
         .order_by()
@@ -166,15 +185,30 @@ def _as_date(moment: datetime | date) -> date:
 # --- Entries in a period -----------------------------------------------------------------------
 
 
-def funnel_by_period(*, start: datetime, end: datetime) -> list[StageRow]:
-    """Per stage of the forward path, the leads whose first ever entry into it falls in
-    [start, end), and the rate from each stage's figure to the next's (see the module). One query."""
+def _first_entries(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None) -> QuerySet[StageChange]:
+    """The moves in [start, end) into a stage of the forward path that the lead had never entered."""
     earlier = StageChange.objects.filter(
         lead_id=OuterRef("lead_id"), to_stage=OuterRef("to_stage"), changed_at__lt=start
     )
+    entries = StageChange.objects.filter(to_stage__in=FUNNEL, changed_at__gte=start, changed_at__lt=end)
+    return _among(entries.filter(~Exists(earlier)), leads)
+
+
+def _among(changes: QuerySet[StageChange], leads: QuerySet[Lead] | None) -> QuerySet[StageChange]:
+    return changes if leads is None else changes.filter(lead__in=leads)
+
+
+def entered_leads(*, start: datetime, end: datetime, stage: str, leads: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
+    """The leads whose first ever entry into `stage` falls in [start, end) (a cell of the entries)."""
+    entries = _first_entries(start=start, end=end, leads=leads).filter(to_stage=stage)
+    return Lead.objects.filter(pk__in=entries.values("lead_id"))
+
+
+def funnel_by_period(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None = None) -> list[StageRow]:
+    """Per stage of the forward path, the leads whose first ever entry into it falls in
+    [start, end), and the rate from each stage's figure to the next's (see the module). One query."""
     counts = dict(
-        StageChange.objects.filter(to_stage__in=FUNNEL, changed_at__gte=start, changed_at__lt=end)
-        .filter(~Exists(earlier))
+        _first_entries(start=start, end=end, leads=leads)
         .values("to_stage")
         .annotate(n=Count("lead_id", distinct=True))
         .order_by()
@@ -189,7 +223,23 @@ def funnel_by_period(*, start: datetime, end: datetime) -> list[StageRow]:
 # --- Velocity ----------------------------------------------------------------------------------
 
 
-def velocity(*, start: datetime, end: datetime) -> list[VelocityRow]:
+def _moves(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None) -> QuerySet[StageChange]:
+    """The moves in [start, end) from a stage of the forward path to the one right after it."""
+    pairs = Q()
+    for earlier, later in MOVES:
+        pairs |= Q(from_stage=earlier, to_stage=later)
+    return _among(StageChange.objects.filter(pairs, changed_at__gte=start, changed_at__lt=end), leads)
+
+
+def moved_leads(
+    *, start: datetime, end: datetime, from_stage: str, leads: QuerySet[Lead] | None = None
+) -> QuerySet[Lead]:
+    """The leads that moved from `from_stage` to the next stage in [start, end) (a velocity row)."""
+    moves = _moves(start=start, end=end, leads=leads).filter(from_stage=from_stage)
+    return Lead.objects.filter(pk__in=moves.values("lead_id"))
+
+
+def velocity(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None = None) -> list[VelocityRow]:
     """Per consecutive pair of stages, the moves made in [start, end) and their median days.
 
     1. the moves: StageChange rows in the period from a stage to the one right after it;
@@ -204,11 +254,8 @@ def velocity(*, start: datetime, end: datetime) -> list[VelocityRow]:
         .order_by("-changed_at", "-id")
         .values("changed_at")[:1]
     )
-    pairs = Q()
-    for earlier, later in MOVES:
-        pairs |= Q(from_stage=earlier, to_stage=later)
     moves = (
-        StageChange.objects.filter(pairs, changed_at__gte=start, changed_at__lt=end)
+        _moves(start=start, end=end, leads=leads)
         .annotate(entered=Coalesce(Subquery(before, output_field=DateTimeField()), F("lead__created_at")))
         .order_by()
         .values_list("from_stage", "changed_at", "entered")

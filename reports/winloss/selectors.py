@@ -17,7 +17,8 @@ Definitions (DESIGN, "Reports"), for a period [start, end) in the instance's zon
 Groups: the deal's owner or the person who decided (rep), the lead's first-touch source, its
 persona, its first campaign, its definition version (`Lead.qualified_version`); decisions also
 per reason and per qualifying rule. Every figure takes one or two set-based queries, however
-many deals and decisions the period holds.
+many deals and decisions the period holds. Each read takes an optional `leads` (a Lead queryset:
+the dashboard's filters) and counts only their deals and verdicts.
 """
 
 from collections import defaultdict
@@ -26,9 +27,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
-from leads.models import ChangeSource, Deal, DealStage, Stage, StageChange
+from leads.models import ChangeSource, Deal, DealStage, Lead, Stage, StageChange
 
 BY_REP, BY_SOURCE, BY_PERSONA, BY_CAMPAIGN, BY_VERSION = "rep", "source", "persona", "campaign", "version"
 BY_REASON, BY_RULE = "reason", "rule"
@@ -131,15 +132,21 @@ DEAL_GROUP_FIELDS = {
 }
 
 
-def deals_closed(*, start: datetime, end: datetime, by: str) -> list[Row]:
+def closed_deals(
+    *, start: datetime, end: datetime, outcomes: tuple[str, ...] = ("won", "lost"), leads: QuerySet[Lead] | None = None
+) -> QuerySet[Deal]:
+    """The deals with one of `outcomes` closed in [start, end) (of `leads`' leads when given)."""
+    deals = Deal.objects.filter(stage__outcome__in=outcomes, closed_at__gte=start, closed_at__lt=end)
+    return deals if leads is None else deals.filter(lead__in=leads)
+
+
+def deals_closed(*, start: datetime, end: datetime, by: str, leads: QuerySet[Lead] | None = None) -> list[Row]:
     """The deals closed in [start, end) per group (see the module), most closed first; one query."""
     if by not in GROUPINGS:
         raise ValueError(f"Unknown grouping {by!r}.")
     fields = DEAL_GROUP_FIELDS[by]
     counted = (
-        Deal.objects.filter(
-            stage__outcome__in=[DealStage.Outcome.WON, DealStage.Outcome.LOST], closed_at__gte=start, closed_at__lt=end
-        )
+        closed_deals(start=start, end=end, leads=leads)
         .values(*fields, "stage__outcome", "lost_reason__label")
         .annotate(n=Count("id"), revenue=Sum("amount"))
         .order_by()
@@ -186,7 +193,7 @@ DECISION_GROUP_FIELDS = {
 }
 
 
-def rejections(*, start: datetime, end: datetime, by: str) -> list[DecisionRow]:
+def rejections(*, start: datetime, end: datetime, by: str, leads: QuerySet[Lead] | None = None) -> list[DecisionRow]:
     """Sales' verdicts in [start, end) per group (see the module): rejections and recycles per
     reason against all decisions, most rejected and recycled first.
 
@@ -199,7 +206,7 @@ def rejections(*, start: datetime, end: datetime, by: str) -> list[DecisionRow]:
         raise ValueError(f"Unknown grouping {by!r}.")
     fields = DECISION_GROUP_FIELDS[by]
     decisions = list(
-        decisions_in(start=start, end=end)
+        decisions_in(start=start, end=end, leads=leads)
         .values("id", "lead_id", "changed_at", "to_stage", "reason", *fields)
         .order_by("changed_at", "id")
     )
@@ -229,16 +236,28 @@ def rejections(*, start: datetime, end: datetime, by: str) -> list[DecisionRow]:
     return sorted(rows.values(), key=_decision_order)
 
 
-def decisions_in(*, start: datetime, end: datetime) -> Any:
+def decisions_in(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None = None) -> Any:
     """The verdicts made in [start, end): a person's move out of MQL or SQL to opportunity, or to
     disqualified or recycled with a reason."""
-    return StageChange.objects.filter(
+    decisions = StageChange.objects.filter(
         Q(to_stage=Stage.OPPORTUNITY) | Q(to_stage__in=[Stage.DISQUALIFIED, Stage.RECYCLED]) & ~Q(reason=""),
         source=ChangeSource.USER,
         from_stage__in=WORKED,
         changed_at__gte=start,
         changed_at__lt=end,
     )
+    return decisions if leads is None else decisions.filter(lead__in=leads)
+
+
+def verdict_leads(
+    *, start: datetime, end: datetime, verdict: str, reason: str | None = None, leads: QuerySet[Lead] | None = None
+) -> QuerySet[Lead]:
+    """The leads behind a verdict figure: accepted, or rejected or recycled (for one reason when given)."""
+    stage = next(stage for stage, name in VERDICTS.items() if name == verdict)
+    decisions = decisions_in(start=start, end=end, leads=leads).filter(to_stage=stage)
+    if reason is not None:
+        decisions = decisions.filter(reason=reason)
+    return Lead.objects.filter(pk__in=decisions.values("lead_id"))
 
 
 def decisions_totals(rows: list[DecisionRow]) -> DecisionRow:
