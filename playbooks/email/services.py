@@ -162,6 +162,28 @@ def email_test_send(*, template: EmailTemplate, lead: Lead, to: AbstractBaseUser
     return email
 
 
+def colleagues_email_queue(*, to: Sequence[str], subject: str, html: str, text: str, cause: str) -> list[OutboundEmail]:
+    """One transactional message per address to people who work here (the weekly meeting pack
+    to managers), not to a lead: sent as given (no variables, nothing tracked, no lead's rules);
+    like every other message each is an outbox row sent at most once, by the worker once this
+    commits."""
+    subject = " ".join(subject.split())
+    with transaction.atomic(savepoint=False):
+        emails = OutboundEmail.objects.bulk_create(
+            OutboundEmail(
+                kind=TemplateKind.TRANSACTIONAL,
+                to_email=address,
+                subject=subject[:255],
+                html=html,
+                text=text,
+                cause=cause[:120],
+            )
+            for address in to
+        )
+        outbox_send_after_commit([email.pk for email in emails])
+    return emails
+
+
 def _rendered_into(
     email: OutboundEmail, template: EmailTemplate, lead: Lead, *, prefix: str = "", tracked: bool = True
 ) -> None:

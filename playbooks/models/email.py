@@ -47,7 +47,8 @@ class OutboundEmail(models.Model):
         FAILED = "failed", "Failed"
         UNKNOWN = "unknown", "Outcome unknown"
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    # None for a message to a colleague rather than a lead (the weekly meeting pack to managers).
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     template = models.ForeignKey(EmailTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     kind = models.CharField(max_length=20, choices=TemplateKind.choices)
     to_email = models.EmailField(max_length=254)
