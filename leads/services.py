@@ -79,6 +79,18 @@ def lead_edit(*, lead: Lead, changes: dict[str, Any]) -> list[str]:
     return list(changes)
 
 
+def leads_set_field(*, lead_ids: Iterable[int], field: str, value: Any) -> list[int]:
+    """Set one fact on many leads at once (a playbook's step): only those holding another value
+    are written, then rescored and requalified together. Returns the ids changed."""
+    with transaction.atomic():
+        changed = list(Lead.objects.filter(pk__in=set(lead_ids)).exclude(**{field: value}).values_list("pk", flat=True))
+        if changed:
+            Lead.objects.filter(pk__in=changed).update(**{field: value, "updated_at": timezone.now()})
+            scoring.leads_rescore(lead_ids=changed)
+            qualification.leads_qualify(lead_ids=changed)
+    return changed
+
+
 def lead_unsubscribe(*, lead: Lead) -> bool:
     """The lead asked for no more marketing email (a link, a mail client's one-click button,
     an integration). The score's negative rule reads it, so the lead is rescored. False when

@@ -10,7 +10,9 @@ them, and a step-run is unique per enrolment and step, so no step can run twice.
 only after the commit, each sent at most once (playbooks.email.services).
 
 Exits are checked before a lead's steps run: it unsubscribed, it reached a stage the playbook
-ends at, or the playbook's goal holds (one query per playbook for the whole batch). A step
+ends at, or the playbook's goal holds (one query per playbook for the whole batch). The leads
+at the same step take it together: a list move, a field's update (rescored and requalified
+set-based) or a branch's question is one statement for all of them, not one per lead. A step
 that cannot run (its template deleted) is recorded as skipped and the lead moves on. A step
 that fails undoes the batch's work, which is run again with a savepoint around each writing
 step: the failing one is recorded, its lead leaves the playbook, and the others go on, so one
@@ -31,9 +33,10 @@ from leads.capture.ingest import EventIn, events_ingest
 from leads.history import lead_change_stage
 from leads.models import FUNNEL, ChangeSource, Lead
 from leads.sales.notifications import Note, lead_url, notify
-from leads.services import lead_edit
+from leads.services import leads_set_field
 from playbooks.email.services import email_queue, outbox_send_after_commit
 from playbooks.engine.conditions import leads_holding
+from playbooks.engine.shape import SETTABLE_FIELDS
 from playbooks.lists import services as lists
 from playbooks.models import EmailTemplate, Enrollment, LeadList, ListMembership, Playbook, StepRun
 from playbooks.outgoing.services import webhook_queue
@@ -42,6 +45,10 @@ log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 200
 # Steps that write; waits and branches only read, and need no savepoint of their own.
+# Steps taken by a batch's leads together; the others one lead at a time.
+GROUPED_STEPS = {"branch", "set_field", "list_add", "list_remove"}
+# What a field's change may change on the lead, read again after it.
+REREAD = ("stage", "stage_changed_at", "updated_at", *SETTABLE_FIELDS)
 WRITING_STEPS = {"email", "list_add", "list_remove", "set_field", "set_stage", "notify_owner", "create_task", "webhook"}
 RUN_TASK = "playbooks.run_due"
 Status = Enrollment.Status
@@ -105,7 +112,6 @@ class Run:
         self.careful = careful
         self.step_runs: list[StepRun] = []
         self.rows: dict[tuple[type, int], Any] = {}  # the templates and lists steps name, read once
-        self.branch_holds: dict[tuple[int, str], set[int]] = {}
         self.events: list[EventIn] = []  # the batch's email events, stored together
         self.queued: list[int] = []  # the batch's emails, sent together once it commits
 
@@ -113,12 +119,14 @@ class Run:
         if not enrolments:
             return 0
         leaving = self._exits(enrolments)
-        self._branches_asked([e for e in enrolments if e.pk not in leaving])
+        moving = []
         for enrolment in enrolments:
             if enrolment.pk in leaving:
                 self._finish(enrolment, Status.EXITED, leaving[enrolment.pk])
             else:
-                self._steps(enrolment)
+                moving.append(enrolment)
+        while moving:  # a branch never jumps back (playbooks.engine.shape), so every round moves on
+            moving = self._round(moving)
         StepRun.objects.bulk_create(self.step_runs, batch_size=1_000)
         _places_store(enrolments)
         if self.events:
@@ -148,56 +156,71 @@ class Run:
                             leaving.setdefault(enrolment.pk, "goal met")
         return leaving
 
-    def _branches_asked(self, enrolments: list[Enrollment]) -> None:
-        """Ask each branch the batch's leads stand at, once for all of them (a lead reaching a
-        branch later in its run is asked on its own)."""
-        waiting: dict[tuple[int, int], list[Enrollment]] = defaultdict(list)
-        for enrolment in enrolments:
-            steps = enrolment.playbook.steps
-            if enrolment.position < len(steps) and steps[enrolment.position]["type"] == "branch":
-                waiting[(enrolment.playbook_id, enrolment.position)].append(enrolment)
-        self.asked: set[int] = set()
-        for group in waiting.values():
-            step = group[0].playbook.steps[group[0].position]
-            ids = [e.lead_id for e in group]
-            self.branch_holds[(group[0].playbook_id, step["key"])] = leads_holding(step["condition"], ids, now=self.now)
-            self.asked.update(ids)
-
     # --- Steps ----------------------------------------------------------------------------
 
-    def _steps(self, enrolment: Enrollment) -> None:
-        steps = enrolment.playbook.steps
-        keys = [step["key"] for step in steps]
-        while enrolment.status == Status.ACTIVE:
-            if enrolment.position >= len(steps):
+    def _round(self, enrolments: list[Enrollment]) -> list[Enrollment]:
+        """Each enrolment takes its next step, those at the same step of the same playbook
+        together (one list move, one field update, one branch question for all of them).
+        Returns those that go straight on to another step."""
+        at_step: dict[tuple[int, int], list[Enrollment]] = defaultdict(list)
+        for enrolment in enrolments:
+            if enrolment.position >= len(enrolment.playbook.steps):
                 self._finish(enrolment, Status.COMPLETED, "")
-                return
-            step = steps[enrolment.position]
+            else:
+                at_step[(enrolment.playbook_id, enrolment.position)].append(enrolment)
+        going_on = []
+        for group in at_step.values():
+            step = group[0].playbook.steps[group[0].position]
+            for enrolment, done in self._step_taken(group, step):
+                if self._moved(enrolment, step, done):
+                    going_on.append(enrolment)
+        return going_on
+
+    def _step_taken(self, group: list[Enrollment], step: dict[str, Any]) -> list[tuple[Enrollment, Done]]:
+        if not self.careful:
+            if step["type"] in GROUPED_STEPS:
+                return self._grouped(group, step)
+            return [(enrolment, self._step(enrolment, step)) for enrolment in group]
+        # Careful: each lead's writing step in a savepoint of its own, so a failing one undoes
+        # only itself and its lead leaves the playbook.
+        taken = []
+        for enrolment in group:
             written = len(self.events)
             try:
-                if self.careful and step["type"] in WRITING_STEPS:
-                    with transaction.atomic():  # a step that fails undoes only itself
-                        done = self._step(enrolment, step)
+                if step["type"] in WRITING_STEPS:
+                    with transaction.atomic():
+                        done = self._one(enrolment, step)
                 else:
-                    done = self._step(enrolment, step)
+                    done = self._one(enrolment, step)
             except Exception as failure:  # noqa: BLE001 -- recorded on the step; the lead leaves
-                if not self.careful:
-                    raise  # the batch is run again, carefully
                 del self.events[written:]  # undone with the step
                 log.exception(
                     "Playbook %s step %s failed for lead %s", enrolment.playbook_id, step["key"], enrolment.lead_id
                 )
-                self._record(enrolment, step, Done("failed", str(failure)[:300]))
-                self._finish(enrolment, Status.EXITED, "step failed")
-                return
-            self._record(enrolment, step, done)
-            if done.jump == "exit":
-                self._finish(enrolment, Status.EXITED, f"branch at {step['key']}")
-                return
-            enrolment.position = enrolment.position + 1 if done.jump == "next" else keys.index(done.jump)
-            if done.wait_until is not None:
-                enrolment.due_at = done.wait_until
-                return
+                done = Done("failed", str(failure)[:300], jump="exit")
+            taken.append((enrolment, done))
+        return taken
+
+    def _one(self, enrolment: Enrollment, step: dict[str, Any]) -> Done:
+        if step["type"] in GROUPED_STEPS:
+            return self._grouped([enrolment], step)[0][1]
+        return self._step(enrolment, step)
+
+    def _moved(self, enrolment: Enrollment, step: dict[str, Any], done: Done) -> bool:
+        """Record the step and move the lead on; True when its next step is due now."""
+        self._record(enrolment, step, done)
+        if done.jump == "exit":
+            reason = "step failed" if done.outcome == "failed" else f"branch at {step['key']}"
+            self._finish(enrolment, Status.EXITED, reason)
+            return False
+        if done.jump == "next":
+            enrolment.position += 1
+        else:
+            enrolment.position = [s["key"] for s in enrolment.playbook.steps].index(done.jump)
+        if done.wait_until is not None:
+            enrolment.due_at = done.wait_until
+            return False
+        return True
 
     def _record(self, enrolment: Enrollment, step: dict[str, Any], done: Done) -> None:
         self.step_runs.append(
@@ -229,12 +252,6 @@ class Run:
             return Done("waiting", f"until {timezone.localtime(until):%a %Y-%m-%d %H:%M}", wait_until=until)
         if kind == "email":
             return self._email(enrolment, step)
-        if kind in ("list_add", "list_remove"):
-            return self._list(lead, step)
-        if kind == "set_field":
-            field, value = step["field"], step["value"]
-            changed = lead_edit(lead=lead, changes={field: value} if getattr(lead, field) != value else {})
-            return Done("set" if changed else "unchanged", f"{field} = {value}")
         if kind == "set_stage":
             # Forward only, and never out of a stage a person put the lead in (recycled, disqualified).
             if lead.stage not in FUNNEL or stage_reached(lead.stage, step["stage"]):
@@ -243,15 +260,6 @@ class Run:
                 lead=lead, to_stage=step["stage"], source=ChangeSource.PLAYBOOK, note=_cause(enrolment, step)
             )
             return Done("moved", f"to {step['stage']}")
-        if kind == "branch":
-            asked = self.branch_holds.get((enrolment.playbook_id, step["key"]))
-            holds = (
-                lead.pk in asked
-                if asked is not None and lead.pk in self.asked
-                else (lead.pk in leads_holding(step["condition"], [lead.pk], now=self.now))
-            )
-            side = "then" if holds else "else"
-            return Done("yes" if holds else "no", f"going to {step.get(side, 'next')}", jump=step.get(side, "next"))
         if kind in ("notify_owner", "create_task"):
             return self._tell_owner(enrolment, step)
         if kind == "webhook":
@@ -277,15 +285,45 @@ class Run:
         self.queued.append(email.pk)
         return Done("emailed", template.name, email_id=email.pk)
 
-    def _list(self, lead: Lead, step: dict[str, Any]) -> Done:
+    def _grouped(self, group: list[Enrollment], step: dict[str, Any]) -> list[tuple[Enrollment, Done]]:
+        """A step taken by the group's leads together."""
+        ids = [e.lead_id for e in group]
+        if step["type"] == "branch":
+            holds = leads_holding(step["condition"], ids, now=self.now)
+            sides = {True: step.get("then", "next"), False: step.get("else", "next")}
+            return [
+                (
+                    e,
+                    Done(
+                        "yes" if e.lead_id in holds else "no",
+                        f"going to {sides[e.lead_id in holds]}",
+                        jump=sides[e.lead_id in holds],
+                    ),
+                )
+                for e in group
+            ]
+        if step["type"] == "set_field":
+            return self._fields_set(group, step)
         lead_list = self._row(LeadList, step["list"])
         if lead_list is None:
-            return Done("skipped", "the list was deleted")
+            return [(e, Done("skipped", "the list was deleted")) for e in group]
+        on_list = set(ListMembership.objects.filter(list=lead_list, lead_id__in=ids).values_list("lead_id", flat=True))
         if step["type"] == "list_add":
-            added = lists.list_add_leads(lead_list=lead_list, lead_ids=[lead.pk], source=ListMembership.Source.PLAYBOOK)
-            return Done("added" if added else "unchanged", lead_list.name)
-        removed = lists.list_remove_leads(lead_list=lead_list, lead_ids=[lead.pk])
-        return Done("removed" if removed else "unchanged", lead_list.name)
+            lists.list_add_leads(lead_list=lead_list, lead_ids=ids, source=ListMembership.Source.PLAYBOOK)
+            return [(e, Done("unchanged" if e.lead_id in on_list else "added", lead_list.name)) for e in group]
+        lists.list_remove_leads(lead_list=lead_list, lead_ids=ids)
+        return [(e, Done("removed" if e.lead_id in on_list else "unchanged", lead_list.name)) for e in group]
+
+    def _fields_set(self, group: list[Enrollment], step: dict[str, Any]) -> list[tuple[Enrollment, Done]]:
+        field, value = step["field"], step["value"]
+        changed = set(leads_set_field(lead_ids=[e.lead_id for e in group], field=field, value=value))
+        # Requalification may have moved some: later steps and policies read the lead's stage.
+        now_at = {row.pop("pk"): row for row in Lead.objects.filter(pk__in=changed).values("pk", *REREAD)}
+        for enrolment in group:
+            for name, stored in now_at.get(enrolment.lead_id, {}).items():
+                setattr(enrolment.lead, name, stored)
+        detail = f"{field} = {value}"
+        return [(e, Done("set" if e.lead_id in changed else "unchanged", detail)) for e in group]
 
     def _tell_owner(self, enrolment: Enrollment, step: dict[str, Any]) -> Done:
         lead = enrolment.lead

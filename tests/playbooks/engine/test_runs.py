@@ -4,11 +4,13 @@ opportunity, moves lists and receives conversion content; and the rules of execu
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads.history import lead_change_stage
-from leads.models import Stage
+from leads.models import DefinitionStatus, Stage
+from leads.qualification import services as qualification
 from playbooks.engine import runner, services, triggers
 from playbooks.lists import services as lists
 from playbooks.lists.selectors import lead_on_list
@@ -332,3 +334,68 @@ def test_the_event_cursor_skips_what_no_playbook_wants_and_reads_unsettled_rows_
     assert Enrollment.objects.filter(playbook=playbook).count() == 1  # read again, enrolled once
     triggers.enrolments_follow_rows(now=later(minutes=2))
     assert place() == attended
+
+
+def _grouped_playbook(seed, marketer) -> Playbook:
+    playbook = services.playbook_save(
+        data={
+            "name": "Spain desk",
+            "trigger": {"type": "manual"},
+            "steps": [
+                {"key": "ask", "type": "branch", "condition": ES, "then": "next", "else": "done"},
+                {"key": "list", "type": "list_add", "list": seed.opportunities.pk},
+                {"key": "set", "type": "set_field", "field": "company", "value": "Spain Desk"},
+                {"key": "move", "type": "set_stage", "stage": "opportunity"},
+                {"key": "done", "type": "wait", "days": 1},
+            ],
+        },
+        by=marketer,
+    )
+    services.playbook_activate(playbook=playbook, by=marketer)
+    return playbook
+
+
+ES = {"op": "attr", "field": "country", "cmp": "eq", "value": "ES"}
+SPAIN = {"op": "attr", "field": "company", "cmp": "eq", "value": "Spain Desk"}
+
+
+def test_the_leads_at_one_step_take_it_together(seed, marketer, rep, django_assert_max_num_queries):
+    """A batch's leads at the same step share its statements: a batch of 30 costs the queries of
+    a batch of 3 but for the steps taken one lead at a time (here the stage move, 4 queries)."""
+    definition = qualification.definition_create(by=marketer, mql_rule=SPAIN, sql_rule=SPAIN)
+    qualification.definition_propose(definition=definition, by=marketer)
+    qualification.definition_sign(definition=definition, by=marketer, side="marketing")
+    qualification.definition_sign(definition=definition, by=rep, side="sales")
+    definition.refresh_from_db()
+    definition.status = DefinitionStatus.ACTIVE
+    definition.save()
+    playbook = _grouped_playbook(seed, marketer)
+
+    def batch(size: int) -> list:
+        leads = [LeadFactory(country="ES", company="Elsewhere") for _ in range(size)]
+        on_list = LeadFactory(country="ES", company="Spain Desk", stage=Stage.OPPORTUNITY)
+        lists.list_add_leads(lead_list=seed.opportunities, lead_ids=[on_list.pk], source=ListMembership.Source.MANUAL)
+        leads += [on_list, LeadFactory(country="FR")]
+        for lead in leads:
+            services.lead_enrol(playbook=playbook, lead=lead, by=marketer)
+        with CaptureQueriesContext(connection) as queries:
+            runner.enrolments_run_due()
+        return leads, len(queries)
+
+    _, few = batch(3)
+    leads, many = batch(30)
+    assert many <= few + (30 - 3) * 4
+
+    outcomes = dict(StepRun.objects.filter(enrollment__lead=leads[-1]).values_list("step", "outcome"))
+    assert outcomes == {"ask": "no", "done": "waiting"}
+    outcomes = dict(StepRun.objects.filter(enrollment__lead=leads[-2]).values_list("step", "outcome"))
+    assert (outcomes["list"], outcomes["set"], outcomes["move"][:7]) == ("unchanged", "unchanged", "skipped")
+    spain = leads[0]
+    outcomes = dict(StepRun.objects.filter(enrollment__lead=spain).values_list("step", "outcome"))
+    assert (outcomes["list"], outcomes["set"], outcomes["move"]) == ("added", "set", "moved")
+    assert list(spain.stage_changes.order_by("id").values_list("to_stage", "source")) == [
+        (Stage.MQL, "rule"),  # requalified with the batch's new company
+        (Stage.SQL, "rule"),
+        (Stage.OPPORTUNITY, "playbook"),
+    ]
+    assert lead_on_list(seed.opportunities, spain)
