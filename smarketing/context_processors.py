@@ -27,6 +27,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("ROI", "reports:roi"),
         ("Win/loss", "reports:win-loss"),
         ("Funnel", "reports:funnel"),
+        ("Meeting packs", "reports:meeting-packs"),
     ],
     Role.SALES: [
         ("My queue", "leads:queue"),
@@ -45,6 +46,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("ROI", "reports:roi"),
         ("Win/loss", "reports:win-loss"),
         ("Funnel", "reports:funnel"),
+        ("Meeting packs", "reports:meeting-packs"),
         ("Leads", "leads:list"),
         ("Imports", "leads:imports"),
         ("Campaigns", "leads:campaigns"),

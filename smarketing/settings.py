@@ -303,6 +303,7 @@ CELERY_IMPORTS = (
     "playbooks.engine.tasks",
     "playbooks.outgoing.tasks",
     "playbooks.referrals.tasks",
+    "reports.pack.tasks",
 )
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # What apps built on leads/ add to the demo (leads.demo.simulation.Extension), by path: leads/
@@ -311,6 +312,15 @@ DEMO_EXTENSIONS = ("playbooks.demo.PlaybooksDemo",)
 # Tasks that read the stage history (leads.history): each is sent after every commit that adds
 # to it, and beat runs it every minute in case a message was lost.
 HISTORY_READERS = ("sales.handoffs_follow", "playbooks.enrolments_follow", "playbooks.referrals_follow")
+# The weekly meeting pack (reports.pack): built for the week before by beat on this day and hour
+# in TIME_ZONE, mailed to managers; its top-N lists and the attribution model of its campaigns.
+MEETING_PACK_DAY = env_str("MEETING_PACK_DAY", "monday").strip().lower()
+MEETING_PACK_HOUR = env_int("MEETING_PACK_HOUR", 8)
+DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+if MEETING_PACK_DAY not in DAY_NAMES or not 0 <= MEETING_PACK_HOUR <= 23:
+    raise ImproperlyConfigured("MEETING_PACK_DAY is a weekday's English name and MEETING_PACK_HOUR 0 to 23.")
+MEETING_PACK_TOP = env_int("MEETING_PACK_TOP", 5)
+MEETING_PACK_ATTRIBUTION_MODEL = env_str("MEETING_PACK_ATTRIBUTION_MODEL", "linear")
 CELERY_BEAT_SCHEDULE = {
     "sales-handoffs-follow": {
         "task": "sales.handoffs_follow",
@@ -356,6 +366,10 @@ CELERY_BEAT_SCHEDULE = {
     "playbooks-referrals-follow": {
         "task": "playbooks.referrals_follow",
         "schedule": crontab(minute="*"),
+    },
+    "reports-meeting-pack": {
+        "task": "reports.meeting_pack_build",
+        "schedule": crontab(day_of_week=MEETING_PACK_DAY[:3], hour=MEETING_PACK_HOUR, minute=0),
     },
 }
 

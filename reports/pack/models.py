@@ -64,6 +64,10 @@ class ActionItem(models.Model):
     def is_open(self) -> bool:
         return self.closed_at is None
 
+    @property
+    def opened_week_name(self) -> str:
+        return iso_week_name(self.opened_week)
+
 
 def iso_week_name(monday: date) -> str:
     year, week, _ = monday.isocalendar()
