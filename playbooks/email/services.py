@@ -47,6 +47,7 @@ SEND_CHUNK = 5  # claimed at once: at most this many are left "unknown" by a wor
 FLUSH_AFTER = timedelta(minutes=1)
 SENDING_AT_MOST = timedelta(minutes=10)
 FLUSH_BATCH = 200
+RENDERED_BATCH = 50  # messages stored per UPDATE: each carries its whole HTML
 TEMPLATE_FIELDS = ("name", "kind", "subject", "body")
 
 
@@ -118,28 +119,46 @@ def email_queue(
     that queues many asks for them together, outbox_send_after_commit). A refusal's event is
     stored at once, or added to `events` for a caller that stores a batch's events together."""
     with transaction.atomic(savepoint=False):  # a caller's transaction is all or nothing already
-        refused = rules.refusal(lead, template.kind)
-        email = OutboundEmail.objects.create(
+        refusals: list[EventIn] = []
+        [email] = emails_queue(leads=[lead], template=template, cause=cause, events=refusals)
+        if refusals and events is None:
+            events_ingest(events=refusals)
+        elif events is not None:
+            events += refusals
+        if send and email.status == Status.QUEUED:
+            task_send_on_commit(SEND_TASK, email.pk)
+    return email
+
+
+def emails_queue(
+    *, leads: Sequence[Lead], template: EmailTemplate, cause: str, events: list[EventIn]
+) -> list[OutboundEmail]:
+    """email_queue for many leads at once (a playbook step's batch): the rules asked, the rows
+    written and the messages stored together, whatever their number; each refusal's event is
+    added to `events`. The caller sends the queued ones once its transaction commits."""
+    refused = rules.refusals(leads, template.kind)
+    emails = OutboundEmail.objects.bulk_create(
+        OutboundEmail(
             lead=lead,
             template=template,
             kind=template.kind,
             to_email=lead.email,
             subject=template.subject[:255],
             cause=cause[:120],
-            status=Status.SUPPRESSED if refused else Status.QUEUED,
-            reason=refused,
+            status=Status.SUPPRESSED if refused[lead.pk] else Status.QUEUED,
+            reason=refused[lead.pk],
         )
-        if refused:
-            event = _event_in(email, "email_suppressed", reason=refused)
-            if events is None:
-                events_ingest(events=[event])
-            else:
-                events.append(event)
-            return email
-        _rendered_into(email, template, lead)
-        if send:
-            task_send_on_commit(SEND_TASK, email.pk)
-    return email
+        for lead in leads
+    )
+    rendered = []
+    for email, lead in zip(emails, leads, strict=True):
+        if email.status == Status.SUPPRESSED:
+            events.append(_event_in(email, "email_suppressed", reason=email.reason))
+        else:
+            _rendered_onto(email, template, lead)
+            rendered.append(email)
+    OutboundEmail.objects.bulk_update(rendered, ["subject", "html", "text"], batch_size=RENDERED_BATCH)
+    return emails
 
 
 def email_test_send(*, template: EmailTemplate, lead: Lead, to: AbstractBaseUser) -> OutboundEmail:
@@ -187,9 +206,15 @@ def colleagues_email_queue(*, to: Sequence[str], subject: str, html: str, text: 
 def _rendered_into(
     email: OutboundEmail, template: EmailTemplate, lead: Lead, *, prefix: str = "", tracked: bool = True
 ) -> None:
+    _rendered_onto(email, template, lead, prefix=prefix, tracked=tracked)
+    email.save(update_fields=["subject", "html", "text"])
+
+
+def _rendered_onto(
+    email: OutboundEmail, template: EmailTemplate, lead: Lead, *, prefix: str = "", tracked: bool = True
+) -> None:
     rendered = _render(template, lead, email_id=email.pk if tracked else None)
     email.subject, email.html, email.text = (prefix + rendered.subject)[:255], rendered.html, rendered.text
-    email.save(update_fields=["subject", "html", "text"])
 
 
 def _render(template: EmailTemplate, lead: Lead, *, email_id: int | None) -> rendering.Rendered:

@@ -106,7 +106,10 @@ def _walk(
             refused = rules.refusal(lead, template.kind) if template else "deleted"
             if template and not refused and template.kind == TemplateKind.PROMOTIONAL:
                 week = [at for at in promotional if at > moment - timedelta(days=7)]
-                if len(week) + rules.promotional_this_week(lead) >= settings.EMAIL_PROMOTIONAL_PER_WEEK:
+                if (
+                    len(week) + rules.promotional_this_week([lead]).get(lead.pk, 0)
+                    >= settings.EMAIL_PROMOTIONAL_PER_WEEK
+                ):
                     refused = "frequency_cap"
                 else:
                     promotional.append(moment)

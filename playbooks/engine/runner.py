@@ -34,7 +34,7 @@ from leads.history import lead_change_stage
 from leads.models import FUNNEL, ChangeSource, Lead
 from leads.sales.notifications import Note, lead_url, notify
 from leads.services import leads_set_field
-from playbooks.email.services import email_queue, outbox_send_after_commit
+from playbooks.email.services import emails_queue, outbox_send_after_commit
 from playbooks.engine.conditions import leads_holding
 from playbooks.engine.shape import SETTABLE_FIELDS
 from playbooks.lists import services as lists
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 CLAIM_BATCH = 200
 # Steps that write; waits and branches only read, and need no savepoint of their own.
 # Steps taken by a batch's leads together; the others one lead at a time.
-GROUPED_STEPS = {"branch", "set_field", "list_add", "list_remove"}
+GROUPED_STEPS = {"email", "branch", "set_field", "list_add", "list_remove"}
 # What a field's change may change on the lead, read again after it.
 REREAD = ("stage", "stage_changed_at", "updated_at", *SETTABLE_FIELDS)
 WRITING_STEPS = {"email", "list_add", "list_remove", "set_field", "set_stage", "notify_owner", "create_task", "webhook"}
@@ -160,7 +160,8 @@ class Run:
 
     def _round(self, enrolments: list[Enrollment]) -> list[Enrollment]:
         """Each enrolment takes its next step, those at the same step of the same playbook
-        together (one list move, one field update, one branch question for all of them).
+        together (their emails' rules and rows, one list move, one field update, one branch
+        question for all of them).
         Returns those that go straight on to another step."""
         at_step: dict[tuple[int, int], list[Enrollment]] = defaultdict(list)
         for enrolment in enrolments:
@@ -250,8 +251,6 @@ class Run:
         if kind == "wait_until":
             until = next_weekday_hour(self.now, step.get("weekday"), step["hour"])
             return Done("waiting", f"until {timezone.localtime(until):%a %Y-%m-%d %H:%M}", wait_until=until)
-        if kind == "email":
-            return self._email(enrolment, step)
         if kind == "set_stage":
             # Forward only, and never out of a stage a person put the lead in (recycled, disqualified).
             if lead.stage not in FUNNEL or stage_reached(lead.stage, step["stage"]):
@@ -273,17 +272,20 @@ class Run:
             self.rows[(model, pk)] = model.objects.filter(pk=pk).first()
         return self.rows[(model, pk)]
 
-    def _email(self, enrolment: Enrollment, step: dict[str, Any]) -> Done:
+    def _emails(self, group: list[Enrollment], step: dict[str, Any]) -> list[tuple[Enrollment, Done]]:
         template = self._row(EmailTemplate, step["template"])
         if template is None:
-            return Done("skipped", "the template was deleted")
-        email = email_queue(
-            lead=enrolment.lead, template=template, cause=_cause(enrolment, step), events=self.events, send=False
-        )
-        if email.status == email.Status.SUPPRESSED:
-            return Done("suppressed", email.reason, email_id=email.pk)
-        self.queued.append(email.pk)
-        return Done("emailed", template.name, email_id=email.pk)
+            return [(e, Done("skipped", "the template was deleted")) for e in group]
+        leads = [e.lead for e in group]
+        emails = emails_queue(leads=leads, template=template, cause=_cause(group[0], step), events=self.events)
+        taken = []
+        for enrolment, email in zip(group, emails, strict=True):
+            if email.status == email.Status.SUPPRESSED:
+                taken.append((enrolment, Done("suppressed", email.reason, email_id=email.pk)))
+            else:
+                self.queued.append(email.pk)
+                taken.append((enrolment, Done("emailed", template.name, email_id=email.pk)))
+        return taken
 
     def _grouped(self, group: list[Enrollment], step: dict[str, Any]) -> list[tuple[Enrollment, Done]]:
         """A step taken by the group's leads together."""
@@ -302,6 +304,8 @@ class Run:
                 )
                 for e in group
             ]
+        if step["type"] == "email":
+            return self._emails(group, step)
         if step["type"] == "set_field":
             return self._fields_set(group, step)
         lead_list = self._row(LeadList, step["list"])

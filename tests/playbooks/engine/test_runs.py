@@ -265,14 +265,14 @@ def test_a_failing_step_is_recorded_and_the_batch_goes_on(seed, marketer, monkey
     leads = [LeadFactory(consent=True) for _ in range(3)]
     for lead in leads:
         services.lead_enrol(playbook=playbook, lead=lead, by=marketer)
-    real = runner.email_queue
+    real, first = runner.emails_queue, leads[0].pk
 
-    def failing_for_the_first(*, lead, **rest):
-        if lead.pk == leads[0].pk:
+    def failing_for_the_first(*, leads: list, **rest):
+        if first in {lead.pk for lead in leads}:
             raise RuntimeError("mail server exploded")
-        return real(lead=lead, **rest)
+        return real(leads=leads, **rest)
 
-    monkeypatch.setattr(runner, "email_queue", failing_for_the_first)
+    monkeypatch.setattr(runner, "emails_queue", failing_for_the_first)
     runner.enrolments_run_due()
     first = Enrollment.objects.get(lead=leads[0])
     assert (first.status, first.exit_reason) == (Status.EXITED, "step failed")
@@ -346,6 +346,7 @@ def _grouped_playbook(seed, marketer) -> Playbook:
                 {"key": "list", "type": "list_add", "list": seed.opportunities.pk},
                 {"key": "set", "type": "set_field", "field": "company", "value": "Spain Desk"},
                 {"key": "move", "type": "set_stage", "stage": "opportunity"},
+                {"key": "mail", "type": "email", "template": seed.case_study.pk},
                 {"key": "done", "type": "wait", "days": 1},
             ],
         },
@@ -372,7 +373,7 @@ def test_the_leads_at_one_step_take_it_together(seed, marketer, rep, django_asse
     playbook = _grouped_playbook(seed, marketer)
 
     def batch(size: int) -> list:
-        leads = [LeadFactory(country="ES", company="Elsewhere") for _ in range(size)]
+        leads = [LeadFactory(country="ES", company="Elsewhere", consent=i % 2 == 0) for i in range(size)]
         on_list = LeadFactory(country="ES", company="Spain Desk", stage=Stage.OPPORTUNITY)
         lists.list_add_leads(lead_list=seed.opportunities, lead_ids=[on_list.pk], source=ListMembership.Source.MANUAL)
         leads += [on_list, LeadFactory(country="FR")]
@@ -392,7 +393,13 @@ def test_the_leads_at_one_step_take_it_together(seed, marketer, rep, django_asse
     assert (outcomes["list"], outcomes["set"], outcomes["move"][:7]) == ("unchanged", "unchanged", "skipped")
     spain = leads[0]
     outcomes = dict(StepRun.objects.filter(enrollment__lead=spain).values_list("step", "outcome"))
-    assert (outcomes["list"], outcomes["set"], outcomes["move"]) == ("added", "set", "moved")
+    assert (outcomes["list"], outcomes["set"], outcomes["move"], outcomes["mail"]) == (
+        "added",
+        "set",
+        "moved",
+        "emailed",
+    )
+    assert OutboundEmail.objects.get(lead=leads[1]).reason == "no_consent"
     assert list(spain.stage_changes.order_by("id").values_list("to_stage", "source")) == [
         (Stage.MQL, "rule"),  # requalified with the batch's new company
         (Stage.SQL, "rule"),
