@@ -285,7 +285,8 @@ def playbook_tick_lag_writing(ctx: Context) -> list[Result]:
     return _tick_lag(
         lambda: [
             {"type": "list_add", "list": list_make().pk},
-            {"type": "set_field", "field": "industry", "value": "Bench"},
+            # A new value each run, so every lead is written, rescored and requalified.
+            {"type": "set_field", "field": "industry", "value": f"Bench {time.time():.0f}"},
             *LAG_STEPS,
         ],
         ", writing",

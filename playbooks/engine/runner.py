@@ -85,8 +85,7 @@ def enrolments_run_due(*, now: datetime | None = None, batch: int = CLAIM_BATCH,
 
 def _fresh(enrolments: list[Enrollment]) -> list[Enrollment]:
     """The claimed rows as stored (a failed run changed the objects in memory)."""
-    ids = [e.pk for e in enrolments]
-    return list(Enrollment.objects.filter(pk__in=ids).select_related("playbook", "lead", "lead__scoring"))
+    return _with_playbooks(Enrollment.objects.filter(pk__in=[e.pk for e in enrolments]))
 
 
 def _claim(now: datetime, batch: int) -> list[Enrollment]:
@@ -99,7 +98,17 @@ def _claim(now: datetime, batch: int) -> list[Enrollment]:
     ids = list(due)
     if not ids:
         return []
-    return list(Enrollment.objects.filter(pk__in=ids).select_related("playbook", "lead", "lead__scoring"))
+    return _with_playbooks(Enrollment.objects.filter(pk__in=ids))
+
+
+def _with_playbooks(enrolments: Any) -> list[Enrollment]:
+    """The enrolments with their leads, and their playbooks read once each (a batch is mostly one
+    playbook: joined, its steps would be read and parsed again for every row)."""
+    claimed = list(enrolments.select_related("lead"))
+    playbooks = Playbook.objects.in_bulk({e.playbook_id for e in claimed})
+    for enrolment in claimed:
+        enrolment.playbook = playbooks[enrolment.playbook_id]
+    return claimed
 
 
 class Run:
@@ -389,6 +398,12 @@ def _payload(enrolment: Enrollment, step: dict[str, Any]) -> dict[str, Any]:
             "stage": lead.stage,
         },
     }
+
+
+def work_due(now: datetime | None = None) -> bool:
+    """Whether an active playbook has an enrolment due."""
+    due = Enrollment.objects.filter(status=Status.ACTIVE, due_at__lte=now or timezone.now())
+    return due.filter(playbook__status=Playbook.Status.ACTIVE).exists()
 
 
 def due_count(now: datetime | None = None) -> int:

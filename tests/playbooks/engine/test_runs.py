@@ -1,6 +1,7 @@
 """Playbooks run as the seed asks: a lead gets the newsletter, stops getting it on becoming an
 opportunity, moves lists and receives conversion content; and the rules of execution hold."""
 
+import functools
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from django.utils import timezone
 from leads.history import lead_change_stage
 from leads.models import DefinitionStatus, Stage
 from leads.qualification import services as qualification
-from playbooks.engine import runner, services, triggers
+from playbooks.engine import runner, services, tasks, triggers
 from playbooks.lists import services as lists
 from playbooks.lists.selectors import lead_on_list
 from playbooks.models import Enrollment, ListMembership, OutboundEmail, Playbook, StepRun
@@ -406,3 +407,14 @@ def test_the_leads_at_one_step_take_it_together(seed, marketer, rep, django_asse
         (Stage.OPPORTUNITY, "playbook"),
     ]
     assert lead_on_list(seed.opportunities, spain)
+
+
+def test_a_runner_whose_time_is_up_hands_the_work_still_due_to_a_fresh_one(seed, marketer, monkeypatch):
+    for lead in [LeadFactory(consent=True) for _ in range(3)]:
+        services.lead_enrol(playbook=seed.conversion, lead=lead, by=marketer)
+    sent = []
+    monkeypatch.setattr(tasks, "task_send", lambda name, *args, **kwargs: sent.append(name))
+    monkeypatch.setattr(tasks, "RUN_BUDGET_SECONDS", -1)  # out of time after its first batch
+    monkeypatch.setattr(runner, "enrolments_run_due", functools.partial(runner.enrolments_run_due, batch=1))
+    assert [tasks.run_due() for _ in range(3)] == [2, 2, 2]  # each: one lead's email and wait
+    assert sent == ["playbooks.run_due", "playbooks.run_due"]  # none after the last lead's run
