@@ -7,6 +7,7 @@ in ``var/``. ``DEBUG=1`` is for development. Production sets ``DATABASE_URL``,
 """
 
 import os
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -304,6 +305,7 @@ CELERY_IMPORTS = (
     "playbooks.outgoing.tasks",
     "playbooks.referrals.tasks",
     "reports.pack.tasks",
+    "reports.attribution.tasks",
 )
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # What apps built on leads/ add to the demo (leads.demo.simulation.Extension), by path: leads/
@@ -366,6 +368,11 @@ CELERY_BEAT_SCHEDULE = {
     "playbooks-referrals-follow": {
         "task": "playbooks.referrals_follow",
         "schedule": crontab(minute="*"),
+    },
+    # The ROI rollups, a few seconds behind the rows they read (reports.attribution.services).
+    "reports-rollups-update": {
+        "task": "reports.rollups_update",
+        "schedule": timedelta(seconds=15),
     },
     "reports-meeting-pack": {
         "task": "reports.meeting_pack_build",

@@ -16,8 +16,11 @@ Definitions (DESIGN, "Reports"), for a period [start, end) in the instance's zon
 - ROI = (revenue − spend) ÷ spend, and spend per lead, MQL, SQL and customer; None where the
   divisor is zero.
 
-By channel, the same figures grouped by the campaign's channel. Every figure takes a fixed number
-of set-based queries, however many deals, leads and campaigns the period holds.
+By channel, the same figures grouped by the campaign's channel. The figures are read from the
+rollups (reports.attribution.models: each won deal's credits per campaign and model, each lead's
+milestones), which reports.attribution.services keeps current from the deals, events and stage
+history; the touches and MQL moments below are what it reads them from. Every figure takes a
+fixed number of set-based queries, however many deals, leads and campaigns the period holds.
 """
 
 from collections import defaultdict
@@ -27,16 +30,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, Min, OuterRef, QuerySet, Sum
+from django.db.models import Count, Min, QuerySet, Sum
 from django.utils import timezone
 
-from leads.models import Campaign, CampaignCost, Channel, Deal, DealStage, Event, Lead, Stage, StageChange
+from leads.models import Campaign, CampaignCost, Channel, Deal, DealStage, Event, Stage, StageChange
 from reports.attribution.credits import MODELS, Touch, cents_split, touch_shares
+from reports.attribution.models import DealCredit, LeadMilestone, Milestone
 
 NO_CAMPAIGN = "(no campaign)"
 BY_CAMPAIGN, BY_CHANNEL = "campaign", "channel"
 GROUPINGS = (BY_CAMPAIGN, BY_CHANNEL)
 FUNNEL_STAGES = {Stage.MQL: "mqls", Stage.SQL: "sqls", Stage.OPPORTUNITY: "opportunities", Stage.CUSTOMER: "customers"}
+MILESTONE_FIGURES = {Milestone.CREATED: "leads", **FUNNEL_STAGES}
 CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")
 
@@ -201,48 +206,63 @@ def roi_rows(*, model: str, start: datetime, end: datetime, by: str = BY_CAMPAIG
 
 
 def roi_report(*, model: str, start: datetime, end: datetime, by: str = BY_CAMPAIGN) -> RoiReport:
-    """The ROI rows and their totals under `model`, and every model's revenue side by side.
+    """The ROI rows and their totals under `model`, and every model's revenue side by side,
+    read from the rollups (reports.attribution.services keeps them current):
 
-    1. read the period's won deals, their touches and their leads' MQL moments (3 queries);
-    2. credit each deal's cents to its campaigns under every model (no query);
-    3. read spend, new leads and first stage entries per campaign (3 queries), and the names
-       and channels of the campaigns that have any figure (1 query);
-    4. fold campaigns into rows (per campaign, or per channel) and add the totals.
+    1. the period's credits per campaign, every model's cents and deals (1 query), per channel
+       the deals each channel's campaigns are credited under `model` (1 more), and how many
+       deals were won (1);
+    2. spend per campaign (1) and its leads and first stage entries, the period's milestones (1),
+       and the names and channels of the campaigns that have any figure (1);
+    3. fold campaigns into rows (per campaign, or per channel) and add the totals.
     """
     if model not in MODELS:
         raise ValueError(f"Unknown attribution model {model!r}.")
     if by not in GROUPINGS:
         raise ValueError(f"Unknown grouping {by!r}.")
-    won = won_deals(start=start, end=end)
-    deals = [
-        WonDeal(pk, lead_id, created, _cents(amount))
-        for pk, lead_id, created, amount in won.values_list("id", "lead_id", "created_at", "amount")
-    ]
-    touches = _touches_by_deal(deals, leads=won.values("lead_id"))
-    mqls = mql_moments(won.values("lead_id")) if deals else {}
-    credits = {
-        name: [deal_credits(name, deal, touches[deal.id], mqls.get(deal.lead_id)) for deal in deals] for name in MODELS
-    }
+    credits = DealCredit.objects.filter(won_at__gte=start, won_at__lt=end)
+    credited = _credited(credits)
     figures = _campaign_figures(start=start, end=end)
-    ids = {key for per_deal in credits.values() for deal in per_deal for key in deal} | set(figures)
-    campaigns = {c.id: c for c in Campaign.objects.filter(id__in=ids - {None}).only("id", "name", "channel")}
+    ids = {key for key in (*credited, *figures) if key is not None}
+    campaigns = {c.id: c for c in Campaign.objects.filter(id__in=ids).only("id", "name", "channel")}
     keyed = _Keys(campaigns, by)
-    rows = _rows(keyed, figures, credits[model])
-    model_rows = _model_rows(keyed, credits)
+    rows = _rows(keyed, figures, credited, model)
+    if by == BY_CHANNEL:
+        _channel_deals(rows, credits, model)
+    rows = sorted(rows.values(), key=_order)
+    model_rows = _model_rows(keyed, credited)
+    deal_count = credits.values("deal_id").distinct().count()
     return RoiReport(
         model=model,
         by=by,
         start=start,
         end=end,
         rows=rows,
-        totals=_totals(rows, deal_count=len(deals)),
+        totals=_totals(rows, deal_count=deal_count),
         model_rows=model_rows,
         model_totals=_model_totals(model_rows),
     )
 
 
-def _cents(amount: Decimal | None) -> int:
-    return int((amount or Decimal(0)) * 100)
+@dataclass
+class _Credited:
+    """A campaign's credits in a period: cents and deals under each model."""
+
+    cents: dict[str, int]
+    deals: dict[str, int]
+
+
+def _credited(credits: QuerySet[DealCredit]) -> dict[int | None, _Credited]:
+    """Per campaign id (None: deals without touches), every model's cents and the deals it
+    credits the campaign in (a deal has one row per campaign, so its rows count its deals)."""
+    sums = {f"cents_{name}": Sum(name) for name in MODELS} | {f"deals_{name}": Count(name) for name in MODELS}
+    return {
+        row["campaign_id"]: _Credited(
+            cents={name: row[f"cents_{name}"] or 0 for name in MODELS},
+            deals={name: row[f"deals_{name}"] for name in MODELS},
+        )
+        for row in credits.values("campaign_id").annotate(**sums).order_by()
+    }
 
 
 def _campaign_figures(*, start: datetime, end: datetime) -> dict[int | None, dict[str, Any]]:
@@ -256,31 +276,15 @@ def _campaign_figures(*, start: datetime, end: datetime) -> dict[int | None, dic
     )
     for row in costs:
         figures[row["campaign_id"]]["spend"] = row["spend"]
-    leads = (
-        Lead.objects.filter(created_at__gte=start, created_at__lt=end)
-        .values("first_campaign_id")
-        .annotate(n=Count("id"))
+    milestones = (
+        LeadMilestone.objects.filter(at__gte=start, at__lt=end)
+        .values("campaign_id", "milestone")
+        .annotate(n=Count("*"))
         .order_by()
     )
-    for row in leads:
-        figures[row["first_campaign_id"]]["leads"] = row["n"]
-    for row in _first_entries(start=start, end=end):
-        figures[row["lead__first_campaign_id"]][FUNNEL_STAGES[row["to_stage"]]] = row["n"]
+    for row in milestones:
+        figures[row["campaign_id"]][MILESTONE_FIGURES[row["milestone"]]] = row["n"]
     return figures
-
-
-def _first_entries(*, start: datetime, end: datetime) -> QuerySet:
-    """Per first campaign and stage, the leads whose first entry into the stage is in the period."""
-    earlier = StageChange.objects.filter(
-        lead_id=OuterRef("lead_id"), to_stage=OuterRef("to_stage"), changed_at__lt=start
-    )
-    return (
-        StageChange.objects.filter(to_stage__in=list(FUNNEL_STAGES), changed_at__gte=start, changed_at__lt=end)
-        .filter(~Exists(earlier))
-        .values("lead__first_campaign_id", "to_stage")
-        .annotate(n=Count("lead_id", distinct=True))
-        .order_by()
-    )
 
 
 class _Keys:
@@ -290,7 +294,7 @@ class _Keys:
         self.campaigns, self.by = campaigns, by
 
     def key(self, campaign_id: int | None) -> Key:
-        if campaign_id is None:
+        if campaign_id is None or campaign_id not in self.campaigns:  # none, or deleted since
             return None
         return campaign_id if self.by == BY_CAMPAIGN else self.campaigns[campaign_id].channel
 
@@ -304,7 +308,11 @@ class _Keys:
         return {"label": campaign.name, "channel": campaign.channel, "channel_label": campaign.get_channel_display()}
 
 
-def _rows(keys: _Keys, figures: dict[int | None, dict[str, Any]], credits: list[dict[int | None, int]]) -> list[Row]:
+def _rows(
+    keys: _Keys, figures: dict[int | None, dict[str, Any]], credited: dict[int | None, _Credited], model: str
+) -> dict[Key, Row]:
+    """Rows for the campaigns with a figure or credited under `model`; per campaign, each
+    deal counts on its campaign's row (per channel, `_channel_deals` counts them)."""
     rows: dict[Key, Row] = {}
 
     def row(campaign_id: int | None) -> Row:
@@ -318,12 +326,27 @@ def _rows(keys: _Keys, figures: dict[int | None, dict[str, Any]], credits: list[
         target.spend += values.get("spend", Decimal(0))
         for name in ("leads", *FUNNEL_STAGES.values()):
             setattr(target, name, getattr(target, name) + values.get(name, 0))
-    for deal in credits:
-        for campaign_id, cents in deal.items():
-            row(campaign_id).revenue_cents += cents
-        for key in {keys.key(campaign_id) for campaign_id in deal}:
-            rows[key].won_deals += 1
-    return sorted(rows.values(), key=_order)
+    for campaign_id, credit in credited.items():
+        if credit.deals[model]:
+            target = row(campaign_id)
+            target.revenue_cents += credit.cents[model]
+            target.won_deals += credit.deals[model]
+    return rows
+
+
+def _channel_deals(rows: dict[Key, Row], credits: QuerySet[DealCredit], model: str) -> None:
+    """Per channel, the deals its campaigns are credited under `model`: a deal touched by two
+    campaigns of one channel counts once on that channel's row."""
+    per_channel = (
+        credits.filter(**{f"{model}__isnull": False})
+        .values("campaign__channel")
+        .annotate(n=Count("deal_id", distinct=True))
+        .order_by()
+    )
+    for row in per_channel:
+        key = row["campaign__channel"]
+        if key in rows:
+            rows[key].won_deals = row["n"]
 
 
 def _order(row: Row | ModelRow) -> tuple[bool, int, str]:
@@ -341,15 +364,16 @@ def _totals(rows: list[Row], *, deal_count: int) -> Row:
     return totals
 
 
-def _model_rows(keys: _Keys, credits: dict[str, list[dict[int | None, int]]]) -> list[ModelRow]:
+def _model_rows(keys: _Keys, credited: dict[int | None, _Credited]) -> list[ModelRow]:
     rows: dict[Key, ModelRow] = {}
-    for model, per_deal in credits.items():
-        for deal in per_deal:
-            for campaign_id, cents in deal.items():
-                key = keys.key(campaign_id)
-                if key not in rows:
-                    rows[key] = ModelRow(key=key, **keys.labels(key))
-                rows[key].cents[model] += cents
+    for campaign_id, credit in credited.items():
+        if not any(credit.deals.values()):
+            continue
+        key = keys.key(campaign_id)
+        if key not in rows:
+            rows[key] = ModelRow(key=key, **keys.labels(key))
+        for model, cents in credit.cents.items():
+            rows[key].cents[model] += cents
     return sorted(rows.values(), key=_order)
 
 

@@ -44,6 +44,6 @@ def test_beat_installs_the_schedule_in_the_database(celery_env: dict[str, str], 
             task = PeriodicTask.objects.get(name=name)
             assert task.task == entry["task"]
             assert task.enabled
-            assert task.crontab is not None
+            assert task.crontab is not None or task.interval is not None
     finally:
         stop(process)

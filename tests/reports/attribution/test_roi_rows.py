@@ -7,6 +7,7 @@ import pytest
 
 from leads.models import Deal, DealStage
 from reports.attribution.selectors import NO_CAMPAIGN, deal_touches, roi_report, roi_rows, won_deals
+from reports.attribution.services import rollups_update
 from smarketing.lib.periods import month_bounds
 from tests.factories import LeadFactory
 from tests.reports.attribution.world import MARCH, build_world
@@ -144,6 +145,7 @@ def test_periods_are_the_instances_months(settings, db):
     won = DealStage.objects.get(outcome=DealStage.Outcome.WON)
     closed = datetime(2026, 3, 31, 12, tzinfo=UTC)
     Deal.objects.create(lead=LeadFactory(), name="Late", stage=won, amount=D("10"), created_at=closed, closed_at=closed)
+    rollups_update()
     march, april = month_bounds(MARCH), month_bounds(date(2026, 4, 1))
     assert roi_report(model="linear", start=march[0], end=march[1]).totals.revenue == 0
     assert roi_report(model="linear", start=april[0], end=april[1]).totals.revenue == D("10.00")

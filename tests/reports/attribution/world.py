@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from leads.models import Campaign, CampaignCost, Channel, Deal, DealStage, Lead, Stage, StageChange
+from reports.attribution.services import rollups_update
 from tests.factories import CampaignFactory, EventFactory, LeadFactory
 
 MARCH = date(2026, 3, 1)
@@ -41,6 +42,8 @@ def build_world() -> World:
       The MQL moment (10 Mar) makes the Search touch the W's middle key.
     - D2 (L4), 250.50, won 25 Mar, no touches: "(no campaign)".
     - Not in March's revenue: a deal lost in March, a deal won in April.
+
+    The ROI rollups are brought up to date at the end, as beat would within seconds.
     """
     won = DealStage.objects.get(outcome=DealStage.Outcome.WON)
     lost = DealStage.objects.get(outcome=DealStage.Outcome.LOST)
@@ -83,4 +86,5 @@ def build_world() -> World:
         lead=l3, name="Lost", stage=lost, amount=Decimal("999"), created_at=at(3, 9), closed_at=at(3, 21)
     )
     Deal.objects.create(lead=l0, amount=Decimal("777"), created_at=at(3, 9), closed_at=at(4, 2), **deal)
+    rollups_update()
     return World(webinar=webinar, search=search)

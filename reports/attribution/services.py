@@ -1,0 +1,303 @@
+"""The ROI rollups (reports.attribution.models), kept current from the rows already written.
+
+`rollups_update` (Celery beat, every few seconds) reads what was written since its last run,
+each source through a cursor of its own, and recomputes what those rows change:
+
+1. stage history (leads.history reader `reports.rollups`): the moved leads' milestones, and the
+   won deals of leads that became MQL (the W-shaped model's middle key);
+2. new leads: their milestones; lead merges: the survivor's milestones and won deals;
+3. events carrying a campaign: their leads' milestones' campaign (a known lead's first touch can
+   fill its first campaign), and the won deals those events are touches of (a late event);
+4. new deals and deal changes (won, reopened, amount): those deals' credits;
+5. campaigns deleted since the last run: the deals they were credited in, recomputed.
+
+Every step recomputes from the source rows (a lead's milestones from its row and history, a
+deal's credits from its touches), so a row read twice changes nothing, and a late row fixes
+what it touches. Runs take turns through a PostgreSQL advisory lock; one that finds another
+running returns at once. Writes are set-based: milestones by one INSERT … ON CONFLICT per batch
+of leads, credits deleted and inserted per batch of deals. Only the attribution models' exact
+arithmetic runs in Python, per won deal (reports.attribution.credits), as the page did.
+
+`rollups_rebuild` (`manage.py reports_rebuild`) makes everything again from scratch, and runs
+by itself the first time `rollups_update` finds nothing built.
+"""
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from leads.history import stage_changes_follow
+from leads.models import Campaign, Deal, DealChange, DealStage, Event, HistoryReader, Lead, StageChange
+from leads.models.capture import LeadMerge
+from reports.attribution import sql as rollups_sql
+from reports.attribution.credits import MODELS
+from reports.attribution.cursors import Rows, Table, cursor_place, head_of, rows_follow
+from reports.attribution.models import DealCredit, LeadMilestone, Milestone, RollupState
+from reports.attribution.selectors import WonDeal, _touches_by_deal, deal_credits, mql_moments
+from smarketing.lib import sql
+
+logger = logging.getLogger(__name__)
+
+HISTORY_READER = "reports.rollups"
+EVENTS = Table("reports.events", Event, "received_at", ("lead_id", "campaign_id", "occurred_at", "received_at"))
+LEADS = Table("reports.leads", Lead, "created_at", ("created_at",))
+DEALS = Table("reports.deals", Deal, "created_at", ("created_at",))
+DEAL_CHANGES = Table("reports.deal_changes", DealChange, "at", ("deal_id", "at"))
+MERGES = Table("reports.merges", LeadMerge, "merged_at", ("survivor_id", "merged_at"))
+TABLES = (EVENTS, LEADS, DEALS, DEAL_CHANGES, MERGES)
+
+LEAD_BATCH = 5_000
+DEAL_BATCH = 2_000
+LEAD_RANGE = 50_000
+LOOKBACK = 100_000  # ids a rebuild checks for gaps below each table's newest
+MILESTONE_STAGES = [m.value for m in Milestone if m != Milestone.CREATED]
+LOCK_KEY = int.from_bytes(hashlib.blake2b(b"reports.rollups", digest_size=7).digest(), "big")
+
+Progress = Callable[[str], None]
+
+
+# --- Taking turns ---------------------------------------------------------------------------
+
+
+@contextmanager
+def rollups_lock(*, wait: bool) -> Iterator[bool]:
+    """Whether this run holds the rollups (a PostgreSQL advisory lock, for the session, so the
+    run's batches commit one by one). SQLite writes one transaction at a time: always True."""
+    if not sql.is_postgres():
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {'pg_advisory_lock' if wait else 'pg_try_advisory_lock'}(%s)", [LOCK_KEY])
+        held = wait or cursor.fetchone()[0]
+    try:
+        yield bool(held)
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+# --- The run --------------------------------------------------------------------------------
+
+
+def rollups_update(*, now: datetime | None = None) -> dict[str, Any]:
+    """Bring the rollups up to the rows written so far (see the module); returns what each
+    source gave, or {"skipped": True} when another run holds them."""
+    with rollups_lock(wait=False) as held:
+        if not held:
+            return {"skipped": True}
+        state = RollupState.objects.get_or_create(pk=1)[0]
+        if state.built_at is None:
+            return _rebuild(progress=None)
+        now = now or timezone.now()
+        return {
+            "campaigns_gone": _campaigns_gone(state),
+            "merges": rows_follow(MERGES, _merges, now=now),
+            "leads": rows_follow(LEADS, _new_leads, now=now),
+            "stage_changes": stage_changes_follow(reader=HISTORY_READER, handle=_stage_changes),
+            "events": rows_follow(EVENTS, _events, now=now),
+            "deals": rows_follow(DEALS, _deals, now=now),
+            "deal_changes": rows_follow(DEAL_CHANGES, _deal_changes, now=now),
+        }
+
+
+def _merges(rows: Rows) -> None:
+    survivors = sorted({row["survivor_id"] for row in rows})
+    milestones_refresh(survivors)
+    credits_refresh(_won_deals_of(survivors))
+
+
+def _new_leads(rows: Rows) -> None:
+    milestones_refresh([row["pk"] for row in rows])
+
+
+def _stage_changes(changes: list[StageChange]) -> None:
+    moved = sorted({c.lead_id for c in changes if c.to_stage in MILESTONE_STAGES})
+    milestones_refresh(moved)
+    credits_refresh(_won_deals_of(sorted({c.lead_id for c in changes if c.to_stage == Milestone.MQL})))
+
+
+def _events(rows: Rows) -> None:
+    """Events carrying a campaign: the first campaign they may have given their lead, and the
+    won deals created after them (the deals they are touches of)."""
+    touches = [row for row in rows if row["campaign_id"] is not None]
+    if not touches:
+        return
+    leads = sorted({row["lead_id"] for row in touches})
+    with connection.cursor() as cursor:
+        for chunk in sql.chunked(leads, LEAD_BATCH):
+            statement, params = rollups_sql.milestones_campaign_follow(chunk)
+            cursor.execute(*sql.bind(statement, **params))
+    earliest = min(row["occurred_at"] for row in touches)
+    credits_refresh(_won_deals_of(leads, created_from=earliest))
+
+
+def _deals(rows: Rows) -> None:
+    credits_refresh([row["pk"] for row in rows])
+
+
+def _deal_changes(rows: Rows) -> None:
+    credits_refresh(sorted({row["deal_id"] for row in rows}))
+
+
+def _campaigns_gone(state: RollupState) -> int:
+    """Deals credited to a campaign deleted since the last run are recomputed (its events no
+    longer carry it), and its milestones go to nobody's account, as its leads' first campaign did."""
+    ids = list(Campaign.objects.order_by("pk").values_list("pk", flat=True))
+    gone = sorted(set(state.campaign_ids) - set(ids))
+    if gone:
+        with transaction.atomic():
+            deals = DealCredit.objects.filter(campaign_id__in=gone).values_list("deal_id", flat=True).distinct()
+            credits_refresh(list(deals))
+            with connection.cursor() as cursor:
+                cursor.execute(rollups_sql.MILESTONES_CAMPAIGNS_GONE)
+    if ids != state.campaign_ids:
+        state.campaign_ids = ids
+        state.save(update_fields=["campaign_ids"])
+    return len(gone)
+
+
+def _won_deals_of(lead_ids: list[int], *, created_from: datetime | None = None) -> list[int]:
+    found: list[int] = []
+    for chunk in sql.chunked(lead_ids, LEAD_BATCH):
+        deals = Deal.objects.filter(lead_id__in=chunk, stage__outcome=DealStage.Outcome.WON)
+        if created_from is not None:
+            deals = deals.filter(created_at__gte=created_from)
+        found += deals.values_list("pk", flat=True)
+    return found
+
+
+# --- Milestones -----------------------------------------------------------------------------
+
+
+def milestones_refresh(lead_ids: list[int]) -> None:
+    """These leads' milestones, recomputed from their rows and stage history."""
+    with connection.cursor() as cursor:
+        for chunk in sql.chunked(sorted(set(lead_ids)), LEAD_BATCH):
+            statement, params = rollups_sql.milestones_upsert(chunk)
+            cursor.execute(*sql.bind(statement, **params))
+
+
+# --- Credits --------------------------------------------------------------------------------
+
+
+def credits_refresh(deal_ids: Iterable[int]) -> int:
+    """These deals' credits, recomputed: a won deal's from its touches, none for another.
+    Returns how many won deals were credited."""
+    credited = 0
+    for chunk in sql.chunked(sorted(set(deal_ids)), DEAL_BATCH):
+        with transaction.atomic():
+            rows = credit_rows(_won(Deal.objects.filter(pk__in=chunk)))
+            DealCredit.objects.filter(deal_id__in=chunk).delete()
+            DealCredit.objects.bulk_create(rows)
+        credited += len({row.deal_id for row in rows})
+    return credited
+
+
+def _won(deals: Any) -> list[tuple[WonDeal, datetime]]:
+    """The won ones of `deals`, each with the moment it was won."""
+    won = deals.filter(stage__outcome=DealStage.Outcome.WON, closed_at__isnull=False)
+    return [
+        (WonDeal(pk, lead_id, created, _cents(amount)), closed)
+        for pk, lead_id, created, amount, closed in won.values_list(
+            "id", "lead_id", "created_at", "amount", "closed_at"
+        )
+    ]
+
+
+def _cents(amount: Any) -> int:
+    return int((amount or 0) * 100)
+
+
+def credit_rows(won: list[tuple[WonDeal, datetime]]) -> list[DealCredit]:
+    """Each deal's cents per campaign under every model, as rows (not saved): its touches and
+    its lead's MQL moment are read for all the deals at once (two queries)."""
+    if not won:
+        return []
+    deals = [deal for deal, _ in won]
+    leads = sorted({deal.lead_id for deal in deals})
+    touches = _touches_by_deal(deals, leads=leads)
+    mqls = mql_moments(leads)
+    rows: list[DealCredit] = []
+    for deal, won_at in won:
+        by_campaign: dict[int | None, dict[str, int]] = defaultdict(dict)
+        for model in MODELS:
+            for campaign_id, cents in deal_credits(model, deal, touches[deal.id], mqls.get(deal.lead_id)).items():
+                by_campaign[campaign_id][model] = cents
+        rows += [
+            DealCredit(deal_id=deal.id, campaign_id=campaign_id, won_at=won_at, **cents)
+            for campaign_id, cents in by_campaign.items()
+        ]
+    return rows
+
+
+# --- Rebuild --------------------------------------------------------------------------------
+
+
+def rollups_rebuild(*, progress: Progress | None = None) -> dict[str, Any]:
+    """Every rollup made again from the source rows, waiting for a run in progress to end."""
+    with rollups_lock(wait=True):
+        return _rebuild(progress=progress)
+
+
+def _rebuild(*, progress: Progress | None) -> dict[str, Any]:
+    """1. note where each source ends now (the cursors start there, so what is written during
+       the rebuild is read by the next run);
+    2. clear both rollups;
+    3. insert the milestones of every lead, a range of ids at a time (two at once on PostgreSQL);
+    4. credit every won deal, a batch at a time;
+    5. put the cursors at the noted ends, and note the campaigns known."""
+    say = progress or (lambda message: None)
+    heads = {table: head_of(table, lookback=LOOKBACK) for table in TABLES}
+    history = _history_head()
+    campaigns = list(Campaign.objects.order_by("pk").values_list("pk", flat=True))
+    _clear()
+    say("milestones: leads by ranges of ids")
+    ranges = sql.id_ranges(Lead, size=LEAD_RANGE)
+    done = sql.each_in_parallel(_milestones_of_range, ranges)
+    milestones = sum(done)
+    say(f"milestones: {milestones:,} for {len(ranges)} ranges of leads")
+    won = Deal.objects.filter(stage__outcome=DealStage.Outcome.WON, closed_at__isnull=False)
+    ids = list(won.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), DEAL_BATCH * 5):
+        credits_refresh(ids[start : start + DEAL_BATCH * 5])
+        say(f"credits: {min(start + DEAL_BATCH * 5, len(ids)):,} of {len(ids):,} won deals")
+    for table, (head, written_at, gaps) in heads.items():
+        cursor_place(table, head=head, written_at=written_at, gaps=gaps)
+    HistoryReader.objects.update_or_create(
+        name=HISTORY_READER, defaults={"txid": history[0], "last_id": history[1], "read_at": timezone.now()}
+    )
+    RollupState.objects.update_or_create(pk=1, defaults={"built_at": timezone.now(), "campaign_ids": campaigns})
+    return {"rebuilt": True, "milestones": milestones, "won_deals": len(ids)}
+
+
+def _history_head() -> tuple[int, int]:
+    if sql.is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(rollups_sql.HISTORY_HEAD_PG)
+            row = cursor.fetchone()
+        return (row[0], row[1]) if row else (0, 0)
+    return 0, StageChange.objects.order_by("-id").values_list("id", flat=True).first() or 0  # SQLite: txid 0
+
+
+def _clear() -> None:
+    if sql.is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(rollups_sql.MILESTONES_CLEAR_PG)
+            cursor.execute(rollups_sql.CREDITS_CLEAR_PG)
+        return
+    LeadMilestone.objects.all().delete()
+    DealCredit.objects.all().delete()
+
+
+def _milestones_of_range(bounds: tuple[int, int]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(*sql.bind(rollups_sql.milestones_insert_range(), first=bounds[0], last=bounds[1]))
+        return cursor.rowcount
