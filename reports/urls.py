@@ -4,6 +4,7 @@ from django.urls import path
 
 from reports import views
 from reports.attribution import views as attribution_views
+from reports.dashboard import views as dashboard_views
 from reports.funnel import views as funnel_views
 from reports.pack import views as pack_views
 from reports.winloss import views as winloss_views
@@ -22,4 +23,6 @@ urlpatterns = [
     path("meeting-packs/<str:week>/actions/", pack_views.action_item_add, name="action-item-add"),
     path("meeting-packs/<str:week>/actions/<int:pk>/assign/", pack_views.action_item_assign, name="action-item-assign"),
     path("meeting-packs/<str:week>/actions/<int:pk>/close/", pack_views.action_item_close, name="action-item-close"),
+    path("dashboard/", dashboard_views.dashboard_page, name="dashboard"),
+    path("dashboard/leads/", dashboard_views.dashboard_leads, name="dashboard-leads"),
 ]

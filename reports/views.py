@@ -17,6 +17,7 @@ from leads.sales import services as sales
 from leads.sales.forms import add_sales_error
 from leads.sales.services import SalesError
 from reports import selectors
+from reports.dashboard.views import dashboard_response
 from reports.forms import AgreementForm, MonthField
 from reports.selectors import landing_figures
 from smarketing.lib.periods import month_first, next_month
@@ -102,7 +103,6 @@ def _save(request: HttpRequest, form: AgreementForm) -> HttpResponse:
 LANDING_TEMPLATES = {
     Role.MARKETING: "reports/home_marketing.html",
     Role.SALES: "reports/home_sales.html",
-    Role.MANAGER: "reports/home_manager.html",
 }
 
 
@@ -112,4 +112,6 @@ def home(request: HttpRequest) -> HttpResponse:
     role = primary_role(request.user)
     if role is None:
         return render(request, "reports/home_no_role.html", status=403)
+    if role == Role.MANAGER:  # the alignment dashboard, as at /reports/dashboard/
+        return dashboard_response(request)
     return render(request, LANDING_TEMPLATES[role], landing_figures(request.user))

@@ -12,6 +12,7 @@ from smarketing.roles import Role, primary_role
 NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.MARKETING: [
         ("Home", "home"),
+        ("Dashboard", "reports:dashboard"),
         ("Leads", "leads:list"),
         ("Imports", "leads:imports"),
         ("Campaigns", "leads:campaigns"),
@@ -32,13 +33,14 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.SALES: [
         ("My queue", "leads:queue"),
         ("Home", "home"),
+        ("Dashboard", "reports:dashboard"),
         ("Deals", "leads:deals"),
         ("My leads", "leads:list"),
         ("Agreement", "reports:agreement"),
         ("Definitions", "leads:definitions"),
     ],
     Role.MANAGER: [
-        ("Dashboard", "home"),
+        ("Dashboard", "reports:dashboard"),
         ("Team queue", "leads:queue"),
         ("Teams", "leads:teams"),
         ("Deals", "leads:deals"),

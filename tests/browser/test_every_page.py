@@ -15,6 +15,7 @@ two that answer 400 and 500, so the error pages are checked as a visitor really 
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import pytest
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, get_resolver, path, reverse
+from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page
 from pytest_django.live_server_helper import LiveServer
 
@@ -89,6 +91,13 @@ def upload_a_csv(page: Page) -> None:
     assert "/map/" in page.url, page.url
 
 
+def open_the_leads_behind_a_figure(page: Page) -> None:
+    """The list exists for a figure of the dashboard: the leads created in the last year."""
+    today = timezone.localdate()
+    days = f"from={today - timedelta(days=365):%Y-%m-%d}&to={today:%Y-%m-%d}"
+    page.goto(f"{reverse('reports:dashboard-leads')}?figure=created&{days}")
+
+
 def lead(world: World) -> dict[str, Any]:
     return {"pk": world.lead}
 
@@ -146,6 +155,8 @@ PAGES: dict[str, Visit] = {
     "reports:roi": Visit(EDITORS),
     "reports:win-loss": Visit(EDITORS),
     "reports:funnel": Visit(EDITORS),
+    "reports:dashboard": Visit(STAFF),
+    "reports:dashboard-leads": Visit(STAFF, reach=lambda page: open_the_leads_behind_a_figure(page)),
     "playbooks:playbooks": Visit(EDITORS),
     "playbooks:playbook-new": Visit(EDITORS),
     "playbooks:playbook": Visit(EDITORS, lambda w: {"pk": w.playbook}),

@@ -45,7 +45,6 @@ def kpi(page: Page, label: str) -> str:
 LANDINGS = [
     ("marketer", "Marketing overview", {"Leads": "6", "MQLs": "3", "SQLs": "2", "Customers": "1", "Campaigns": "2"}),
     ("rep", "Your leads", {"Your leads": "2", "SQLs": "2", "Handed to you this month": "2"}),
-    ("manager", "Alignment dashboard", {"Leads": "6", "New this month": "6", "MQLs": "3", "Campaigns": "2"}),
 ]
 
 
@@ -65,6 +64,24 @@ def test_each_role_logs_in_and_lands_on_its_own_figures(
 
     logout(page, live_server)
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    page.goto(live_server.url + reverse("home"))
+    expect(page).to_have_url(f"{live_server.url}{reverse('login')}?next={reverse('home')}")
+
+
+def test_the_manager_logs_in_and_lands_on_the_alignment_dashboard(
+    page: Page, live_server: LiveServer, team: dict[str, User]
+) -> None:
+    login(page, live_server, "manager", "pw-manager")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Alignment dashboard")
+    expect(page.locator(".user-menu .username")).to_have_text(team["manager"].get_full_name())
+    expect(page.get_by_role("heading", name="Marketing → Sales").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Sales → Marketing").first).to_be_visible()
+    cohorts = page.get_by_role("region", name="Funnel by cohort")
+    expect(cohorts.get_by_role("row").nth(1).get_by_role("cell").first).to_have_text("6")  # this month's leads
+    screenshot(page, "landing-manager")
+
+    logout(page, live_server)
     page.goto(live_server.url + reverse("home"))
     expect(page).to_have_url(f"{live_server.url}{reverse('login')}?next={reverse('home')}")
 

@@ -1,0 +1,315 @@
+"""The alignment dashboard (/reports/dashboard/, a manager's landing page) and the leads behind
+each of its figures (/reports/dashboard/leads/).
+
+Thin views: the forms read the period and filters, `reports.dashboard.selectors` reads the
+figures; what is here only shapes them for the page: each figure with the link to its leads,
+and the charts' numbers as JSON for static/js/dashboard.js.
+"""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from leads.models import FUNNEL, Stage
+from leads.selectors import leads_visible_to
+from reports.dashboard.forms import DashboardQueryForm, FigureForm, Filters, Period
+from reports.dashboard.selectors import (
+    AGREEMENT_FIGURES,
+    Dashboard,
+    MonthAttainment,
+    agreement_leads,
+    dashboard,
+    period_leads,
+)
+from reports.funnel.views import pct
+from reports.selectors import agreement_attainment
+from reports.winloss.selectors import RECYCLED, REJECTED
+from smarketing.lib.periods import month_bounds
+from smarketing.roles import Role, role_required
+
+ANY_ROLE = (Role.MARKETING, Role.SALES, Role.MANAGER)
+LEADS_PER_PAGE = 50
+
+
+@role_required(*ANY_ROLE)
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    return dashboard_response(request)
+
+
+def dashboard_response(request: HttpRequest) -> HttpResponse:
+    """The page for the query's period and filters (also the manager's home page)."""
+    form = DashboardQueryForm(request.GET)
+    valid = form.is_valid()
+    period, filters = form.chosen_period(), form.chosen_filters()
+    figures = dashboard(start=period.start, end=period.end, last_month=period.last_month, leads=filters.leads())
+    links = Links(period, filters)
+    context = {
+        "form": form,
+        "period": period,
+        "filters": filters,
+        "attainment": agreement_attainment(),
+        "trend": [_month(row, links) for row in figures.trend],
+        "stages": [Stage(stage).label for stage in FUNNEL],
+        "cohorts": _cohorts(figures, links, period),
+        "entries": [
+            {
+                "label": Stage(row.stage).label,
+                "entries": row.entries,
+                "rate": pct(row.rate_to_next),
+                "url": links.period("entered", stage=row.stage),
+            }
+            for row in figures.entries
+        ],
+        "moves": [
+            {
+                "from": Stage(row.from_stage).label,
+                "to": Stage(row.to_stage).label,
+                "moves": row.moves,
+                "median_days": row.median_days,
+                "url": links.period("moved", stage=row.from_stage),
+            }
+            for row in figures.moves
+        ],
+        "pipeline": [
+            {
+                "stage": row.stage,
+                "deals": row.deals,
+                "amount": row.amount,
+                "url": links.period("pipeline", deal_stage=row.stage_id),
+            }
+            for row in figures.pipeline
+        ],
+        "pipeline_total": figures.pipeline_total,
+        "pipeline_url": links.period("pipeline"),
+        "deals": figures.deals,
+        "won_url": links.period("won"),
+        "lost_url": links.period("lost"),
+        "reasons": [
+            {
+                "label": row.label,
+                "kind": REJECTED if row.rejected else RECYCLED,
+                "count": row.rejected + row.recycled,
+                "share": _share(row.rejected + row.recycled, figures.decided),
+                "url": links.period("verdict", verdict=REJECTED if row.rejected else RECYCLED, reason=row.label),
+            }
+            for row in figures.reasons
+        ],
+        "decided": figures.decided,
+        "currency": settings.CURRENCY,
+        "charts": _charts(figures),
+    }
+    return render(request, "reports/dashboard/dashboard.html", context, status=200 if valid else 400)
+
+
+class Links:
+    """Links to the leads behind a figure: the figure, its range of days and the filters."""
+
+    def __init__(self, period: Period, filters: Filters) -> None:
+        self.period_days = {"from": period.first_day.isoformat(), "to": period.last_day.isoformat()}
+        self.filters = filters.params()
+
+    def period(self, figure: str, *, days: dict[str, str] | None = None, **extra: Any) -> str:
+        params = {"figure": figure, **(days or self.period_days), **self.filters}
+        params |= {key: str(value) for key, value in extra.items() if value is not None}
+        return f"{reverse('reports:dashboard-leads')}?{urlencode(params)}"
+
+    def agreement(self, figure: str, month: date) -> str:
+        # The agreement is the whole teams': its links carry no filter.
+        return f"{reverse('reports:dashboard-leads')}?{urlencode({'figure': figure, 'month': f'{month:%Y-%m}'})}"
+
+
+def _share(part: int, whole: int) -> Decimal | None:
+    return (Decimal(part * 100) / whole).quantize(Decimal("0.1")) if whole else None
+
+
+def _month(row: MonthAttainment, links: Links) -> dict[str, Any]:
+    return {"row": row} | {f"{figure}_url": links.agreement(figure, row.month) for figure in AGREEMENT_FIGURES}
+
+
+def _cohorts(figures: Dashboard, links: Links, period: Period) -> list[dict[str, Any]]:
+    """Each cohort month's cells with their links (a month's part of the period only)."""
+    rows = []
+    for row in figures.cohorts:
+        first = max(row.month, period.first_day)
+        last = min(_month_last_day(row.month), period.last_day)
+        days = {"from": first.isoformat(), "to": last.isoformat()}
+        rows.append(
+            {
+                "month": row.month,
+                "leads": row.leads,
+                "leads_url": links.period("created", days=days),
+                "cells": [
+                    (count, pct(rate), links.period("cohort", days=days, stage=stage))
+                    for stage, count, rate in row.cells
+                ],
+            }
+        )
+    return rows
+
+
+def _month_last_day(first: date) -> date:
+    return month_bounds(first)[1].date() - timedelta(days=1)
+
+
+def _number(value: Decimal | float | int | None) -> float | None:
+    """JSON for Chart.js: plain numbers (a Decimal would be a string), None for no value."""
+    return None if value is None else float(value)
+
+
+def _charts(figures: Dashboard) -> dict[str, Any]:
+    """The charts' numbers; each table beside a chart shows the same numbers."""
+    months = [f"{row.month:%b %Y}" for row in figures.trend]
+    totals = [sum(row.counts[stage] for row in figures.cohorts) for stage in FUNNEL]
+    return {
+        "marketing": {
+            "integer": True,
+            "labels": months,
+            "datasets": [
+                {"label": "MQLs delivered", "data": [row.mql_delivered for row in figures.trend]},
+                {"label": "MQL target", "type": "line", "data": [row.mql_target for row in figures.trend]},
+                {"label": "Handoffs accepted", "data": [row.accepted for row in figures.trend]},
+            ],
+        },
+        "sales": {
+            "unit": "%",
+            "labels": months,
+            "datasets": [
+                {"label": "Touched in time", "data": [_number(row.touched_in_time_pct) for row in figures.trend]},
+                {
+                    "label": "Touch target",
+                    "dashed": True,
+                    "data": [row.first_touch_target_pct for row in figures.trend],
+                },
+                {"label": "Close rate", "data": [_number(row.close_rate_pct) for row in figures.trend]},
+                {"label": "Agreed close rate", "dashed": True, "data": [r.close_target_pct for r in figures.trend]},
+            ],
+            "type": "line",
+        },
+        "funnel": {
+            "integer": True,
+            "labels": [Stage(stage).label for stage in FUNNEL],
+            "datasets": [
+                {"label": "Reached (cohorts)", "data": totals},
+                {"label": "First entries (period)", "data": [row.entries for row in figures.entries]},
+            ],
+        },
+        "velocity": {
+            "unit": " days",
+            "horizontal": True,
+            "labels": [f"{Stage(row.from_stage).label} → {Stage(row.to_stage).label}" for row in figures.moves],
+            "datasets": [{"label": "Median days", "data": [_number(row.median_days) for row in figures.moves]}],
+        },
+        "pipeline": {
+            "labels": [row.stage for row in figures.pipeline],
+            "datasets": [{"label": "Open deals' amount", "data": [_number(row.amount) for row in figures.pipeline]}],
+        },
+        "reasons": {
+            "integer": True,
+            "horizontal": True,
+            "labels": [row.label for row in figures.reasons],
+            "datasets": [{"label": "Leads", "data": [row.rejected + row.recycled for row in figures.reasons]}],
+        },
+    }
+
+
+# --- The leads behind a figure ----------------------------------------------------------------
+
+
+FIGURE_TITLES = {
+    "created": "Leads created {days}",
+    "cohort": "Leads created {days} that reached {stage}",
+    "entered": "Leads that first entered {stage} {days}",
+    "moved": "Leads that moved on from {stage} {days}",
+    "won": "Leads whose deals were won {days}",
+    "lost": "Leads whose deals were lost {days}",
+    "pipeline": "Leads with an open deal{deal_stage} now",
+    "verdict": "Leads {verdict}{reason} {days}",
+    "mql_delivered": "Leads that became MQL in {month}",
+    "handed_off": "Leads handed to sales in {month}",
+    "accepted": "Leads handed to sales in {month} that sales accepted",
+    "in_time": "Leads handed to sales in {month} first touched in time",
+    "late": "Leads handed to sales in {month} not touched in time",
+    "won_handoff": "Leads handed to sales in {month} that sales has won",
+}
+
+
+@role_required(*ANY_ROLE)
+def dashboard_leads(request: HttpRequest) -> HttpResponse:
+    """The leads behind one figure, as its read counts them; a rep sees their own among them."""
+    query = DashboardQueryForm(request.GET)
+    figure_form = FigureForm(request.GET)
+    valid = query.is_valid() & figure_form.is_valid()  # both run, so every message shows
+    context: dict[str, Any] = {"query": query, "figure_form": figure_form}
+    if not valid:
+        return render(request, "reports/dashboard/leads.html", context, status=400)
+    data, filters = figure_form.cleaned_data, query.chosen_filters()
+    behind = _behind(data, filters)
+    visible = behind.filter(pk__in=leads_visible_to(request.user).values("pk"))
+    page = Paginator(visible.select_related("owner").order_by("-created_at", "-id"), LEADS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    context |= {
+        "title": _title(data),
+        "filters": filters,
+        "total": behind.count(),
+        "page": page,
+        "back": f"{reverse('reports:dashboard')}?{_back_query(data, filters)}",
+    }
+    return render(request, "reports/dashboard/leads.html", context)
+
+
+def _behind(data: dict[str, Any], filters: Filters) -> Any:
+    figure = data["figure"]
+    if figure in AGREEMENT_FIGURES:
+        return agreement_leads(figure=figure, month=data["month"])
+    start = datetime.combine(data["start"], datetime.min.time())
+    end = datetime.combine(data["end"] + timedelta(days=1), datetime.min.time())
+    return period_leads(
+        figure=figure,
+        start=timezone.make_aware(start),
+        end=timezone.make_aware(end),
+        leads=filters.leads(),
+        stage=data.get("stage") or None,
+        deal_stage=data.get("deal_stage"),
+        verdict=data.get("verdict") or None,
+        reason=data.get("reason") or None,
+    )
+
+
+def _title(data: dict[str, Any]) -> str:
+    days = ""
+    if data.get("start"):
+        start, end = data["start"], data["end"]
+        days = (
+            f"on {start.day} {start:%b %Y}"
+            if start == end
+            else f"from {start.day} {start:%b %Y} to {end.day} {end:%b %Y}"
+        )
+    stage = data.get("stage")
+    deal_stage = data.get("deal_stage")
+    verdict = data.get("verdict")
+    return FIGURE_TITLES[data["figure"]].format(
+        days=days,
+        stage=Stage(stage).label if stage else "",
+        deal_stage=f" in {deal_stage.name}" if deal_stage else "",
+        verdict={REJECTED: "sales rejected", RECYCLED: "sales recycled"}.get(verdict or "", "sales accepted"),
+        reason=f" as “{data['reason']}”" if data.get("reason") else "",
+        month=f"{data['month']:%B %Y}" if data.get("month") else "",
+    )
+
+
+def _back_query(data: dict[str, Any], filters: Filters) -> str:
+    """The dashboard for the figure's days (a custom period) and the same filters."""
+    if data.get("start"):
+        days = {"period": "custom", "start": data["start"].isoformat(), "end": data["end"].isoformat()}
+    else:
+        days = {"period": "month", "month": f"{data['month']:%Y-%m}"}
+    return urlencode(days | filters.params())
