@@ -6,7 +6,7 @@ MONEY = {"max_digits": 16, "decimal_places": 2}
 PCT = {"max_digits": 7, "decimal_places": 1, "allow_null": True}
 
 
-class AgreementWeekOut(serializers.Serializer):
+class PackAgreementWeekOut(serializers.Serializer):
     handed_off = serializers.IntegerField(help_text="Leads handed to sales in the week.")
     won = serializers.IntegerField(help_text="Of those, won so far.")
     won_revenue = serializers.DecimalField(**MONEY)
@@ -17,7 +17,7 @@ class AgreementWeekOut(serializers.Serializer):
     touched_in_time_pct = serializers.IntegerField(allow_null=True)
 
 
-class AgreementOut(AgreementWeekOut):
+class PackAgreementOut(PackAgreementWeekOut):
     month = serializers.DateField(help_text="The month of the week's Sunday, to date as the week ended.")
     mql_delivered = serializers.IntegerField()
     mql_target = serializers.IntegerField()
@@ -27,10 +27,10 @@ class AgreementOut(AgreementWeekOut):
     close_per = serializers.IntegerField()
     close_target_pct = serializers.DecimalField(**PCT)
     first_touch_target_pct = serializers.IntegerField()
-    week = AgreementWeekOut(help_text="The week's own handoff cohort and first touches.")
+    week = PackAgreementWeekOut(help_text="The week's own handoff cohort and first touches.")
 
 
-class DealsRowOut(serializers.Serializer):
+class PackDealsRowOut(serializers.Serializer):
     label = serializers.CharField()
     won = serializers.IntegerField()
     lost = serializers.IntegerField()
@@ -38,24 +38,24 @@ class DealsRowOut(serializers.Serializer):
     won_revenue = serializers.DecimalField(**MONEY)
 
 
-class LostReasonOut(serializers.Serializer):
+class PackLostReasonOut(serializers.Serializer):
     label = serializers.CharField()
     count = serializers.IntegerField()
     share = serializers.DecimalField(**PCT)
 
 
-class DealsOut(DealsRowOut):
-    reasons = LostReasonOut(many=True, help_text="The week's lost deals per lost reason.")
-    by_rep = DealsRowOut(many=True)
+class PackDealsOut(PackDealsRowOut):
+    reasons = PackLostReasonOut(many=True, help_text="The week's lost deals per lost reason.")
+    by_rep = PackDealsRowOut(many=True)
 
 
-class RejectionReasonOut(serializers.Serializer):
+class PackRejectionReasonOut(serializers.Serializer):
     label = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["rejected", "recycled"])
+    kind = serializers.CharField(help_text="rejected or recycled.")
     count = serializers.IntegerField()
 
 
-class CampaignOut(serializers.Serializer):
+class PackCampaignOut(serializers.Serializer):
     label = serializers.CharField()
     channel = serializers.CharField()
     revenue = serializers.DecimalField(**MONEY, help_text="Attributed under the pack's attribution model.")
@@ -64,7 +64,7 @@ class CampaignOut(serializers.Serializer):
     roi_pct = serializers.DecimalField(**PCT)
 
 
-class VersionOut(DealsRowOut):
+class PackVersionOut(PackDealsRowOut):
     version = serializers.IntegerField(allow_null=True)
     status = serializers.CharField(help_text="The definition's status now (active, retired, …).")
     decided = serializers.IntegerField()
@@ -74,12 +74,12 @@ class VersionOut(DealsRowOut):
     recycled = serializers.IntegerField()
 
 
-class StageEntriesOut(serializers.Serializer):
+class PackStageEntriesOut(serializers.Serializer):
     stage = serializers.CharField()
     entries = serializers.IntegerField(help_text="Leads whose first ever entry into the stage fell in the week.")
 
 
-class ActionItemSnapshotOut(serializers.Serializer):
+class PackActionItemSnapshotOut(serializers.Serializer):
     id = serializers.IntegerField()
     text = serializers.CharField()
     owner = serializers.CharField(help_text="Empty when nobody owns it yet.")
@@ -88,20 +88,20 @@ class ActionItemSnapshotOut(serializers.Serializer):
     closed_at = serializers.DateTimeField(allow_null=True)
 
 
-class FiguresOut(serializers.Serializer):
+class PackFiguresOut(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     as_of = serializers.DateTimeField(help_text="The moment the figures describe: the week's end, or the build.")
     currency = serializers.CharField()
     attribution_model = serializers.CharField()
-    agreement = AgreementOut()
-    deals = DealsOut()
-    rejection_reasons = RejectionReasonOut(many=True)
-    campaigns = CampaignOut(many=True)
+    agreement = PackAgreementOut()
+    deals = PackDealsOut()
+    rejection_reasons = PackRejectionReasonOut(many=True)
+    campaigns = PackCampaignOut(many=True)
     campaign_revenue_total = serializers.DecimalField(**MONEY)
-    versions = VersionOut(many=True)
-    funnel = StageEntriesOut(many=True)
-    action_items = ActionItemSnapshotOut(many=True, help_text="The items open when the pack was built.")
+    versions = PackVersionOut(many=True)
+    funnel = PackStageEntriesOut(many=True)
+    action_items = PackActionItemSnapshotOut(many=True, help_text="The items open when the pack was built.")
 
 
 class MeetingPackSummaryOut(serializers.Serializer):
@@ -118,4 +118,4 @@ class MeetingPackSummaryOut(serializers.Serializer):
 
 
 class MeetingPackOut(MeetingPackSummaryOut):
-    figures = FiguresOut()
+    figures = PackFiguresOut()
