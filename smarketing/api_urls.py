@@ -11,6 +11,7 @@ from playbooks.lists import api as list_api
 from playbooks.referrals import api as referral_api
 from reports import api as report_api
 from reports.attribution import api as attribution_api
+from reports.dashboard import api as dashboard_api
 from reports.funnel import api as funnel_api
 from reports.pack import api as pack_api
 from reports.winloss import api as winloss_api
@@ -48,6 +49,7 @@ urlpatterns = [
     path("reports/win-loss/", winloss_api.WinLossView.as_view(), name="api-reports-win-loss"),
     path("reports/funnel/", funnel_api.FunnelView.as_view(), name="api-reports-funnel"),
     path("reports/velocity/", funnel_api.VelocityView.as_view(), name="api-reports-velocity"),
+    path("reports/dashboard/", dashboard_api.DashboardView.as_view(), name="api-reports-dashboard"),
     path("reports/meeting-packs/", pack_api.MeetingPackListView.as_view(), name="api-reports-meeting-packs"),
     path("reports/meeting-packs/<str:week>/", pack_api.MeetingPackView.as_view(), name="api-reports-meeting-pack"),
     # Email: templates, what a lead was sent, unsubscribing through an integration.

@@ -41,12 +41,15 @@ from reports.winloss.selectors import (
     ACCEPTED,
     BY_REASON,
     BY_SOURCE,
+    RECYCLED,
+    REJECTED,
     WORKED,
     DecisionRow,
     Row,
     closed_deals,
     deals_closed,
     deals_totals,
+    pct,
     rejections,
     verdict_leads,
 )
@@ -269,6 +272,36 @@ def pipeline_totals(rows: list[PipelineRow]) -> PipelineRow:
     )
 
 
+# --- Why sales said no --------------------------------------------------------------------------
+
+
+@dataclass
+class ReasonRow:
+    """A rejection or recycle reason: how many leads sales gave it, and its share of every verdict."""
+
+    label: str
+    verdict: str  # rejected or recycled
+    leads: int
+    share: Decimal | None
+
+
+def top_reasons(rows: list[DecisionRow], *, top: int = TOP_REASONS) -> tuple[list[ReasonRow], int]:
+    """The `top` reasons of the verdicts per reason (`rejections(by=BY_REASON)`), and how many
+    verdicts there were in all (acceptances included: the shares are of every verdict)."""
+    decided = sum(row.decided for row in rows)
+    reasons = [
+        ReasonRow(
+            label=row.label,
+            verdict=REJECTED if row.rejected else RECYCLED,  # a row per (verdict, reason)
+            leads=row.rejected + row.recycled,
+            share=pct(row.rejected + row.recycled, decided),
+        )
+        for row in rows
+        if row.key != ACCEPTED
+    ]
+    return reasons[:top], decided
+
+
 # --- The page --------------------------------------------------------------------------------
 
 
@@ -285,8 +318,8 @@ class Dashboard:
     pipeline: list[PipelineRow]
     pipeline_total: PipelineRow
     deals: Row  # the period's closed deals, won revenue among them
-    reasons: list[DecisionRow]  # the top rejection and recycle reasons
-    decided: int  # every verdict in the period, the reasons' shares are of these
+    reasons: list[ReasonRow]  # the top rejection and recycle reasons
+    decided: int  # every verdict in the period: the reasons' shares are of these
 
 
 def dashboard(
@@ -300,7 +333,7 @@ def dashboard(
     """The dashboard's figures: the agreement's trend to `last_month` (3 queries), the funnel by
     cohort and by period and the velocity (3), the pipeline (2), the closed deals (1) and the
     verdicts per reason (1): ten queries however many leads, deals and months."""
-    verdicts = rejections(start=start, end=end, by=BY_REASON, leads=leads)
+    reasons, decided = top_reasons(rejections(start=start, end=end, by=BY_REASON, leads=leads))
     stages = pipeline(leads)
     return Dashboard(
         start=start,
@@ -312,8 +345,8 @@ def dashboard(
         pipeline=stages,
         pipeline_total=pipeline_totals(stages),
         deals=deals_totals(deals_closed(start=start, end=end, by=BY_SOURCE, leads=leads)),
-        reasons=[row for row in verdicts if row.key != ACCEPTED][:TOP_REASONS],
-        decided=sum(row.decided for row in verdicts),
+        reasons=reasons,
+        decided=decided,
     )
 
 

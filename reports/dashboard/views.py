@@ -93,13 +93,7 @@ def dashboard_response(request: HttpRequest) -> HttpResponse:
         "won_url": links.period("won"),
         "lost_url": links.period("lost"),
         "reasons": [
-            {
-                "label": row.label,
-                "kind": REJECTED if row.rejected else RECYCLED,
-                "count": row.rejected + row.recycled,
-                "share": _share(row.rejected + row.recycled, figures.decided),
-                "url": links.period("verdict", verdict=REJECTED if row.rejected else RECYCLED, reason=row.label),
-            }
+            {"row": row, "url": links.period("verdict", verdict=row.verdict, reason=row.label)}
             for row in figures.reasons
         ],
         "decided": figures.decided,
@@ -124,10 +118,6 @@ class Links:
     def agreement(self, figure: str, month: date) -> str:
         # The agreement is the whole teams': its links carry no filter.
         return f"{reverse('reports:dashboard-leads')}?{urlencode({'figure': figure, 'month': f'{month:%Y-%m}'})}"
-
-
-def _share(part: int, whole: int) -> Decimal | None:
-    return (Decimal(part * 100) / whole).quantize(Decimal("0.1")) if whole else None
 
 
 def _month(row: MonthAttainment, links: Links) -> dict[str, Any]:
@@ -215,7 +205,7 @@ def _charts(figures: Dashboard) -> dict[str, Any]:
             "integer": True,
             "horizontal": True,
             "labels": [row.label for row in figures.reasons],
-            "datasets": [{"label": "Leads", "data": [row.rejected + row.recycled for row in figures.reasons]}],
+            "datasets": [{"label": "Leads", "data": [row.leads for row in figures.reasons]}],
         },
     }
 

@@ -71,7 +71,7 @@ def test_deals_pipeline_and_reasons_link_to_their_leads(manager_client, world):
     assert behind(manager_client, page.context["pipeline_url"]) == {"D"}
     assert behind(manager_client, page.context["pipeline"][0]["url"]) == {"D"}
     assert behind(manager_client, page.context["pipeline"][1]["url"]) == set()
-    reasons = {row["label"]: row["url"] for row in page.context["reasons"]}
+    reasons = {reason["row"].label: reason["url"] for reason in page.context["reasons"]}
     assert behind(manager_client, reasons["No budget"]) == {"B"}
     assert behind(manager_client, reasons["Not now"]) == {"C"}
 
