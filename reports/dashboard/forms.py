@@ -258,6 +258,4 @@ class FigureForm(forms.Form):
         data["start"], data["end"] = start, end
         if figure in NEEDS_STAGE and not data.get("stage") and "stage" not in self.errors:
             self.add_error("stage", "Give the stage.")
-        if figure == "verdict" and not data.get("verdict") and "verdict" not in self.errors:
-            self.add_error("verdict", "Give the verdict.")
         return data

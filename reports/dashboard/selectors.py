@@ -49,6 +49,7 @@ from reports.winloss.selectors import (
     closed_deals,
     deals_closed,
     deals_totals,
+    decisions_in,
     pct,
     rejections,
     verdict_leads,
@@ -383,6 +384,8 @@ def period_leads(
         deals = open_deals(leads)
         deals = deals if deal_stage is None else deals.filter(stage=deal_stage)
         return Lead.objects.filter(pk__in=deals.values("lead_id"))
+    if figure == "verdict" and verdict is None:  # every verdict: the reasons' shares are of these
+        return Lead.objects.filter(pk__in=decisions_in(start=start, end=end, leads=leads).values("lead_id"))
     if figure == "verdict":
         return verdict_leads(start=start, end=end, verdict=verdict, reason=reason, leads=leads)
     raise ValueError(f"Unknown figure {figure!r}.")

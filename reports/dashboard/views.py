@@ -31,7 +31,7 @@ from reports.dashboard.selectors import (
 )
 from reports.funnel.views import pct
 from reports.selectors import agreement_attainment
-from reports.winloss.selectors import RECYCLED, REJECTED
+from reports.winloss.selectors import ACCEPTED, RECYCLED, REJECTED
 from smarketing.lib.periods import month_bounds
 from smarketing.roles import Role, role_required
 
@@ -97,6 +97,7 @@ def dashboard_response(request: HttpRequest) -> HttpResponse:
             for row in figures.reasons
         ],
         "decided": figures.decided,
+        "verdicts_url": links.period("verdict"),
         "currency": settings.CURRENCY,
         "charts": _charts(figures),
     }
@@ -231,6 +232,9 @@ FIGURE_TITLES = {
 }
 
 
+VERDICT_WORDS = {ACCEPTED: "sales accepted", REJECTED: "sales rejected", RECYCLED: "sales recycled"}
+
+
 @role_required(*ANY_ROLE)
 def dashboard_leads(request: HttpRequest) -> HttpResponse:
     """The leads behind one figure, as its read counts them; a rep sees their own among them."""
@@ -290,7 +294,7 @@ def _title(data: dict[str, Any]) -> str:
         days=days,
         stage=Stage(stage).label if stage else "",
         deal_stage=f" in {deal_stage.name}" if deal_stage else "",
-        verdict={REJECTED: "sales rejected", RECYCLED: "sales recycled"}.get(verdict or "", "sales accepted"),
+        verdict=VERDICT_WORDS.get(verdict or "", "sales accepted, rejected or recycled"),
         reason=f" as “{data['reason']}”" if data.get("reason") else "",
         month=f"{data['month']:%B %Y}" if data.get("month") else "",
     )

@@ -74,6 +74,7 @@ def test_deals_pipeline_and_reasons_link_to_their_leads(manager_client, world):
     reasons = {reason["row"].label: reason["url"] for reason in page.context["reasons"]}
     assert behind(manager_client, reasons["No budget"]) == {"B"}
     assert behind(manager_client, reasons["Not now"]) == {"C"}
+    assert behind(manager_client, page.context["verdicts_url"]) == {"A", "B", "C", "D"}  # D accepted in February
 
 
 def test_links_keep_the_filters(manager_client, world):
