@@ -164,27 +164,42 @@ def _mqls_per_month(start: datetime, end: datetime) -> dict[date, int]:
     return {_month_of(month): n for month, n in per_month}
 
 
+# A handoff's verdicts and clock, as the agreement's reads define them.
+IN_TIME = Q(first_touch_at__isnull=False, first_touch_at__lte=F("deadline"))
+
+
+def _decided(now: datetime) -> Q:
+    """Touched, or past its deadline untouched (`first_touch_figures`' "decided")."""
+    return Q(first_touch_at__isnull=False) | Q(deadline__lt=now)
+
+
+def _accepted() -> Exists:
+    """Sales accepted the handoff's lead (moved it to opportunity) at or after the handoff."""
+    return Exists(
+        StageChange.objects.filter(
+            lead=OuterRef("lead"),
+            to_stage=Stage.OPPORTUNITY,
+            source=ChangeSource.USER,
+            from_stage__in=WORKED,
+            changed_at__gte=OuterRef("handed_off_at"),
+        )
+    )
+
+
 def _handoffs_per_month(start: datetime, end: datetime, now: datetime) -> Any:
     """Per month of handoff: handed off, accepted, decided and touched in time (as
     `first_touch_figures` counts them), won so far and the won revenue (as `cohort_figures`)."""
     won = Deal.objects.filter(lead=OuterRef("lead"), stage__outcome=DealStage.Outcome.WON).order_by()
     revenue = won.values("lead").annotate(total=Sum("amount")).values("total")
-    accepted = StageChange.objects.filter(
-        lead=OuterRef("lead"),
-        to_stage=Stage.OPPORTUNITY,
-        source=ChangeSource.USER,
-        from_stage__in=WORKED,
-        changed_at__gte=OuterRef("handed_off_at"),
-    )
     return (
         Handoff.objects.filter(handed_off_at__gte=start, handed_off_at__lt=end)
         .annotate(month=TruncMonth("handed_off_at", tzinfo=timezone.get_current_timezone()))
         .values("month")
         .annotate(
             handed_off=Count("id"),
-            accepted=Count("id", filter=Q(Exists(accepted))),
-            decided=Count("id", filter=Q(first_touch_at__isnull=False) | Q(deadline__lt=now)),
-            in_time=Count("id", filter=Q(first_touch_at__isnull=False, first_touch_at__lte=F("deadline"))),
+            accepted=Count("id", filter=Q(_accepted())),
+            decided=Count("id", filter=_decided(now)),
+            in_time=Count("id", filter=IN_TIME),
             won=Count("id", filter=Q(Exists(won))),
             won_revenue=Sum(Subquery(revenue)),
         )
@@ -209,19 +224,11 @@ def agreement_leads(*, figure: str, month: date, now: datetime | None = None) ->
         return Lead.objects.filter(pk__in=moves.values("lead_id"))
     handoffs = handoffs_in(month)
     if figure == "accepted":
-        accepted = StageChange.objects.filter(
-            lead=OuterRef("lead"),
-            to_stage=Stage.OPPORTUNITY,
-            source=ChangeSource.USER,
-            from_stage__in=WORKED,
-            changed_at__gte=OuterRef("handed_off_at"),
-        )
-        handoffs = handoffs.filter(Exists(accepted))
+        handoffs = handoffs.filter(_accepted())
     elif figure == "in_time":
-        handoffs = handoffs.filter(first_touch_at__isnull=False, first_touch_at__lte=F("deadline"))
+        handoffs = handoffs.filter(IN_TIME)
     elif figure == "late":
-        decided = Q(first_touch_at__isnull=False) | Q(deadline__lt=now)
-        handoffs = handoffs.filter(decided).exclude(first_touch_at__isnull=False, first_touch_at__lte=F("deadline"))
+        handoffs = handoffs.filter(_decided(now)).exclude(IN_TIME)
     elif figure == "won_handoff":
         handoffs = handoffs.filter(lead__deals__stage__outcome=DealStage.Outcome.WON)
     elif figure != "handed_off":

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -59,34 +58,9 @@ def dashboard_response(request: HttpRequest) -> HttpResponse:
         "trend": [_month(row, links) for row in figures.trend],
         "stages": [Stage(stage).label for stage in FUNNEL],
         "cohorts": _cohorts(figures, links, period),
-        "entries": [
-            {
-                "label": Stage(row.stage).label,
-                "entries": row.entries,
-                "rate": pct(row.rate_to_next),
-                "url": links.period("entered", stage=row.stage),
-            }
-            for row in figures.entries
-        ],
-        "moves": [
-            {
-                "from": Stage(row.from_stage).label,
-                "to": Stage(row.to_stage).label,
-                "moves": row.moves,
-                "median_days": row.median_days,
-                "url": links.period("moved", stage=row.from_stage),
-            }
-            for row in figures.moves
-        ],
-        "pipeline": [
-            {
-                "stage": row.stage,
-                "deals": row.deals,
-                "amount": row.amount,
-                "url": links.period("pipeline", deal_stage=row.stage_id),
-            }
-            for row in figures.pipeline
-        ],
+        "entries": _entries(figures, links),
+        "moves": _moves(figures, links),
+        "pipeline": _pipeline(figures, links),
         "pipeline_total": figures.pipeline_total,
         "pipeline_url": links.period("pipeline"),
         "deals": figures.deals,
@@ -98,7 +72,6 @@ def dashboard_response(request: HttpRequest) -> HttpResponse:
         ],
         "decided": figures.decided,
         "verdicts_url": links.period("verdict"),
-        "currency": settings.CURRENCY,
         "charts": _charts(figures),
     }
     return render(request, "reports/dashboard/dashboard.html", context, status=200 if valid else 400)
@@ -123,6 +96,44 @@ class Links:
 
 def _month(row: MonthAttainment, links: Links) -> dict[str, Any]:
     return {"row": row} | {f"{figure}_url": links.agreement(figure, row.month) for figure in AGREEMENT_FIGURES}
+
+
+def _entries(figures: Dashboard, links: Links) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": Stage(row.stage).label,
+            "entries": row.entries,
+            "rate": pct(row.rate_to_next),
+            "url": links.period("entered", stage=row.stage),
+        }
+        for row in figures.entries
+    ]
+
+
+def _moves(figures: Dashboard, links: Links) -> list[dict[str, Any]]:
+    return [
+        {
+            "from": Stage(row.from_stage).label,
+            "to": Stage(row.to_stage).label,
+            "moves": row.moves,
+            "median_days": row.median_days,
+            "url": links.period("moved", stage=row.from_stage),
+        }
+        for row in figures.moves
+    ]
+
+
+def _pipeline(figures: Dashboard, links: Links) -> list[dict[str, Any]]:
+    """The open deals now: the links carry the period's days, which the figure does not read."""
+    return [
+        {
+            "stage": row.stage,
+            "deals": row.deals,
+            "amount": row.amount,
+            "url": links.period("pipeline", deal_stage=row.stage_id),
+        }
+        for row in figures.pipeline
+    ]
 
 
 def _cohorts(figures: Dashboard, links: Links, period: Period) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from leads.models import Campaign, Lead
-from tests.reports.dashboard.world import FEBRUARY, JANUARY, NOW, build_world
+from tests.reports.dashboard.world import FEBRUARY, JANUARY, NOW, at, build_world, hand_off
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +122,11 @@ def test_the_list_takes_a_bounded_number_of_queries(manager_client, world, djang
     url = f"{LEADS}?figure=entered&stage=mql&from=2026-01-01&to=2026-03-31"
     with django_assert_max_num_queries(10):
         get(manager_client, url)
+
+
+def test_a_handoff_left_untouched_past_its_deadline_is_late(manager_client, rep, world):
+    hand_off(world["E"], rep, at(1, 30), None, "assigned")
+    page = get(manager_client, PAGE, {"month": "2026-01"})
+    january = next(m for m in page.context["trend"] if m["row"].month == JANUARY)
+    assert (january["row"].decided, january["row"].in_time) == (4, 2)
+    assert behind(manager_client, january["late_url"]) == {"B", "E"}

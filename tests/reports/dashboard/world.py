@@ -69,7 +69,7 @@ def change(lead: Lead, to: str, when: datetime, *, by: User | None = None, reaso
     lead.save(update_fields=["stage"])
 
 
-def hand_off(lead: Lead, rep: User, when: datetime, touched: datetime, status: str) -> None:
+def hand_off(lead: Lead, rep: User, when: datetime, touched: datetime | None, status: str) -> None:
     deadline = when + timedelta(hours=24)
     Handoff.objects.create(
         lead=lead,
