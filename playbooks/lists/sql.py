@@ -43,6 +43,15 @@ def segment_count(compiled: Compiled) -> str:
     return f"SELECT COUNT(*) FROM leads_lead l WHERE {compiled.condition}"
 
 
+def score_count(tests: list[tuple[str, int]]) -> tuple[str, dict[str, Any]]:
+    """The leads whose score row passes every (column, at least) test: column names come from
+    the selector's fixed map, values travel as parameters."""
+    where = " AND ".join(f"s.{column} >= %(at_least_{n})s" for n, (column, _) in enumerate(tests))
+    return f"SELECT COUNT(*) FROM leads_leadscore s WHERE {where}", {
+        f"at_least_{n}": value for n, (_, value) in enumerate(tests)
+    }
+
+
 def segment_has_lead(compiled: Compiled) -> str:
     """1 when the lead %(lead)s matches the compiled tree, no row otherwise."""
     return f"SELECT 1 FROM leads_lead l WHERE l.id = %(lead)s AND {compiled.condition}"

@@ -14,6 +14,7 @@ from django.utils import timezone
 from leads.models import Lead, LeadScore
 from leads.qualification import backtest
 from playbooks.lists import selectors, services
+from playbooks.lists import sql as lists_sql
 from playbooks.models import LeadList, ListMembership
 from smarketing.lib import sql
 from tests.factories import EventFactory, LeadFactory
@@ -352,3 +353,27 @@ def test_a_segment_whose_stored_tree_no_longer_compiles_has_no_members(people):
     assert selectors.list_count(seg) == 0
     assert not selectors.list_members(seg).exists()
     assert not selectors.lead_on_list(seg, people["ana"])
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        {"op": "fit_gte", "value": 60},
+        {"op": "score_gte", "value": 1},
+        {"op": "all", "children": [{"op": "fit_gte", "value": 20}, {"op": "score_gte", "value": 50}]},
+        {"op": "fit_gte", "value": 0},  # at zero a lead with no score row passes: the whole compiled test
+        {"op": "any", "children": [{"op": "fit_gte", "value": 60}, {"op": "score_gte", "value": 90}]},
+    ],
+)
+def test_a_count_of_scores_alone_equals_the_compiled_trees(tree):
+    from tests.factories import LeadFactory
+
+    for fit, score in [(70, 10), (60, 60), (59, 100), (0, 0), (20, 50), (21, 49)]:
+        LeadFactory(fit_score=fit, score=score)
+    LeadFactory()  # not scored yet
+    compiled = selectors.segment_compiled(tree)
+    with connection.cursor() as cursor:
+        cursor.execute(*sql.bind(lists_sql.segment_count(compiled), **compiled.params))
+        expected = cursor.fetchone()[0]
+    assert selectors.condition_count(tree) == expected
+    assert bool(selectors._score_tests(tree)) == (tree["op"] != "any" and tree.get("value") != 0)
