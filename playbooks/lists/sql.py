@@ -9,6 +9,7 @@ compiles a tree of its own. Statements that another statement may embed (the mem
 prefix their values' names with a caller's `name`, as compiled trees do.
 """
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from leads.qualification.sql import Compiled
@@ -50,6 +51,17 @@ def score_count(tests: list[tuple[str, int]]) -> tuple[str, dict[str, Any]]:
     return f"SELECT COUNT(*) FROM leads_leadscore s WHERE {where}", {
         f"at_least_{n}": value for n, (_, value) in enumerate(tests)
     }
+
+
+def event_count(node: dict[str, Any], *, as_of: datetime) -> tuple[str, dict[str, Any]]:
+    """The leads with an event of the leaf's type (and properties) up to `as_of`, within its days."""
+    where, params = sql.named("props", sql.json_has("e.properties", node.get("where") or {}))
+    params |= {"type": node["event"], "as_of": sql.db_datetime(as_of)}
+    text = f"e.type = %(type)s AND e.occurred_at <= %(as_of)s AND {where}"
+    if node.get("within_days"):
+        text += " AND e.occurred_at >= %(since)s"
+        params["since"] = sql.db_datetime(as_of - timedelta(days=node["within_days"]))
+    return f"SELECT COUNT(DISTINCT e.lead_id) FROM leads_event e WHERE {text}", params
 
 
 def segment_has_lead(compiled: Compiled) -> str:

@@ -363,17 +363,27 @@ def test_a_segment_whose_stored_tree_no_longer_compiles_has_no_members(people):
         {"op": "all", "children": [{"op": "fit_gte", "value": 20}, {"op": "score_gte", "value": 50}]},
         {"op": "fit_gte", "value": 0},  # at zero a lead with no score row passes: the whole compiled test
         {"op": "any", "children": [{"op": "fit_gte", "value": 60}, {"op": "score_gte", "value": 90}]},
+        {"op": "has_event", "event": "webinar_attended", "within_days": 30},
+        {"op": "has_event", "event": "webinar_attended", "where": {"topic": "scoring"}},
+        {"op": "has_event", "event": "webinar_attended", "within_days": 30, "min_count": 2},
     ],
 )
-def test_a_count_of_scores_alone_equals_the_compiled_trees(tree):
-    from tests.factories import LeadFactory
+def test_a_count_of_scores_or_one_event_alone_equals_the_compiled_trees(tree):
+    from tests.factories import EventFactory, LeadFactory
 
+    now = timezone.now()
     for fit, score in [(70, 10), (60, 60), (59, 100), (0, 0), (20, 50), (21, 49)]:
-        LeadFactory(fit_score=fit, score=score)
+        lead = LeadFactory(fit_score=fit, score=score)
+        for days, topic in [(fit % 45, "scoring"), (score % 40, "other")][: 1 + fit % 2]:
+            EventFactory(
+                lead=lead, type="webinar_attended", occurred_at=now - timedelta(days=days), properties={"topic": topic}
+            )
+    EventFactory(lead=lead, type="webinar_attended", occurred_at=now + timedelta(days=1))  # not yet
     LeadFactory()  # not scored yet
     compiled = selectors.segment_compiled(tree)
     with connection.cursor() as cursor:
         cursor.execute(*sql.bind(lists_sql.segment_count(compiled), **compiled.params))
         expected = cursor.fetchone()[0]
     assert selectors.condition_count(tree) == expected
-    assert bool(selectors._score_tests(tree)) == (tree["op"] != "any" and tree.get("value") != 0)
+    shortcut = bool(selectors._score_tests(tree)) or selectors._one_event_test(tree)
+    assert shortcut == (tree["op"] != "any" and tree.get("value") != 0 and not tree.get("min_count"))
