@@ -23,9 +23,9 @@ by itself the first time `rollups_update` finds nothing built.
 """
 
 import hashlib
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -42,8 +42,6 @@ from reports.attribution.cursors import Rows, Table, cursor_place, head_of, rows
 from reports.attribution.models import DealCredit, LeadMilestone, Milestone, RollupState
 from reports.attribution.selectors import WonDeal, _touches_by_deal, deal_credits, mql_moments
 from smarketing.lib import sql
-
-logger = logging.getLogger(__name__)
 
 HISTORY_READER = "reports.rollups"
 EVENTS = Table("reports.events", Event, "received_at", ("lead_id", "campaign_id", "occurred_at", "received_at"))
@@ -251,7 +249,8 @@ def _rebuild(*, progress: Progress | None) -> dict[str, Any]:
     """1. note where each source ends now (the cursors start there, so what is written during
        the rebuild is read by the next run);
     2. clear both rollups;
-    3. insert the milestones of every lead, a range of ids at a time (two at once on PostgreSQL);
+    3. insert the milestones of every lead, a range of ids at a time (on PostgreSQL two ranges
+       at once, on connections of their own, while this one credits the deals);
     4. credit every won deal, a batch at a time;
     5. put the cursors at the noted ends, and note the campaigns known."""
     say = progress or (lambda message: None)
@@ -259,23 +258,42 @@ def _rebuild(*, progress: Progress | None) -> dict[str, Any]:
     history = _history_head()
     campaigns = list(Campaign.objects.order_by("pk").values_list("pk", flat=True))
     _clear()
-    say("milestones: leads by ranges of ids")
     ranges = sql.id_ranges(Lead, size=LEAD_RANGE)
-    done = sql.each_in_parallel(_milestones_of_range, ranges)
-    milestones = sum(done)
-    say(f"milestones: {milestones:,} for {len(ranges)} ranges of leads")
-    won = Deal.objects.filter(stage__outcome=DealStage.Outcome.WON, closed_at__isnull=False)
-    ids = list(won.order_by("pk").values_list("pk", flat=True))
-    for start in range(0, len(ids), DEAL_BATCH * 5):
-        credits_refresh(ids[start : start + DEAL_BATCH * 5])
-        say(f"credits: {min(start + DEAL_BATCH * 5, len(ids)):,} of {len(ids):,} won deals")
+    say(f"milestones: {len(ranges)} ranges of lead ids")
+    parallel = sql.parallel_possible()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_milestones_of_ranges, ranges, say, own_connection=True) if parallel else None
+        won = _credits_rebuild(say)
+        count = pending.result() if pending else _milestones_of_ranges(ranges, say)
     for table, (head, written_at, gaps) in heads.items():
         cursor_place(table, head=head, written_at=written_at, gaps=gaps)
     HistoryReader.objects.update_or_create(
         name=HISTORY_READER, defaults={"txid": history[0], "last_id": history[1], "read_at": timezone.now()}
     )
     RollupState.objects.update_or_create(pk=1, defaults={"built_at": timezone.now(), "campaign_ids": campaigns})
-    return {"rebuilt": True, "milestones": milestones, "won_deals": len(ids)}
+    return {"rebuilt": True, "milestones": count, "won_deals": won}
+
+
+def _milestones_of_ranges(ranges: list[tuple[int, int]], say: Progress, *, own_connection: bool = False) -> int:
+    try:
+        count = sum(sql.each_in_parallel(_milestones_of_range, ranges))
+        say(f"milestones: {count:,} for {len(ranges)} ranges of leads")
+        return count
+    finally:
+        if own_connection:
+            connection.close()  # the thread's own: don't leave it behind
+
+
+def _credits_rebuild(say: Progress) -> int:
+    """Every won deal's credits, inserted a batch at a time (the table is empty)."""
+    won = Deal.objects.filter(stage__outcome=DealStage.Outcome.WON, closed_at__isnull=False)
+    ids = list(won.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), DEAL_BATCH):
+        chunk = ids[start : start + DEAL_BATCH]
+        DealCredit.objects.bulk_create(credit_rows(_won(Deal.objects.filter(pk__in=chunk))), batch_size=5_000)
+        if (start // DEAL_BATCH) % 5 == 4 or start + DEAL_BATCH >= len(ids):
+            say(f"credits: {min(start + DEAL_BATCH, len(ids)):,} of {len(ids):,} won deals")
+    return len(ids)
 
 
 def _history_head() -> tuple[int, int]:

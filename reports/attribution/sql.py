@@ -10,15 +10,16 @@ from smarketing.lib import sql
 # The stages whose first entry is a milestone: the choices' own values, quoted here once.
 STAGES = ", ".join(f"'{milestone.value}'" for milestone in Milestone if milestone != Milestone.CREATED)
 
-# Each lead's milestones, the leads chosen by the condition {lead} on a lead id column: its
-# creation, and its first entry into each stage, on its first campaign's account.
+# Each lead's milestones, the leads chosen by the conditions {lead_l} and {lead_c} on the lead's
+# id and the change's lead id: its creation, and its first entry into each stage, on its first
+# campaign's account. Both conditions go on the join, or PostgreSQL reads every lead to join them.
 _MILESTONES = f"""
 SELECT l.id AS lead_id, '{Milestone.CREATED.value}' AS milestone, l.created_at AS at, l.first_campaign_id AS campaign_id
 FROM leads_lead l WHERE {{lead_l}}
 UNION ALL
 SELECT c.lead_id, c.to_stage, MIN(c.changed_at), l.first_campaign_id
 FROM leads_stagechange c JOIN leads_lead l ON l.id = c.lead_id
-WHERE {{lead_c}} AND c.to_stage IN ({STAGES})
+WHERE {{lead_c}} AND {{lead_l}} AND c.to_stage IN ({STAGES})
 GROUP BY c.lead_id, c.to_stage, l.first_campaign_id
 """
 
