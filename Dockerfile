@@ -20,9 +20,9 @@ RUN pip install -r requirements.txt
 COPY --chown=smarketing:smarketing . .
 USER smarketing
 
-# Static files are built into the image. With DEBUG off settings refuse the default key,
-# so a throwaway one lets them load; the real SECRET_KEY comes from the environment at run time.
-RUN DEBUG=0 SECRET_KEY=collectstatic-only-not-used-at-run-time python manage.py collectstatic --noinput
+# Static files are built into the image. With DEBUG off settings refuse a missing or weak key,
+# so a random throwaway one lets them load; the real SECRET_KEY comes from the environment at run time.
+RUN DEBUG=0 SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" python manage.py collectstatic --noinput
 
 EXPOSE 8000
 CMD ["gunicorn", "smarketing.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -66,7 +66,7 @@ def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     # Measure as production runs: no debug cursor recording every query.
     os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(32))
+    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(50))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarketing.settings")
     import django
 

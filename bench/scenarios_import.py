@@ -178,7 +178,7 @@ def _child_env(server_url: str, tmp: Path) -> dict[str, str]:
         "DATABASE_URL": bench_url(server_url, IMPORT_DB),
         "DJANGO_SETTINGS_MODULE": "smarketing.settings",
         "DEBUG": "0",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + secrets.token_urlsafe(32)),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + secrets.token_urlsafe(50)),
         # Media, and the embedded broker the queued task lands in (no worker reads it), under tmp.
         "SMARKETING_VAR_DIR": str(tmp),
         "CELERY_BROKER_URL": "filesystem://",

@@ -15,7 +15,15 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from smarketing.lib.env import env_bool, env_given, env_int, env_list, env_str, secret_from_file
+from smarketing.lib.env import (
+    env_bool,
+    env_given,
+    env_int,
+    env_list,
+    env_str,
+    secret_from_file,
+    secret_key_problem,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SMARKETING_VAR_DIR", str(BASE_DIR / "var")))
@@ -31,9 +39,14 @@ SECRET_KEY = env_str("SECRET_KEY", "")
 EMBEDDED = not (SECRET_KEY or DEBUG or env_given("DATABASE_URL"))
 if EMBEDDED:
     SECRET_KEY = secret_from_file(SECRET_KEY_FILE, create=not env_given("DEBUG")) or ""
+# With DEBUG off, refuse any key `check --deploy` would flag (and .env.example's placeholder):
+# sessions, password resets and webhook signatures are only as strong as it.
+if not DEBUG and (problem := secret_key_problem(SECRET_KEY, default=DEFAULT_SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"DEBUG is off: set SECRET_KEY to a long random value ({problem}). Make one with: "
+        'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
 SECRET_KEY = SECRET_KEY or DEFAULT_SECRET_KEY
-if not DEBUG and SECRET_KEY == DEFAULT_SECRET_KEY:
-    raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY to a long random value.")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

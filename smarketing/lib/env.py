@@ -5,7 +5,15 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
+# `.env.example` says SECRET_KEY=change-me-…: copied as it is, it must not pass.
+PLACEHOLDER_PREFIX = "change-me"
 
 
 def env_str(name: str, default: str) -> str:
@@ -55,3 +63,25 @@ def secret_from_file(path: Path, *, create: bool) -> str | None:
         finally:
             os.unlink(draft)
     return path.read_text().strip() if path.exists() else None
+
+
+def secret_key_problem(key: str, *, default: str) -> str:
+    """What is wrong with `key` as a production secret, or "" if nothing is.
+
+    The same rules as Django's `check --deploy` (security.W009: 50 characters or more, 5 or more
+    different ones, not "django-insecure-…"), plus the built-in development key and the
+    placeholder `.env.example` ships with.
+    """
+    if not key:
+        return "it is not set"
+    if key == default:
+        return "it is the built-in development key"
+    if key.startswith(PLACEHOLDER_PREFIX):
+        return f"it is .env.example's placeholder, {PLACEHOLDER_PREFIX}…"
+    if key.startswith(SECRET_KEY_INSECURE_PREFIX):
+        return f"it starts with {SECRET_KEY_INSECURE_PREFIX!r}, Django's mark of a development key"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"it is {len(key)} characters long, fewer than {SECRET_KEY_MIN_LENGTH}"
+    if len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        return f"it has {len(set(key))} different characters, fewer than {SECRET_KEY_MIN_UNIQUE_CHARACTERS}"
+    return ""

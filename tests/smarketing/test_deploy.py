@@ -73,11 +73,26 @@ def test_deploy_checks_are_clean_under_production_variables() -> None:
     assert "no issues" in result.stdout
 
 
-def test_deploy_checks_reject_a_short_secret_key() -> None:
+def test_a_short_secret_key_stops_the_deploy_checks_before_they_run() -> None:
+    # What security.W009 would warn about, settings refuse outright when DEBUG is off.
     env = production_env(SECRET_KEY="short-but-not-the-default")
     result = run_python(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode != 0
+    assert "set SECRET_KEY to a long random value (it is 25 characters long, fewer than 50)" in result.stderr
+
+
+def test_the_deploy_checks_flag_a_short_secret_key_in_development_too() -> None:
+    # DEBUG=1 takes any key, and `check --deploy` still names the weak one (and DEBUG itself).
+    env = production_env(DEBUG="1", SECRET_KEY="short-but-not-the-default")
+    result = run_python(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode != 0
     assert "security.W009" in result.stderr
+
+
+def test_the_image_builds_its_static_files_with_a_key_settings_accept() -> None:
+    line = next(line for line in (REPO / "Dockerfile").read_text().splitlines() if "collectstatic" in line)
+    # The throwaway key is made in the build step itself: a random one, as production's must be.
+    assert "secrets.token_urlsafe(50)" in line
 
 
 def test_compose_has_every_service(compose: dict[str, Any]) -> None:

@@ -2,11 +2,13 @@
 
 import json
 import os
+import secrets
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 REPO = Path(settings.BASE_DIR)
@@ -40,7 +42,7 @@ def settings_with(names: list[str], **values: str) -> dict[str, object]:
 def test_explicit_debug_off_without_a_secret_key_refuses_to_start(tmp_path: Path) -> None:
     result = run_python(["manage.py", "check"], clean_env(DEBUG="0", SMARKETING_VAR_DIR=str(tmp_path)))
     assert result.returncode != 0
-    assert "DEBUG is off: set SECRET_KEY to a long random value." in result.stderr
+    assert "DEBUG is off: set SECRET_KEY to a long random value (it is not set)." in result.stderr
     assert not (tmp_path / "secret_key").exists()  # an explicit DEBUG=0 never makes one up
 
 
@@ -56,7 +58,43 @@ def test_production_database_without_a_secret_key_refuses_to_start(tmp_path: Pat
     env = clean_env(DATABASE_URL="postgres://smk@db.internal:5432/smarketing", SMARKETING_VAR_DIR=str(tmp_path))
     result = run_python(["manage.py", "check"], env)
     assert result.returncode != 0
-    assert "DEBUG is off: set SECRET_KEY to a long random value." in result.stderr
+    assert "DEBUG is off: set SECRET_KEY to a long random value (it is not set)." in result.stderr
+
+
+WEAK_KEYS = {
+    "short": ("a1B2-c3D4_e5F6" * 3, "it is 42 characters long, fewer than 50"),
+    "low variety": ("abcd" * 20, "it has 4 different characters, fewer than 5"),
+    "django-insecure": ("django-insecure-" + secrets.token_urlsafe(50), "starts with 'django-insecure-'"),
+    "the example's placeholder": ("change-me-to-50-random-characters", ".env.example's placeholder"),
+    "the example's placeholder made long": ("change-me-" + secrets.token_urlsafe(50), ".env.example's placeholder"),
+}
+
+
+@pytest.mark.parametrize("name", list(WEAK_KEYS))
+def test_debug_off_refuses_a_key_check_deploy_would_flag(name: str, tmp_path: Path) -> None:
+    key, why = WEAK_KEYS[name]
+    result = run_python(["manage.py", "check"], clean_env(DEBUG="0", SECRET_KEY=key, SMARKETING_VAR_DIR=str(tmp_path)))
+    assert result.returncode != 0
+    assert "DEBUG is off: set SECRET_KEY to a long random value" in result.stderr
+    assert why in result.stderr
+    # The message says how to make a good one.
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(50))"' in result.stderr
+
+
+def test_debug_off_accepts_a_random_key_and_so_does_check_deploy(tmp_path: Path) -> None:
+    key = secrets.token_urlsafe(50)
+    env = clean_env(DEBUG="0", SECRET_KEY=key, ALLOWED_HOSTS="example.com", SMARKETING_VAR_DIR=str(tmp_path))
+    result = run_python(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        settings_with(["SECRET_KEY"], **{k: v for k, v in env.items() if k in ("DEBUG", "SECRET_KEY")})["SECRET_KEY"]
+        == key
+    )
+
+
+def test_development_takes_any_key(tmp_path: Path) -> None:
+    values = settings_with(["SECRET_KEY"], DEBUG="1", SECRET_KEY="short", SMARKETING_VAR_DIR=str(tmp_path))
+    assert values["SECRET_KEY"] == "short"
 
 
 def test_no_environment_means_the_embedded_defaults(tmp_path: Path) -> None:
@@ -123,7 +161,7 @@ def test_database_broker_and_cache_urls_are_read_from_the_environment() -> None:
         DATABASE_URL="postgres://smk:s3cret@db.internal:6543/smarketing",
         CELERY_BROKER_URL="redis://queue.internal:6379/0",
         REDIS_URL="redis://cache.internal:6379/1",
-        SECRET_KEY="x" * 60,  # production, which must bring its own key
+        SECRET_KEY=secrets.token_urlsafe(50),  # production, which must bring its own key
     )
     db = values["DATABASES"]["default"]
     assert db["ENGINE"] == "django.db.backends.postgresql"
@@ -146,7 +184,7 @@ def test_production_variables_turn_on_the_secure_defaults() -> None:
     values = settings_with(
         ["DEBUG", "ALLOWED_HOSTS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_SSL_REDIRECT", "STORAGES"],
         DEBUG="0",
-        SECRET_KEY="x" * 60,
+        SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="example.com, www.example.com",
     )
     assert values["DEBUG"] is False
