@@ -33,8 +33,8 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.SALES: [
         ("My queue", "leads:queue"),
         ("Home", "home"),
-        ("Dashboard", "reports:dashboard"),
         ("Deals", "leads:deals"),
+        ("Dashboard", "reports:dashboard"),
         ("My leads", "leads:list"),
         ("Agreement", "reports:agreement"),
         ("Definitions", "leads:definitions"),
