@@ -323,7 +323,7 @@ CELERY_IMPORTS = (
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # What apps built on leads/ add to the demo (leads.demo.simulation.Extension), by path: leads/
 # never imports them.
-DEMO_EXTENSIONS = ("playbooks.demo.PlaybooksDemo",)
+DEMO_EXTENSIONS = ("playbooks.demo.PlaybooksDemo", "reports.demo.ReportsDemo")
 # Tasks that read the stage history (leads.history): each is sent after every commit that adds
 # to it, and beat runs it every minute in case a message was lost.
 HISTORY_READERS = ("sales.handoffs_follow", "playbooks.enrolments_follow", "playbooks.referrals_follow")

@@ -139,9 +139,12 @@ def may_close(user: Any, item: ActionItem) -> bool:
 
 
 def _week_context(request: HttpRequest, pack: MeetingPack, **forms: Any) -> dict[str, Any]:
-    return {"pack": pack, "figures": pack.figures, "can_build": has_role(request.user, Role.MANAGER)} | _items_context(
-        request, pack, **forms
-    )
+    return {
+        "pack": pack,
+        "figures": pack.figures,
+        "month": date.fromisoformat(pack.figures["agreement"]["month"]),
+        "can_build": has_role(request.user, Role.MANAGER),
+    } | _items_context(request, pack, **forms)
 
 
 def _items_context(
