@@ -6,9 +6,11 @@ pytest-django runs every test with DEBUG off, as the product runs; this module i
 
 import logging
 import sys
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.staticfiles import finders
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
@@ -102,7 +104,9 @@ def test_a_crash_is_the_products_500_page(rep_client: Client) -> None:
     body = response.content.decode()
     assert "Something went wrong" in body
     assert "s<span>marketing</span>" in body
-    assert "--brand: #2f5bea" in body  # the product's colours, carried by the page itself
+    # Its own stylesheet by its plain name (no hashed name to look up), carrying the product's colours.
+    assert '<link rel="stylesheet" href="/static/css/error.css">' in body
+    assert "--brand: #2f5bea" in Path(finders.find("css/error.css")).read_text()
 
 
 def test_the_500_page_needs_no_request_context_and_no_database() -> None:

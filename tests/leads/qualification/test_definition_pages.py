@@ -362,9 +362,9 @@ def test_a_version_reads_as_indented_sentences_with_its_diff_against_the_active_
         by=marketer, mql_rule=stricter, sql_rule=ARTICLE_SQL, based_on=active
     )
     content = page(marketer_client, draft)
-    assert '<li style="--depth: 1">fit is at least 70</li>' in content
+    assert '<li class="depth-1">fit is at least 70</li>' in content
     assert (
-        '<li class="diff-added" style="--depth: 1"><span class="diff-sign" aria-hidden="true">+</span>'
+        '<li class="diff-added depth-1"><span class="diff-sign" aria-hidden="true">+</span>'
         '<span class="visually-hidden">Added: </span><ins>fit is at least 70</ins></li>'
     ) in content
     assert "<del>webinar attended after webinar registered</del>" in content
