@@ -30,3 +30,9 @@ def manager(manager: User) -> User:
 @pytest.fixture
 def pack(world: World, manager: User) -> MeetingPack:
     return meeting_pack_build(monday=W11, now=BUILT)
+
+
+@pytest.fixture
+def empty_pack(db: None) -> MeetingPack:
+    """W11's pack over an empty database: for what does not look at its figures (refusals)."""
+    return meeting_pack_build(monday=W11, now=BUILT, email=False)

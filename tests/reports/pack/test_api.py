@@ -37,14 +37,14 @@ def test_a_weeks_pack_has_all_its_figures(pack, marketer):
     assert {row["version"] for row in figures["versions"]} == {1, 2}
 
 
-def test_a_badly_named_week_is_a_400_naming_the_field_and_an_unbuilt_one_a_404(pack, manager_client: Client):
+def test_a_badly_named_week_is_a_400_naming_the_field_and_an_unbuilt_one_a_404(empty_pack, manager_client: Client):
     response = manager_client.get(f"{LIST}2026-13/")
     assert response.status_code == 400
     assert response.json() == {"week": ["Name a week as YYYY-Www, for example 2026-W49."]}
     assert manager_client.get(f"{LIST}2026-W12/").status_code == 404
 
 
-def test_sales_and_strangers_are_refused(pack, rep_client: Client):
+def test_sales_and_strangers_are_refused(empty_pack, rep_client: Client):
     assert rep_client.get(LIST).status_code == 403
     assert rep_client.get(f"{LIST}2026-W11/").status_code == 403
     assert Client().get(LIST).status_code in (401, 403)

@@ -40,7 +40,7 @@ def test_managers_and_marketing_read_the_archive_and_a_weeks_pack(request, pack,
     assert "No won revenue this week to credit to a campaign." in html  # the world's deals have no touches
 
 
-def test_sales_is_refused_and_the_anonymous_sent_to_log_in(pack, rep_client):
+def test_sales_is_refused_and_the_anonymous_sent_to_log_in(empty_pack, rep_client):
     for url in (ARCHIVE, PAGE, reverse("reports:meeting-pack-csv", args=["2026-W11"])):
         assert rep_client.get(url).status_code == 403
         response = Client().get(url)
@@ -66,7 +66,7 @@ def test_a_marketer_may_not_build_a_pack(marketer_client):
     assert marketer_client.post(reverse("reports:meeting-pack-build")).status_code == 403
 
 
-def test_a_badly_named_week_is_a_400_that_says_why_and_an_unbuilt_one_a_404(pack, manager_client):
+def test_a_badly_named_week_is_a_400_that_says_why_and_an_unbuilt_one_a_404(empty_pack, manager_client):
     response = manager_client.get(reverse("reports:meeting-pack", args=["2026-W60"]))
     assert response.status_code == 400 and "2026 has no week 60." in response.content.decode()
     assert manager_client.get(reverse("reports:meeting-pack", args=["2026-W12"])).status_code == 404
@@ -114,13 +114,13 @@ def test_an_item_opened_in_place_is_carried_to_later_weeks_until_closed(pack, ma
     )
 
 
-def test_a_plain_post_comes_back_to_the_page(pack, manager_client):
+def test_a_plain_post_comes_back_to_the_page(empty_pack, manager_client):
     response = manager_client.post(items_url("add"), {"text": "Call the top three accounts"})
     assert response.status_code == 302 and response["Location"] == PAGE
     assert "Call the top three accounts" in manager_client.get(PAGE).content.decode()
 
 
-def test_a_bad_item_is_a_400_with_a_message_per_field(pack, manager_client, rep):
+def test_a_bad_item_is_a_400_with_a_message_per_field(empty_pack, manager_client, rep):
     response = manager_client.post(items_url("add"), {"text": "  ", "owner": rep.pk, "due": "soon"}, **HTMX)
     assert response.status_code == 400 and response["HX-Reswap"] == "outerHTML"
     errors = response.context["add_form"].errors
@@ -130,7 +130,9 @@ def test_a_bad_item_is_a_400_with_a_message_per_field(pack, manager_client, rep)
     assert not ActionItem.objects.exists()
 
 
-def test_a_manager_assigns_an_item_and_a_marketer_may_not(pack, manager, marketer, manager_client, marketer_client):
+def test_a_manager_assigns_an_item_and_a_marketer_may_not(
+    empty_pack, manager, marketer, manager_client, marketer_client
+):
     item = action_item_add(monday=W11, text="Agree the MQL target", owner=None, due=None, by=manager)
     field = f"item-{item.pk}-owner"
     assert marketer_client.post(items_url("assign", item.pk), {field: marketer.pk}).status_code == 403
@@ -142,7 +144,7 @@ def test_a_manager_assigns_an_item_and_a_marketer_may_not(pack, manager, markete
     assert bad.status_code == 400 and "Select a valid choice" in bad.content.decode()
 
 
-def test_a_marketer_closes_their_own_items_only(pack, manager, marketer, marketer_client):
+def test_a_marketer_closes_their_own_items_only(empty_pack, manager, marketer, marketer_client):
     mine = action_item_add(monday=W11, text="Mine", owner=marketer, due=None, by=manager)
     theirs = action_item_add(monday=W11, text="Theirs", owner=manager, due=None, by=manager)
     html = marketer_client.get(PAGE).content.decode()
@@ -166,5 +168,5 @@ def test_the_csv_holds_every_figure_with_formulas_neutralised(world, manager, ma
     assert ["Action items", '\'=HYPERLINK("http://evil")', "owner", "'=cmd|' /C calc'!A0"] in rows
 
 
-def test_a_logged_in_user_without_a_role_is_refused(pack, nobody):
+def test_a_logged_in_user_without_a_role_is_refused(empty_pack, nobody):
     assert logged_in(nobody).get(PAGE).status_code == 403
