@@ -75,8 +75,8 @@ def test_the_manager_logs_in_and_lands_on_the_alignment_dashboard(
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Alignment dashboard")
     expect(page.locator(".user-menu .username")).to_have_text(team["manager"].get_full_name())
-    expect(page.get_by_role("heading", name="Marketing → Sales").first).to_be_visible()
-    expect(page.get_by_role("heading", name="Sales → Marketing").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Marketing → Sales")).to_be_visible()
+    expect(page.get_by_role("heading", name="Sales → Marketing")).to_be_visible()
     cohorts = page.get_by_role("region", name="Funnel by cohort")
     expect(cohorts.get_by_role("row").nth(1).get_by_role("cell").first).to_have_text("6")  # this month's leads
     screenshot(page, "landing-manager")
