@@ -28,6 +28,8 @@ from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page
 from pytest_django.live_server_helper import LiveServer
 
+from reports.pack.selectors import last_week
+from reports.pack.services import meeting_pack_build
 from smarketing import urls as product_urls
 from tests.browser.conftest import TIMEOUT_MS, login, screenshot
 from tests.browser.pages_world import IMPORT_CSV, World, build_world
@@ -98,6 +100,11 @@ def open_the_leads_behind_a_figure(page: Page) -> None:
     page.goto(f"{reverse('reports:dashboard-leads')}?figure=created&{days}")
 
 
+def meeting_pack_week() -> dict[str, Any]:
+    """Last week's pack, built as beat builds it (the same row again at each visit)."""
+    return {"week": meeting_pack_build(monday=last_week(), email=False).week}
+
+
 def lead(world: World) -> dict[str, Any]:
     return {"pk": world.lead}
 
@@ -155,6 +162,8 @@ PAGES: dict[str, Visit] = {
     "reports:roi": Visit(EDITORS),
     "reports:win-loss": Visit(EDITORS),
     "reports:funnel": Visit(EDITORS),
+    "reports:meeting-packs": Visit(EDITORS),
+    "reports:meeting-pack": Visit(EDITORS, lambda w: meeting_pack_week()),
     "reports:dashboard": Visit(STAFF),
     "reports:dashboard-leads": Visit(STAFF, reach=lambda page: open_the_leads_behind_a_figure(page)),
     "playbooks:playbooks": Visit(EDITORS),
@@ -232,6 +241,11 @@ SKIPPED: dict[str, str] = {
     "playbooks:enrolment-remove": POST_ONLY,
     "playbooks:lead-playbooks": "htmx partial: a lead's playbooks, loaded into the lead page (tests/playbooks/engine)",
     "playbooks:outbox-retry": POST_ONLY,
+    "reports:meeting-pack-csv": "a CSV download",
+    "reports:meeting-pack-build": POST_ONLY,
+    "reports:action-item-add": POST_ONLY,
+    "reports:action-item-assign": POST_ONLY,
+    "reports:action-item-close": POST_ONLY,
     "playbooks:list-members-add": POST_ONLY,
     "playbooks:list-export": "a CSV download",
     "playbooks:list-preview": "htmx partial: the live count beside a segment's condition",
