@@ -44,7 +44,8 @@ from reports.attribution.selectors import WonDeal, _touches_by_deal, deal_credit
 from smarketing.lib import sql
 
 HISTORY_READER = "reports.rollups"
-EVENTS = Table("reports.events", Event, "received_at", ("lead_id", "campaign_id", "occurred_at", "received_at"))
+EVENTS = Table("reports.events", Event, "received_at", ("lead_id", "type", "campaign_id", "occurred_at", "received_at"))
+FORM = "form_submitted"
 LEADS = Table("reports.leads", Lead, "created_at", ("created_at",))
 DEALS = Table("reports.deals", Deal, "created_at", ("created_at",))
 DEAL_CHANGES = Table("reports.deal_changes", DealChange, "at", ("deal_id", "at"))
@@ -123,18 +124,18 @@ def _stage_changes(changes: list[StageChange]) -> None:
 
 
 def _events(rows: Rows) -> None:
-    """Events carrying a campaign: the first campaign they may have given their lead, and the
-    won deals created after them (the deals they are touches of)."""
+    """Events carrying a campaign, and form submissions (a form's campaign becomes the lead's
+    first when it had none): the first campaign they may have given their lead; and the won
+    deals created after a campaign's event (the deals it is a touch of)."""
     touches = [row for row in rows if row["campaign_id"] is not None]
-    if not touches:
-        return
-    leads = sorted({row["lead_id"] for row in touches})
+    firsts = sorted({row["lead_id"] for row in rows if row["campaign_id"] is not None or row["type"] == FORM})
     with connection.cursor() as cursor:
-        for chunk in sql.chunked(leads, LEAD_BATCH):
+        for chunk in sql.chunked(firsts, LEAD_BATCH):
             statement, params = rollups_sql.milestones_campaign_follow(chunk)
             cursor.execute(*sql.bind(statement, **params))
-    earliest = min(row["occurred_at"] for row in touches)
-    credits_refresh(_won_deals_of(leads, created_from=earliest))
+    if touches:
+        earliest = min(row["occurred_at"] for row in touches)
+        credits_refresh(_won_deals_of(sorted({row["lead_id"] for row in touches}), created_from=earliest))
 
 
 def _deals(rows: Rows) -> None:
@@ -252,7 +253,8 @@ def _rebuild(*, progress: Progress | None) -> dict[str, Any]:
     3. insert the milestones of every lead, a range of ids at a time (on PostgreSQL two ranges
        at once, on connections of their own, while this one credits the deals);
     4. credit every won deal, a batch at a time;
-    5. put the cursors at the noted ends, and note the campaigns known."""
+    5. on PostgreSQL, VACUUM ANALYZE both tables, as autovacuum would later;
+    6. put the cursors at the noted ends, and note the campaigns known."""
     say = progress or (lambda message: None)
     heads = {table: head_of(table, lookback=LOOKBACK) for table in TABLES}
     history = _history_head()
@@ -265,6 +267,10 @@ def _rebuild(*, progress: Progress | None) -> dict[str, Any]:
         pending = pool.submit(_milestones_of_ranges, ranges, say, own_connection=True) if parallel else None
         won = _credits_rebuild(say)
         count = pending.result() if pending else _milestones_of_ranges(ranges, say)
+    if parallel:  # outside a transaction: the pages' counts then read the index alone, planned on statistics
+        with connection.cursor() as cursor:
+            cursor.execute(rollups_sql.ROLLUPS_VACUUM_PG)
+        say("vacuumed and analysed")
     for table, (head, written_at, gaps) in heads.items():
         cursor_place(table, head=head, written_at=written_at, gaps=gaps)
     HistoryReader.objects.update_or_create(

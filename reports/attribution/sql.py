@@ -70,6 +70,10 @@ WHERE campaign_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM leads_campaign c WHE
 MILESTONES_CLEAR_PG = "TRUNCATE reports_leadmilestone"
 CREDITS_CLEAR_PG = "TRUNCATE reports_dealcredit"
 
+# After a rebuild: the visibility map set (a period's milestone counts are an index-only scan)
+# and the planner's statistics taken.
+ROLLUPS_VACUUM_PG = "VACUUM (ANALYZE) reports_leadmilestone, reports_dealcredit"
+
 # The newest stage change no running transaction can still add behind (leads.sql.FINAL_ROWS_AFTER):
 # where a rebuild leaves the history reader.
 HISTORY_HEAD_PG = """

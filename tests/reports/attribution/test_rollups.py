@@ -157,6 +157,17 @@ def test_a_gap_splits_around_the_rows_that_filled_it():
     assert gaps_without([[10, 10, 5], [12, 13, 6]], [10]) == [[12, 13, 6]]
 
 
+def test_a_known_leads_first_campaign_from_a_form_moves_its_milestones(built):
+    """A form of a campaign without a utm_campaign credits a lead that had no first campaign
+    (leads.capture.ingest.lead_capture): the submission carries no campaign, yet is followed."""
+    l4 = Lead.objects.get(first_campaign=None)
+    Lead.objects.filter(pk=l4.pk).update(first_campaign=built.webinar)
+    EventFactory(lead=l4, type="form_submitted", properties={"form": "contact"})
+    rollups_update()
+    assert_rollups_match_the_rows()
+    assert set(LeadMilestone.objects.filter(lead=l4).values_list("campaign_id", flat=True)) == {built.webinar.id}
+
+
 def test_a_deleted_lead_leaves_no_milestones(built):
     lead = Lead.objects.filter(first_campaign=built.search).first()
     lead.delete()
