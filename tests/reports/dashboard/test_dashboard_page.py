@@ -5,10 +5,12 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from leads.models import Campaign, Persona
+from leads.models import Campaign, Event, Persona
 from reports.dashboard.selectors import agreement_trend
 from reports.selectors import agreement_attainment
 from tests.factories import LeadFactory
@@ -203,3 +205,11 @@ def test_the_page_takes_a_bounded_number_of_queries_however_many_leads(
     LeadFactory.create_batch(20, first_campaign=webinar)
     with django_assert_max_num_queries(23):
         get(manager_client, **filters)
+
+
+def test_no_query_reads_the_event_table(manager_client, world):
+    """The dashboard reads stage history, handoffs, deals and agreements: never the events."""
+    with CaptureQueriesContext(connection) as queries:
+        get(manager_client, period="quarter", quarter="2026-Q1", channel="webinar")
+    assert queries.captured_queries
+    assert not [query["sql"] for query in queries.captured_queries if f'"{Event._meta.db_table}"' in query["sql"]]
