@@ -1,9 +1,10 @@
 """The demo's weekly meeting packs (settings.DEMO_EXTENSIONS): the last two whole weeks' packs,
 built by the real service at the moment beat would have built them (the Monday after, at
-MEETING_PACK_HOUR), mailed to the managers' outbox, with the first meeting's action items, one
-of them closed during the next week and the other carried into the second pack.
+MEETING_PACK_HOUR), with the ROI rollups brought up to date first as beat keeps them, and mailed
+to the managers' outbox; and the first meeting's action items, one of them closed during the
+next week and the other carried into the second pack.
 
-Two builds and a handful of rows: the seed's time hardly moves.
+Two builds, a rollup update and a handful of rows: the seed's time hardly moves.
 """
 
 import logging
@@ -19,6 +20,7 @@ from leads.demo.journeys import Touch
 from leads.demo.world import World
 from playbooks.email import services as email
 from playbooks.models import OutboundEmail
+from reports.attribution.services import rollups_update
 from reports.pack import services as packs
 from reports.pack.models import ActionItem
 from reports.pack.selectors import week_monday
@@ -51,6 +53,7 @@ class ReportsDemo:
             with at(build_at - timedelta(days=5)):
                 packs.action_item_close(item=self.opened[-1], by=self.users["manager"])
         with at(build_at):
+            rollups_update(now=build_at)  # what beat keeps current every few seconds: the ROI's credits
             pack = packs.meeting_pack_build(monday=monday.date())
             queued = OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED, lead__isnull=True)
             with _quiet("playbooks.email.backends"):  # the embedded backend's line per message

@@ -36,3 +36,5 @@ def test_the_demo_has_last_weeks_pack_in_the_archive_and_the_outbox(monkeypatch)
     assert closed.closed_at is not None and carried.closed_at is None
     assert [item["text"] for item in packs[1].figures["action_items"]] == [carried.text]
     assert {item["text"] for item in packs[0].figures["action_items"]} == set()  # opened at its meeting
+    for pack in packs:  # the ROI's credits were current: every won cent is on a campaign's row or "(no campaign)"
+        assert pack.figures["campaign_revenue_total"] == pack.figures["deals"]["won_revenue"]
