@@ -11,12 +11,14 @@ from django.core.management import CommandError, call_command
 
 from conftest import make_user
 from playbooks.models import OutboundEmail, TemplateKind
+from reports.attribution.selectors import roi_report
 from reports.pack.models import MeetingPack
 from reports.pack.selectors import last_week, pack_figures, week_bounds, week_parse
 from reports.pack.services import meeting_pack_build
 from reports.selectors import agreement_attainment, cohort_figures
 from reports.winloss.selectors import BY_REASON, BY_REP, deals_closed, deals_totals, rejections
 from smarketing.roles import Role
+from tests.reports.attribution.world import build_world as attribution_world
 from tests.reports.pack.conftest import BUILT, W11
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +124,21 @@ def test_the_command_builds_last_week_by_default(db):
     with time_machine.travel(BUILT, tick=False):
         call_command("meeting_pack_build", "--no-email", stdout=StringIO())
     assert MeetingPack.objects.get().week == "2026-W11"
+
+
+def test_the_top_campaigns_are_the_roi_reports_rows_for_the_week():
+    """ROI's hand-built March: D1 (1,000.00, won 20 March, in W12) touched by Spring webinar on
+    1 and 15 March and Brand search on 8 March; linear credit: 666.67 and 333.33."""
+    attribution_world()
+    w12 = W11 + timedelta(weeks=1)
+    figures = meeting_pack_build(monday=w12, now=BUILT + timedelta(weeks=1), email=False).figures
+    assert [(row["label"], row["revenue"], row["won_deals"]) for row in figures["campaigns"]] == [
+        ("Spring webinar", "666.67", 1),
+        ("Brand search", "333.33", 1),
+    ]
+    start, end = week_bounds(w12)
+    rows = roi_report(model="linear", start=start, end=end).rows
+    assert [(row["label"], Decimal(row["revenue"])) for row in figures["campaigns"]] == [
+        (row.label, row.revenue) for row in sorted(rows, key=lambda row: -row.revenue_cents) if row.revenue_cents
+    ]
+    assert figures["campaign_revenue_total"] == figures["deals"]["won_revenue"] == "1000.00"
