@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from leads.models import Agreement, AssignmentLog, Campaign, Deal, DealStage, Handoff, Stage, StageChange
@@ -88,8 +88,17 @@ def _pct(part: int, whole: int) -> int | None:
 
 
 def _moved_to(stage: str, start: datetime, end: datetime) -> int:
-    changes = StageChange.objects.filter(to_stage=stage, changed_at__gte=start, changed_at__lt=end)
-    return changes.values("lead_id").distinct().count()
+    return first_entries(stage, start, end).values("lead_id").distinct().count()
+
+
+def first_entries(stage: str, start: datetime, end: datetime) -> QuerySet[StageChange]:
+    """The moves into `stage` in [start, end) that were their lead's first: a lead recycled and
+    qualified again is delivered once, in the month it first arrived (DESIGN, Agreement: "MQLs
+    delivered (first entry into MQL)")."""
+    before = Q(changed_at__lt=OuterRef("changed_at")) | Q(changed_at=OuterRef("changed_at"), pk__lt=OuterRef("pk"))
+    earlier = StageChange.objects.filter(before, lead=OuterRef("lead"), to_stage=stage)
+    moves = StageChange.objects.filter(to_stage=stage, changed_at__gte=start, changed_at__lt=end)
+    return moves.exclude(Exists(earlier))
 
 
 def landing_figures(user: Any) -> dict[str, Any]:

@@ -4,16 +4,23 @@ sending a failed or interrupted one again, by hand).
 
 Marketing writes the messages and managers oversee them; Sales is refused (403): the outbox
 names every lead that was mailed, most of them another rep's or nobody's.
+
+A message's HTML is not put into its page: the preview and the outbox frame it from a view of
+its own (`…/html/`), sandboxed, under a policy of its own. The page's Content-Security-Policy
+allows no inline style, and a message is made of them (mail clients drop <style>).
 """
 
 from typing import Any
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.decorators import csp
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from playbooks.email import rendering, selectors, services
@@ -27,6 +34,23 @@ OUTBOX_PER_PAGE = 50
 KEPT_IN_OUTBOX = "playbooks.email.backends.KeptInOutbox"
 # What services.outbox_retry accepts; the page offers "Send again" only for these.
 RETRYABLE = {OutboundEmail.Status.FAILED, OutboundEmail.Status.UNKNOWN}
+# A message's HTML in its frame: its own inline styles and the pictures it links, as a mail client
+# shows them; no script, form, plugin or navigation, and a sandbox even when opened on its own. Only
+# our own pages may frame it.
+EMAIL_FRAME_POLICY = {
+    "default-src": [NONE],
+    "style-src": [UNSAFE_INLINE],
+    "img-src": [SELF, "data:", "https:"],
+    "font-src": [SELF, "data:", "https:"],
+    "frame-ancestors": [SELF],
+    "form-action": [NONE],
+    "base-uri": [NONE],
+    "sandbox": True,
+}
+
+
+def _email_frame(html: str) -> HttpResponse:
+    return HttpResponse(html, content_type="text/html; charset=utf-8")
 
 
 # --- Templates --------------------------------------------------------------------------
@@ -103,6 +127,19 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*EDITORS)
+@xframe_options_sameorigin
+@csp(EMAIL_FRAME_POLICY)
+def template_preview_html(request: HttpRequest, pk: int) -> HttpResponse:
+    """The preview's HTML alone (?lead= as the preview's), for the preview page's frame."""
+    template = get_object_or_404(EmailTemplate, pk=pk)
+    form = LeadPickForm(request.GET)
+    lead = selectors.preview_lead(user=request.user, ref=form.cleaned_data["lead"]) if form.is_valid() else None
+    if lead is None:
+        raise Http404("No such lead.")
+    return _email_frame(services.template_preview(template=template, lead=lead).html)
+
+
+@role_required(*EDITORS)
 @require_POST
 def template_test_send(request: HttpRequest, pk: int) -> HttpResponse:
     """Send the message as the chosen lead would get it to the person asking (never to the lead)."""
@@ -149,10 +186,15 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
     return render(request, "playbooks/email/outbox_list.html", context)
 
 
+def _outbox_html(email: OutboundEmail) -> str:
+    """What the outbox shows of a message's HTML (its page and its frame alike)."""
+    return selectors.outbox_html_untracked(email)
+
+
 def _outbox_page(request: HttpRequest, email: OutboundEmail, *, error: str = "", status: int = 200) -> HttpResponse:
     context = {
         "email": email,
-        "html": selectors.outbox_html_untracked(email),
+        "html": _outbox_html(email),
         "retryable": email.status in RETRYABLE,
         "error": error,
         "kept_here": settings.EMAIL_BACKEND == KEPT_IN_OUTBOX,
@@ -163,6 +205,17 @@ def _outbox_page(request: HttpRequest, email: OutboundEmail, *, error: str = "",
 @role_required(*EDITORS)
 def outbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _outbox_page(request, selectors.outbox_email(pk))
+
+
+@role_required(*EDITORS)
+@xframe_options_sameorigin
+@csp(EMAIL_FRAME_POLICY)
+def outbox_html(request: HttpRequest, pk: int) -> HttpResponse:
+    """The message's HTML alone, for its page's frame (none: 404)."""
+    html = _outbox_html(selectors.outbox_email(pk))
+    if not html:
+        raise Http404("This message has no HTML to show.")
+    return _email_frame(html)
 
 
 @role_required(*EDITORS)

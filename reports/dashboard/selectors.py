@@ -37,6 +37,7 @@ from reports.funnel.selectors import (
     moved_leads,
     velocity,
 )
+from reports.selectors import first_entries
 from reports.winloss.selectors import (
     ACCEPTED,
     BY_REASON,
@@ -152,9 +153,9 @@ def _month_of(moment: datetime | date) -> date:
 
 
 def _mqls_per_month(start: datetime, end: datetime) -> dict[date, int]:
-    """Per month, the leads that moved into MQL in it (`agreement_attainment`'s "delivered")."""
+    """Per month, the leads that first moved into MQL in it (`agreement_attainment`'s "delivered")."""
     per_month = (
-        StageChange.objects.filter(to_stage=Stage.MQL, changed_at__gte=start, changed_at__lt=end)
+        first_entries(Stage.MQL, start, end)
         .annotate(month=TruncMonth("changed_at", tzinfo=timezone.get_current_timezone()))
         .values("month")
         .annotate(n=Count("lead_id", distinct=True))
@@ -220,8 +221,7 @@ def agreement_leads(*, figure: str, month: date, now: datetime | None = None) ->
     now = now or timezone.now()
     if figure == "mql_delivered":
         start, end = month_bounds(month)
-        moves = StageChange.objects.filter(to_stage=Stage.MQL, changed_at__gte=start, changed_at__lt=end)
-        return Lead.objects.filter(pk__in=moves.values("lead_id"))
+        return Lead.objects.filter(pk__in=first_entries(Stage.MQL, start, end).values("lead_id"))
     handoffs = handoffs_in(month)
     if figure == "accepted":
         handoffs = handoffs.filter(_accepted())

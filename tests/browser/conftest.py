@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 # Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls from
@@ -80,6 +80,22 @@ def page(browser: Browser, live_server: LiveServer, request: pytest.FixtureReque
     if report is not None and report.failed:
         screenshot(page, f"failed-{request.node.name}")
     context.close()
+
+
+# What Chromium logs when the Content-Security-Policy refuses something, in a page or its frames.
+CSP_REFUSED = ("Content Security Policy", "Refused to")
+
+
+def csp_refusals(page: Page) -> list[str]:
+    """What the Content-Security-Policy refuses on `page` from now on, collected as it is logged."""
+    refused: list[str] = []
+
+    def hear(message: ConsoleMessage) -> None:
+        if any(words in message.text for words in CSP_REFUSED):
+            refused.append(message.text)
+
+    page.on("console", hear)
+    return refused
 
 
 def login(page: Page, live_server: LiveServer, username: str, password: str) -> None:

@@ -4,7 +4,9 @@ The pages are read from the URL configuration: each named route is either listed
 opens it, with which ids) or in SKIPPED (with why it is no page): a page added later fails
 `test_every_route_is_a_listed_page_or_skipped_for_a_reason` until it is listed, and is then
 visited with the rest. On each page axe-core (WCAG 2.1 A and AA) must find no serious or critical violation,
-and nothing may scroll sideways, on a phone (390 px) as on a desktop (1280 px). A screenshot of
+and nothing may scroll sideways, on a phone (390 px) as on a desktop (1280 px), and the
+Content-Security-Policy may refuse nothing (Chromium logs each refusal to the console: an inline
+script, style or handler would be one). A screenshot of
 each page at each width is saved as artifacts/screenshots/every-page-<width>-<role>-<page>.png.
 Moderate and minor violations do not fail the test; they are listed in its failure message.
 
@@ -31,7 +33,7 @@ from pytest_django.live_server_helper import LiveServer
 from reports.pack.selectors import last_week
 from reports.pack.services import meeting_pack_build
 from smarketing import urls as product_urls
-from tests.browser.conftest import TIMEOUT_MS, login, screenshot
+from tests.browser.conftest import TIMEOUT_MS, csp_refusals, login, screenshot
 from tests.browser.pages_world import IMPORT_CSV, World, build_world
 
 pytestmark = pytest.mark.browser
@@ -241,6 +243,8 @@ SKIPPED: dict[str, str] = {
     "playbooks:enrolment-remove": POST_ONLY,
     "playbooks:lead-playbooks": "htmx partial: a lead's playbooks, loaded into the lead page (tests/playbooks/engine)",
     "playbooks:outbox-retry": POST_ONLY,
+    "playbooks:outbox-email-html": "a message's HTML, framed by its outbox page and checked there",
+    "playbooks:email-template-preview-html": "a message's HTML, framed by the preview page and checked there",
     "reports:meeting-pack-csv": "a CSV download",
     "reports:meeting-pack-build": POST_ONLY,
     "reports:action-item-add": POST_ONLY,
@@ -324,7 +328,9 @@ def describe(violation: dict[str, Any]) -> str:
     return f"{violation['impact']} {violation['id']} on {len(nodes)} node(s): {where}{more} — {summary}"
 
 
-def check(page: Page, label: str, width: int, problems: list[str], notes: list[str]) -> None:
+def check(page: Page, label: str, width: int, problems: list[str], notes: list[str], refused: list[str]) -> None:
+    problems.extend(f"{label}: the Content-Security-Policy refused: {text}" for text in refused)
+    refused.clear()
     for violation in axe_violations(page):
         line = f"{label}: {describe(violation)}"
         (problems if violation["impact"] in FAILING_IMPACTS else notes).append(line)
@@ -361,6 +367,7 @@ def test_every_page_is_accessible_and_fits_the_screen(
     context: BrowserContext, live_server: LiveServer, world: World, role: str, width: str
 ) -> None:
     page = context.new_page()
+    csp_refused = csp_refusals(page)
     if role != VISITOR:
         login(page, live_server, role, f"pw-{role}")
     problems: list[str] = []
@@ -374,16 +381,16 @@ def test_every_page_is_accessible_and_fits_the_screen(
             spec.reach(page)
         elif not visit(page, reverse(name, kwargs=spec.kwargs(world)), spec.status, label, problems):
             continue
-        check(page, label, pixels, problems, notes)
+        check(page, label, pixels, problems, notes, csp_refused)
     for code, url, roles, status in ERROR_PAGES:
         if role in roles and visit(page, url, status, f"{role} {code}", problems):
-            check(page, f"{role} {code}", pixels, problems, notes)
+            check(page, f"{role} {code}", pixels, problems, notes, csp_refused)
     if role == VISITOR:  # a form whose security token is gone: the CSRF failure page
         page.goto(reverse("login"))
         page.locator("input[name=csrfmiddlewaretoken]").evaluate("(input) => input.remove()")
         with page.expect_navigation() as refused:
             page.get_by_role("button", name="Log in").click()
         assert refused.value.status == 403
-        check(page, f"{role} 403-csrf", pixels, problems, notes)
+        check(page, f"{role} 403-csrf", pixels, problems, notes, csp_refused)
     message = "\n".join(problems + [f"(moderate or minor) {note}" for note in notes])
     assert not problems, f"{len(problems)} problem(s) at {pixels} px:\n{message}"

@@ -65,6 +65,10 @@ def detail_url(email: OutboundEmail) -> str:
     return reverse("playbooks:outbox-email", args=[email.pk])
 
 
+def frame_url(email: OutboundEmail) -> str:
+    return reverse("playbooks:outbox-email-html", args=[email.pk])
+
+
 def retry_url(email: OutboundEmail) -> str:
     return reverse("playbooks:outbox-retry", args=[email.pk])
 
@@ -90,7 +94,8 @@ def page_urls() -> list[str]:
     template = make_template()
     LeadFactory()
     email = make_email()
-    return [TEMPLATES, NEW, edit_url(template), preview_url(template), OUTBOX, detail_url(email)]
+    frames = [reverse("playbooks:email-template-preview-html", args=[template.pk]), frame_url(email)]
+    return [TEMPLATES, NEW, edit_url(template), preview_url(template), OUTBOX, detail_url(email), *frames]
 
 
 @pytest.mark.parametrize("client_name", ["marketer_client", "manager_client"])
@@ -271,10 +276,13 @@ def test_the_preview_escapes_the_leads_values_inside_the_sandboxed_frame(markete
     assert response.status_code == 200
     page = response.content.decode()
     assert "<script>alert(1)</script>" not in page
-    # Escaped once by the rendering (a value in the HTML), once more into the srcdoc attribute.
-    assert "&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;" in page
-    srcdoc = page.split("<iframe", 1)[1].split(">", 1)[0]
-    assert " sandbox " in srcdoc and "&amp;lt;script&amp;gt;" in srcdoc
+    # The HTML is framed from a view of its own, sandboxed, for the same lead.
+    frame_src = reverse("playbooks:email-template-preview-html", args=[template.pk]) + f"?lead={lead.pk}"
+    frame = page.split("<iframe", 1)[1].split(">", 1)[0]
+    assert " sandbox " in frame and f'src="{html.escape(frame_src)}"' in frame
+    framed = marketer_client.get(frame_src).content.decode()
+    assert "<script>alert(1)</script>" not in framed
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in framed  # escaped once by the rendering
     assert "Hello &lt;script&gt;alert(1)&lt;/script&gt;" in page  # the subject
     assert f'href="{reverse("leads:detail", args=[lead.pk])}"' in page
 
@@ -429,7 +437,8 @@ def test_a_message_shows_its_headers_html_text_and_lead(marketer_client):
     lead = LeadFactory(first_name="Nina", last_name="Ng")
     email = make_email(lead, html='<p class="x">Hi "Nina"</p>', text="Hi Nina", message_id="<m1@example.com>")
     page = marketer_client.get(detail_url(email)).content.decode()
-    assert 'sandbox srcdoc="&lt;p class=&quot;x&quot;&gt;Hi &quot;Nina&quot;&lt;/p&gt;"' in page
+    assert f'<iframe class="email-frame" sandbox src="{frame_url(email)}"' in page
+    assert marketer_client.get(frame_url(email)).content.decode() == '<p class="x">Hi "Nina"</p>'
     assert "Hi Nina</pre>" in page
     assert "&lt;m1@example.com&gt;" in page
     assert f'href="{reverse("leads:detail", args=[lead.pk])}"' in page
@@ -441,9 +450,9 @@ def test_a_message_is_shown_without_its_tracking(marketer_client, marketer):
     lead = LeadFactory(consent=True)
     email = services.email_queue(lead=lead, template=template, cause="test")
     assert "/e/o/" in email.html and "/e/c/" in email.html  # as sent: an open pixel, tracked links
-    page = marketer_client.get(detail_url(email)).content.decode()
+    page = marketer_client.get(frame_url(email)).content.decode()
     assert "/e/o/" not in page and "/e/c/" not in page
-    assert "href=&quot;https://example.com/guide&quot;" in page
+    assert 'href="https://example.com/guide"' in page
     email.refresh_from_db()
     assert email.opened_at is None and email.clicked_at is None
 

@@ -194,3 +194,23 @@ def test_a_reps_landing_counts_the_leads_handed_to_them_this_month(rep_client, r
     response = rep_client.get(HOME)
     assert response.context["new_this_month"] == 1
     assert "Handed to you this month" in response.content.decode()
+
+
+def test_mqls_delivered_count_each_leads_first_entry_into_mql_once(this_month):
+    from reports.dashboard.selectors import agreement_leads, agreement_trend
+    from reports.selectors import agreement_attainment
+
+    now = timezone.now()
+    earlier = month_start(now - timedelta(days=40))
+    returning, new = LeadFactory(stage=Stage.MQL), LeadFactory(stage=Stage.MQL)
+    for to_stage, at in [(Stage.MQL, earlier), (Stage.RECYCLED, earlier + timedelta(days=2)), (Stage.MQL, now)]:
+        StageChange.objects.create(lead=returning, from_stage=Stage.LEAD, to_stage=to_stage, changed_at=at)
+    StageChange.objects.create(lead=new, from_stage=Stage.LEAD, to_stage=Stage.MQL, changed_at=now)
+    StageChange.objects.create(
+        lead=new, from_stage=Stage.MQL, to_stage=Stage.MQL, changed_at=now
+    )  # a repeat the same moment
+
+    assert agreement_attainment()["mql_delivered"] == 1  # the returning lead was delivered before
+    assert list(agreement_leads(figure="mql_delivered", month=month_first())) == [new]
+    trend = {row.month: row.mql_delivered for row in agreement_trend(last=month_first())}
+    assert trend[month_first()] == 1 and trend[month_first(timezone.localdate(earlier))] == 1
