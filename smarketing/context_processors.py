@@ -60,6 +60,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("Personas", "leads:personas"),
         ("Scoring", "leads:scoring"),
         ("Definitions", "leads:definitions"),
+        ("Logins", "accounts:logins"),
     ],
 }
 

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "anymail",
+    "axes",
     "smarketing",
     "leads",
     "playbooks",
@@ -89,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a refused login into the lockout page
 ]
 
 ROOT_URLCONF = "smarketing.urls"
@@ -171,6 +173,31 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login protection (django-axes), on the login page and the admin's alike: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused
+# for LOGIN_COOLOFF_MINUTES from its last failure, with a page that says until when. Other users
+# and addresses log in as before, a right password clears the count, and a manager may unlock
+# sooner (/logins/, or `manage.py axes_reset_username`). LOGIN_LOCKOUT_BY=username,ip_address
+# counts each alone instead (then a username is locked from every address).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [group.split("+") for group in env_list("LOGIN_LOCKOUT_BY", ["username+ip_address"])]
+if (
+    AXES_FAILURE_LIMIT < 1
+    or AXES_COOLOFF_TIME.total_seconds() <= 0
+    or not all(set(group) <= {"username", "ip_address"} for group in AXES_LOCKOUT_PARAMETERS)
+):
+    raise ImproperlyConfigured(
+        "LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES are 1 or more; LOGIN_LOCKOUT_BY lists "
+        "username, ip_address or username+ip_address, comma-separated."
+    )
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the page's "until" holds: retrying does not extend it
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # each failure with its time, for the managers' page
+AXES_CLIENT_IP_CALLABLE = "leads.capture.api.client_ip"  # X-Forwarded-For behind NUM_PROXIES, as capture
+AXES_LOCKOUT_CALLABLE = "smarketing.accounts.views.locked_out"
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -425,6 +452,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"filters": ["server_errors_only"]},
         "django.security.csrf": {"filters": ["server_errors_only"]},
+        "axes": {"level": "WARNING"},  # each failure and lockout; not its bookkeeping on every login
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

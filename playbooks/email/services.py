@@ -181,12 +181,17 @@ def email_test_send(*, template: EmailTemplate, lead: Lead, to: AbstractBaseUser
     return email
 
 
-def colleagues_email_queue(*, to: Sequence[str], subject: str, html: str, text: str, cause: str) -> list[OutboundEmail]:
+def colleagues_email_queue(
+    *, to: Sequence[str], subject: str, html: str, text: str, cause: str, confidential: bool = False
+) -> list[OutboundEmail]:
     """One transactional message per address to people who work here (the weekly meeting pack
     to managers), not to a lead: sent as given (no variables, nothing tracked, no lead's rules);
     like every other message each is an outbox row sent at most once, by the worker once this
-    commits."""
+    commits. A confidential one (a password-reset link) is for its recipient's eyes only: the
+    outbox shows that it was written and sent, never what it says."""
     subject = " ".join(subject.split())
+    if confidential:
+        cause = OutboundEmail.CONFIDENTIAL + cause
     with transaction.atomic(savepoint=False):
         emails = OutboundEmail.objects.bulk_create(
             OutboundEmail(

@@ -188,7 +188,7 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
 
 def _outbox_html(email: OutboundEmail) -> str:
     """What the outbox shows of a message's HTML (its page and its frame alike)."""
-    return selectors.outbox_html_untracked(email)
+    return "" if email.is_confidential() else selectors.outbox_html_untracked(email)
 
 
 def _outbox_page(request: HttpRequest, email: OutboundEmail, *, error: str = "", status: int = 200) -> HttpResponse:

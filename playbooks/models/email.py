@@ -75,8 +75,15 @@ class OutboundEmail(models.Model):
             models.Index(fields=["-created_at", "-id"], name="outbox_created"),
         ]
 
+    # The cause's prefix of a message whose body is a key (a password-reset link): anyone who may
+    # read the outbox could use it, so its pages show the message's headers only.
+    CONFIDENTIAL = "Confidential: "
+
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email}"
+
+    def is_confidential(self) -> bool:
+        return self.cause.startswith(self.CONFIDENTIAL)
 
 
 class Suppression(models.Model):

@@ -116,6 +116,11 @@ PAGES: dict[str, Visit] = {
     "login": Visit((VISITOR,)),
     "password_change": Visit(STAFF),
     "password_change_done": Visit(STAFF),
+    "accounts:password-reset": Visit((VISITOR,)),
+    "accounts:password-reset-done": Visit((VISITOR,)),
+    "accounts:password-reset-confirm": Visit((VISITOR,), lambda w: {"uidb64": "MQ", "token": "used-up"}),
+    "accounts:password-reset-complete": Visit((VISITOR,)),
+    "accounts:logins": Visit((MANAGER,)),
     "capture-page": Visit((VISITOR,), lambda w: {"key": w.form_key}),
     "capture-thanks": Visit((VISITOR,), lambda w: {"key": w.form_key}),
     "leads:list": Visit(STAFF),
@@ -204,6 +209,7 @@ ERROR_PAGES = [
 POST_ONLY = "POST only: an action, not a page"
 SKIPPED: dict[str, str] = {
     "logout": POST_ONLY,
+    "accounts:logins-unlock": POST_ONLY,
     "leads:export": "a CSV download",
     "leads:import_errors": "a CSV download",
     "leads:bulk_owner": POST_ONLY,

@@ -10,7 +10,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 
 from leads.management.commands.seed_demo import DEMO_ADMIN, DEMO_MORE_USERS, DEMO_PASSWORD, DEMO_USERS
@@ -58,13 +58,16 @@ def demo(django_db_setup, django_db_blocker) -> str:
 
 pytestmark = pytest.mark.django_db
 
+# Logins go through django-axes, which counts them per request.
+LOGIN_REQUEST = RequestFactory().post("/login/")
+
 
 def test_demo_logins_work_and_an_admin_may_open_the_admin(demo):
     for username, role in [*DEMO_USERS, *DEMO_MORE_USERS]:
-        user = authenticate(username=username, password=DEMO_PASSWORD)
+        user = authenticate(LOGIN_REQUEST, username=username, password=DEMO_PASSWORD)
         assert user is not None and user.groups.filter(name=role.value).exists(), username
         assert user.get_full_name()
-    admin = authenticate(username=DEMO_ADMIN, password=DEMO_PASSWORD)
+    admin = authenticate(LOGIN_REQUEST, username=DEMO_ADMIN, password=DEMO_PASSWORD)
     assert admin is not None and admin.is_superuser
     client = Client()
     client.force_login(admin)
@@ -173,7 +176,7 @@ def test_the_worker_has_nothing_left_to_do(demo):
 @pytest.mark.parametrize("username", ["marketer", "rep", "manager"])
 def test_every_landing_page_shows_figures(demo, username):
     client = Client()
-    client.force_login(authenticate(username=username, password=DEMO_PASSWORD))
+    client.force_login(authenticate(LOGIN_REQUEST, username=username, password=DEMO_PASSWORD))
     figures = client.get("/").context
     attainment = figures["attainment"]
     assert attainment["previous"]["handed_off"] > 0
@@ -189,7 +192,7 @@ def test_every_landing_page_shows_figures(demo, username):
 
 def test_the_rep_page_and_pools_answer(demo):
     client = Client()
-    client.force_login(authenticate(username="rep", password=DEMO_PASSWORD))
+    client.force_login(authenticate(LOGIN_REQUEST, username="rep", password=DEMO_PASSWORD))
     page = client.get("/leads/queue/")
     assert page.status_code == 200 and len(page.context["results"]) >= 5
     assert page.context["waiting_in_pools"] >= 1
