@@ -62,7 +62,9 @@ class Milestone(models.TextChoices):
 
 class LeadMilestone(models.Model):
     """When a lead was created, or first entered a stage (its first StageChange to it), on its
-    first campaign's account (a copy of Lead.first_campaign)."""
+    first campaign's account (a copy of Lead.first_campaign) and under the definition version
+    that qualified it (a copy of Lead.qualified_version, which only a qualification move, a stage
+    change the rollups follow, or a merge changes)."""
 
     pk = models.CompositePrimaryKey("lead", "milestone")
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
@@ -71,10 +73,11 @@ class LeadMilestone(models.Model):
     campaign = models.ForeignKey(
         Campaign, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
     )
+    version = models.PositiveIntegerField(null=True)
 
     class Meta:
-        # A period's counts per milestone and campaign read from this index alone.
-        indexes = [models.Index(fields=["at"], include=["milestone", "campaign"], name="leadmilestone_at")]
+        # A period's counts per milestone and campaign (or version) read from this index alone.
+        indexes = [models.Index(fields=["at"], include=["milestone", "campaign", "version"], name="leadmilestone_at")]
 
     def __str__(self) -> str:
         return f"lead {self.lead_id}: {self.milestone} {self.at:%Y-%m-%d}"

@@ -12,31 +12,34 @@ STAGES = ", ".join(f"'{milestone.value}'" for milestone in Milestone if mileston
 
 # Each lead's milestones, the leads chosen by the conditions {lead_l} and {lead_c} on the lead's
 # id and the change's lead id: its creation, and its first entry into each stage, on its first
-# campaign's account. Both conditions go on the join, or PostgreSQL reads every lead to join them.
+# campaign's account and under the version that qualified it. Both conditions go on the join, or
+# PostgreSQL reads every lead to join them.
 _MILESTONES = f"""
-SELECT l.id AS lead_id, '{Milestone.CREATED.value}' AS milestone, l.created_at AS at, l.first_campaign_id AS campaign_id
+SELECT l.id AS lead_id, '{Milestone.CREATED.value}' AS milestone, l.created_at AS at,
+  l.first_campaign_id AS campaign_id, l.qualified_version AS version
 FROM leads_lead l WHERE {{lead_l}}
 UNION ALL
-SELECT c.lead_id, c.to_stage, MIN(c.changed_at), l.first_campaign_id
+SELECT c.lead_id, c.to_stage, MIN(c.changed_at), l.first_campaign_id, l.qualified_version
 FROM leads_stagechange c JOIN leads_lead l ON l.id = c.lead_id
 WHERE {{lead_c}} AND {{lead_l}} AND c.to_stage IN ({STAGES})
-GROUP BY c.lead_id, c.to_stage, l.first_campaign_id
+GROUP BY c.lead_id, c.to_stage, l.first_campaign_id, l.qualified_version
 """
 
 
 def milestones_upsert(lead_ids: list[int]) -> tuple[str, dict[str, Any]]:
-    """Writes these leads' milestones, changing only the rows whose moment or campaign moved
-    (WHERE true: SQLite would read ON CONFLICT as a join's ON without it)."""
+    """Writes these leads' milestones, changing only the rows whose moment, campaign or version
+    moved (WHERE true: SQLite would read ON CONFLICT as a join's ON without it)."""
     lead_l, params = sql.named("l", sql.any_of("l.id", lead_ids))
     lead_c, params_c = sql.named("c", sql.any_of("c.lead_id", lead_ids))
     select = _MILESTONES.format(lead_l=lead_l, lead_c=lead_c)
     changed = sql.distinct("reports_leadmilestone.at", "excluded.at")
     moved = sql.distinct("reports_leadmilestone.campaign_id", "excluded.campaign_id")
+    requalified = sql.distinct("reports_leadmilestone.version", "excluded.version")
     statement = (
-        "INSERT INTO reports_leadmilestone (lead_id, milestone, at, campaign_id) "
+        "INSERT INTO reports_leadmilestone (lead_id, milestone, at, campaign_id, version) "
         f"SELECT * FROM ({select}) m WHERE true "
-        "ON CONFLICT (lead_id, milestone) DO UPDATE SET at = excluded.at, campaign_id = excluded.campaign_id "
-        f"WHERE {changed} OR {moved}"
+        "ON CONFLICT (lead_id, milestone) DO UPDATE SET at = excluded.at, campaign_id = excluded.campaign_id, "
+        f"version = excluded.version WHERE {changed} OR {moved} OR {requalified}"
     )
     return statement, params | params_c
 
@@ -46,7 +49,7 @@ def milestones_insert_range() -> str:
     select = _MILESTONES.format(
         lead_l="l.id BETWEEN %(first)s AND %(last)s", lead_c="c.lead_id BETWEEN %(first)s AND %(last)s"
     )
-    return f"INSERT INTO reports_leadmilestone (lead_id, milestone, at, campaign_id) {select}"
+    return f"INSERT INTO reports_leadmilestone (lead_id, milestone, at, campaign_id, version) {select}"
 
 
 def milestones_campaign_follow(lead_ids: list[int]) -> tuple[str, dict[str, Any]]:

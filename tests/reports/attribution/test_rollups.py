@@ -34,7 +34,7 @@ def credits_now() -> list[tuple]:
 
 
 def milestones_now() -> list[tuple]:
-    return sorted(LeadMilestone.objects.values_list("lead_id", "milestone", "at", "campaign_id"))
+    return sorted(LeadMilestone.objects.values_list("lead_id", "milestone", "at", "campaign_id", "version"))
 
 
 def credits_from_the_rows() -> list[tuple]:
@@ -53,10 +53,12 @@ def milestones_from_the_rows() -> list[tuple]:
     ):
         firsts[(lead_id, stage)] = min(when, firsts.get((lead_id, stage), when))
     campaign = dict(Lead.objects.values_list("id", "first_campaign_id"))
+    version = dict(Lead.objects.values_list("id", "qualified_version"))
     created = [
-        (pk, Milestone.CREATED.value, when, campaign[pk]) for pk, when in Lead.objects.values_list("id", "created_at")
+        (pk, Milestone.CREATED.value, when, campaign[pk], version[pk])
+        for pk, when in Lead.objects.values_list("id", "created_at")
     ]
-    entered = [(lead, stage, when, campaign[lead]) for (lead, stage), when in firsts.items()]
+    entered = [(lead, stage, when, campaign[lead], version[lead]) for (lead, stage), when in firsts.items()]
     return sorted(created + entered)
 
 
@@ -166,6 +168,23 @@ def test_a_known_leads_first_campaign_from_a_form_moves_its_milestones(built):
     rollups_update()
     assert_rollups_match_the_rows()
     assert set(LeadMilestone.objects.filter(lead=l4).values_list("campaign_id", flat=True)) == {built.webinar.id}
+
+
+def test_a_qualification_move_gives_all_the_leads_milestones_its_version(built):
+    """L3 (MQL by hand on 10 Mar) is qualified SQL under v2, as leads.history writes it: the row
+    and a history row naming the version; its creation and MQL count under v2 from then on."""
+    l3 = Lead.objects.get(first_campaign=built.search)
+    Lead.objects.filter(pk=l3.pk).update(stage=Stage.SQL, qualified_version=2)
+    StageChange.objects.create(
+        lead=l3, from_stage=Stage.MQL, to_stage=Stage.SQL, changed_at=at(3, 22), definition_version=2
+    )
+    rollups_update()
+    assert_rollups_match_the_rows()
+    assert dict(LeadMilestone.objects.filter(lead=l3).values_list("milestone", "version")) == {
+        Milestone.CREATED: 2,
+        Milestone.MQL: 2,
+        Milestone.SQL: 2,
+    }
 
 
 def test_a_deleted_lead_leaves_no_milestones(built):
