@@ -106,6 +106,13 @@ def test_a_message_without_html_has_no_frame(marketer_client: Client) -> None:
     assert marketer_client.get(reverse("playbooks:outbox-email-html", args=[email.pk])).status_code == 404
 
 
+def test_a_confidential_messages_frame_shows_nothing(manager_client: Client) -> None:
+    # A password-reset link is for its recipient alone: its page shows the headers only, and the
+    # frame's own URL gives nothing either.
+    email = message(html='<a href="/password/reset/x/">Reset</a>', cause=OutboundEmail.CONFIDENTIAL + "reset")
+    assert manager_client.get(reverse("playbooks:outbox-email-html", args=[email.pk])).status_code == 404
+
+
 def test_sales_may_not_read_a_message_through_its_frame(rep_client: Client) -> None:
     email = message(html="<p>Hi</p>", status=OutboundEmail.Status.SENT)
     assert rep_client.get(reverse("playbooks:outbox-email-html", args=[email.pk])).status_code == 403
