@@ -16,13 +16,17 @@ class RoiView(APIView):
     permission_classes = roles(Role.MARKETING, Role.MANAGER)
 
     @extend_schema(
-        summary="ROI per campaign or channel under an attribution model",
+        summary="ROI per campaign, channel or definition version under an attribution model",
         description=(
             "For deals won in the period (`from`–`to`, both days included, or `period=YYYY-MM`; this month "
             "when neither is given, in the instance's time zone): each campaign's (or channel's) spend, new "
             "leads, first MQL/SQL/opportunity/customer entries by first campaign, won deals, attributed "
             'revenue under `model` (a deal without touches is credited to "(no campaign)", so the rows add '
-            "up to the period's won revenue to the cent), ROI and cost per lead, MQL, SQL and customer."
+            "up to the period's won revenue to the cent), ROI and cost per lead, MQL, SQL and customer. "
+            "With `by=version`, a row per qualification definition version (the version under which each "
+            'lead last qualified; "(not qualified by a definition)" for the others): its leads\' figures and '
+            "won deals, each deal's whole amount on its lead's version (so every model gives a version the "
+            "same revenue, and the rows still add up to the won revenue); no spend, ROI or cost per figure."
         ),
         parameters=[RoiQueryIn],
         responses={200: RoiOut, 400: ERRORS, 403: REFUSED},
@@ -39,4 +43,4 @@ class RoiView(APIView):
             "rows": report.rows,
             "totals": report.totals,
         }
-        return Response(RoiOut(body).data)
+        return Response(RoiOut(body, context={"by": report.by}).data)

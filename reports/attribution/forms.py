@@ -1,4 +1,4 @@
-"""The ROI page's picker: a month, an attribution model, rows per campaign or channel."""
+"""The ROI page's picker: a month, an attribution model, rows per campaign, channel or version."""
 
 from datetime import date, timedelta
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 
 from reports.attribution.credits import LINEAR, MODELS
-from reports.attribution.selectors import BY_CAMPAIGN, BY_CHANNEL
+from reports.attribution.selectors import BY_CAMPAIGN, GROUPING_LABELS
 from smarketing.lib.periods import month_first
 
 MONTHS_OFFERED = 36
@@ -23,9 +23,7 @@ def recent_months(count: int = MONTHS_OFFERED) -> list[date]:
 class RoiQueryForm(forms.Form):
     month = forms.ChoiceField(label="Month", required=False)
     model = forms.ChoiceField(label="Model", choices=list(MODELS.items()), required=False)
-    by = forms.ChoiceField(
-        label="Rows per", choices=[(BY_CAMPAIGN, "Campaign"), (BY_CHANNEL, "Channel")], required=False
-    )
+    by = forms.ChoiceField(label="Rows per", choices=list(GROUPING_LABELS.items()), required=False)
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
         # Always bound to the query, with the defaults for what it leaves out, so the pickers

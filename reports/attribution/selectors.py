@@ -16,7 +16,13 @@ Definitions (DESIGN, "Reports"), for a period [start, end) in the instance's zon
 - ROI = (revenue − spend) ÷ spend, and spend per lead, MQL, SQL and customer; None where the
   divisor is zero.
 
-By channel, the same figures grouped by the campaign's channel. The figures are read from the
+By channel, the same figures grouped by the campaign's channel. By definition version ("which
+version's leads made the money"): the figures of the leads each version qualified, the version
+under which a lead last qualified (`Lead.qualified_version`, as win/loss and the dashboard group
+them; "(not qualified by a definition)" for the others): its leads, first stage entries and won
+deals, each deal's whole amount on its lead's row under every model (so every model gives a
+version the same revenue, and the rows add up to the period's won revenue); no spend, ROI or
+cost per figure, which are campaigns'. The figures are read from the
 rollups (reports.attribution.models: each won deal's credits per campaign and model, each lead's
 milestones), which reports.attribution.services keeps current from the deals, events and stage
 history; the touches and MQL moments below are what it reads them from. Every figure takes a
@@ -30,22 +36,34 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Min, QuerySet, Sum
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
-from leads.models import Campaign, CampaignCost, Channel, Deal, DealStage, Event, Stage, StageChange
+from leads.models import (
+    Campaign,
+    CampaignCost,
+    Channel,
+    Deal,
+    DealStage,
+    Event,
+    QualificationDefinition,
+    Stage,
+    StageChange,
+)
 from reports.attribution.credits import MODELS, Touch, cents_split, touch_shares
 from reports.attribution.models import DealCredit, LeadMilestone, Milestone
 
 NO_CAMPAIGN = "(no campaign)"
-BY_CAMPAIGN, BY_CHANNEL = "campaign", "channel"
-GROUPINGS = (BY_CAMPAIGN, BY_CHANNEL)
+NO_VERSION = "(not qualified by a definition)"
+BY_CAMPAIGN, BY_CHANNEL, BY_VERSION = "campaign", "channel", "version"
+GROUPINGS = (BY_CAMPAIGN, BY_CHANNEL, BY_VERSION)
+GROUPING_LABELS = {BY_CAMPAIGN: "Campaign", BY_CHANNEL: "Channel", BY_VERSION: "Definition version"}
 FUNNEL_STAGES = {Stage.MQL: "mqls", Stage.SQL: "sqls", Stage.OPPORTUNITY: "opportunities", Stage.CUSTOMER: "customers"}
 MILESTONE_FIGURES = {Milestone.CREATED: "leads", **FUNNEL_STAGES}
 CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")
 
-Key = int | str | None  # a campaign's id, a channel's value, or None for "(no campaign)"
+Key = int | str | None  # a campaign's id, a channel's value, a version, or None for "(no campaign)"
 
 
 @dataclass
@@ -201,7 +219,7 @@ def deal_credits(model: str, deal: WonDeal, touches: list[Touch], mql_at: dateti
 
 
 def roi_rows(*, model: str, start: datetime, end: datetime, by: str = BY_CAMPAIGN) -> list[Row]:
-    """The ROI rows of [start, end) under `model`, per campaign or per channel (see the module)."""
+    """The ROI rows of [start, end) under `model`, per campaign, channel or version (see the module)."""
     return roi_report(model=model, start=start, end=end, by=by).rows
 
 
@@ -215,12 +233,16 @@ def roi_report(*, model: str, start: datetime, end: datetime, by: str = BY_CAMPA
     2. spend per campaign (1) and its leads and first stage entries, the period's milestones (1),
        and the names and channels of the campaigns that have any figure (1);
     3. fold campaigns into rows (per campaign, or per channel) and add the totals.
+
+    Per definition version, `_version_report`.
     """
     if model not in MODELS:
         raise ValueError(f"Unknown attribution model {model!r}.")
     if by not in GROUPINGS:
         raise ValueError(f"Unknown grouping {by!r}.")
     credits = DealCredit.objects.filter(won_at__gte=start, won_at__lt=end)
+    if by == BY_VERSION:
+        return _version_report(model=model, start=start, end=end, credits=credits)
     credited = _credited(credits)
     figures = _campaign_figures(start=start, end=end)
     ids = {key for key in (*credited, *figures) if key is not None}
@@ -246,10 +268,81 @@ def roi_report(*, model: str, start: datetime, end: datetime, by: str = BY_CAMPA
 
 @dataclass
 class _Credited:
-    """A campaign's credits in a period: cents and deals under each model."""
+    """A campaign's (or version's) credits in a period: cents and deals under each model."""
 
     cents: dict[str, int]
     deals: dict[str, int]
+
+
+def _version_report(*, model: str, start: datetime, end: datetime, credits: QuerySet[DealCredit]) -> RoiReport:
+    """The rows per definition version (see the module), read from the rollups:
+
+    1. the period's credits per version of the deal's lead, every model's cents and deals (1
+       query: the credits joined to their deals and leads), and how many deals were won (1);
+    2. the period's milestones per version, from the period index alone (1), and the names of
+       the versions that have any figure (1);
+    3. a row per version, and the totals.
+    """
+    credited = _version_credited(credits)
+    milestones = (
+        LeadMilestone.objects.filter(at__gte=start, at__lt=end)
+        .values("version", "milestone")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    figures: dict[int | None, dict[str, int]] = defaultdict(dict)
+    for row in milestones:
+        figures[row["version"]][MILESTONE_FIGURES[row["milestone"]]] = row["n"]
+    keys = {*credited, *figures}
+    names = dict(
+        QualificationDefinition.objects.filter(version__in=[key for key in keys if key is not None]).values_list(
+            "version", "name"
+        )
+    )
+    rows: list[Row] = []
+    model_rows: list[ModelRow] = []
+    for key in keys:
+        label = version_label(key, names.get(key, "") if key is not None else "")
+        row = Row(key=key, label=label, **figures.get(key, {}))
+        credit = credited.get(key)
+        if credit is not None:
+            row.revenue_cents, row.won_deals = credit.cents[model], credit.deals[model]
+            model_rows.append(ModelRow(key=key, label=label, cents=dict(credit.cents)))
+        rows.append(row)
+    rows.sort(key=_order)
+    model_rows.sort(key=_order)
+    return RoiReport(
+        model=model,
+        by=BY_VERSION,
+        start=start,
+        end=end,
+        rows=rows,
+        totals=_totals(rows, deal_count=credits.values("deal_id").distinct().count()),
+        model_rows=model_rows,
+        model_totals=_model_totals(model_rows),
+    )
+
+
+def version_label(version: int | None, name: str = "") -> str:
+    if version is None:
+        return NO_VERSION
+    return f"Version {version}" + (f" · {name}" if name else "")
+
+
+def _version_credited(credits: QuerySet[DealCredit]) -> dict[int | None, _Credited]:
+    """Per version of the won deal's lead (None: not qualified by a definition), every model's
+    cents and the deals it credits (a deal's rows, one per campaign, all fall on one version)."""
+    sums = {f"cents_{name}": Sum(name) for name in MODELS} | {
+        f"deals_{name}": Count("deal_id", distinct=True, filter=Q(**{f"{name}__isnull": False})) for name in MODELS
+    }
+    rows = credits.values(key=F("deal__lead__qualified_version")).annotate(**sums).order_by()
+    return {
+        row["key"]: _Credited(
+            cents={name: row[f"cents_{name}"] or 0 for name in MODELS},
+            deals={name: row[f"deals_{name}"] for name in MODELS},
+        )
+        for row in rows
+    }
 
 
 def _credited(credits: QuerySet[DealCredit]) -> dict[int | None, _Credited]:

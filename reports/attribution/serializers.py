@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from reports.attribution.credits import LINEAR, MODELS
-from reports.attribution.selectors import BY_CAMPAIGN, BY_CHANNEL, GROUPINGS, Row
+from reports.attribution.selectors import BY_CAMPAIGN, BY_VERSION, GROUPINGS, Row
 from reports.serializers import MonthField
 from smarketing.lib.periods import month_bounds, month_first, next_month
 
@@ -23,7 +23,12 @@ class RoiQueryIn(serializers.Serializer):
 
     model = serializers.ChoiceField(choices=list(MODELS), default=LINEAR, help_text="The attribution model.")
     by = serializers.ChoiceField(
-        choices=list(GROUPINGS), default=BY_CAMPAIGN, help_text="Rows per campaign or channel."
+        choices=list(GROUPINGS),
+        default=BY_CAMPAIGN,
+        help_text=(
+            "Rows per campaign, per channel, or per definition version: the version under which each "
+            'lead last qualified ("(not qualified by a definition)" for the others).'
+        ),
     )
     start = serializers.DateField(required=False, help_text="YYYY-MM-DD, the first day (with `to`).")
     end = serializers.DateField(required=False, help_text="YYYY-MM-DD, the last day, included (with `from`).")
@@ -55,12 +60,20 @@ class RoiQueryIn(serializers.Serializer):
 
 
 class RoiRowOut(serializers.Serializer):
-    label = serializers.CharField(help_text='The campaign\'s name, the channel, "(no campaign)" or "Total".')
-    campaign_id = serializers.SerializerMethodField(help_text="Null per channel, for (no campaign) and the totals.")
-    channel = serializers.CharField(help_text="The channel's value; empty for (no campaign) and the totals.")
-    spend = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="Costs dated in the period.")
-    leads = serializers.IntegerField(help_text="Leads created in the period whose first campaign it is.")
-    mqls = serializers.IntegerField(help_text="Of the first campaign's leads, first entries into MQL in the period.")
+    label = serializers.CharField(
+        help_text='The campaign\'s name, the channel, "Version N · name", "(no campaign)", '
+        '"(not qualified by a definition)" or "Total".'
+    )
+    campaign_id = serializers.SerializerMethodField(help_text="Per campaign; null for (no campaign) and the totals.")
+    version = serializers.SerializerMethodField(
+        help_text="Per definition version; null for leads not qualified by a definition and the totals."
+    )
+    channel = serializers.CharField(help_text="The channel's value; empty for (no campaign), versions and the totals.")
+    spend = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="Costs dated in the period (campaigns' only: 0 per version)."
+    )
+    leads = serializers.IntegerField(help_text="Leads created in the period whose first campaign (or version) it is.")
+    mqls = serializers.IntegerField(help_text="Of the row's leads, first entries into MQL in the period.")
     sqls = serializers.IntegerField(help_text="First entries into SQL in the period.")
     opportunities = serializers.IntegerField(help_text="First entries into opportunity in the period.")
     customers = serializers.IntegerField(help_text="First entries into customer in the period.")
@@ -75,12 +88,15 @@ class RoiRowOut(serializers.Serializer):
     cost_per_customer = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
 
     def get_campaign_id(self, row: Row) -> int | None:
-        return row.key if isinstance(row.key, int) else None
+        return row.key if self.context.get("by", BY_CAMPAIGN) == BY_CAMPAIGN and isinstance(row.key, int) else None
+
+    def get_version(self, row: Row) -> int | None:
+        return row.key if self.context.get("by") == BY_VERSION and isinstance(row.key, int) else None
 
 
 class RoiOut(serializers.Serializer):
     model = serializers.ChoiceField(choices=list(MODELS))
-    by = serializers.ChoiceField(choices=[BY_CAMPAIGN, BY_CHANNEL])
+    by = serializers.ChoiceField(choices=list(GROUPINGS))
     start = serializers.DateField(help_text="The first day.")
     end = serializers.DateField(help_text="The last day, included.")
     currency = serializers.CharField()

@@ -1,5 +1,5 @@
-"""The ROI page (/reports/roi/): a month's ROI per campaign or channel under a chosen model,
-every model's attributed revenue side by side, and each table as CSV."""
+"""The ROI page (/reports/roi/): a month's ROI per campaign, channel or definition version under
+a chosen model, every model's attributed revenue side by side, and each table as CSV."""
 
 import csv
 from collections.abc import Iterable
@@ -14,7 +14,7 @@ from django.shortcuts import render
 from leads.capture.exports import csv_safe
 from reports.attribution.credits import MODELS
 from reports.attribution.forms import RoiQueryForm
-from reports.attribution.selectors import ModelRow, RoiReport, Row, roi_report
+from reports.attribution.selectors import BY_VERSION, GROUPING_LABELS, ModelRow, RoiReport, Row, roi_report
 from smarketing.lib.periods import month_bounds
 from smarketing.roles import Role, role_required
 
@@ -24,6 +24,7 @@ ROW_COLUMNS = [
     ("Leads", "leads"),
     ("MQLs", "mqls"),
     ("SQLs", "sqls"),
+    ("Opportunities", "opportunities"),
     ("Customers", "customers"),
     ("Won deals", "won_deals"),
     ("Attributed revenue", "revenue"),
@@ -33,6 +34,13 @@ ROW_COLUMNS = [
     ("Cost per SQL", "cost_per_sql"),
     ("Cost per customer", "cost_per_customer"),
 ]
+# Spend is a campaign's: a version's row has none, so no ROI or cost per figure either.
+SPENT = {"spend", "roi", "cost_per_lead", "cost_per_mql", "cost_per_sql", "cost_per_customer"}
+VERSION_COLUMNS = [(label, name) for label, name in ROW_COLUMNS if name not in SPENT]
+
+
+def columns_for(by: str) -> list[tuple[str, str]]:
+    return VERSION_COLUMNS if by == BY_VERSION else ROW_COLUMNS
 
 
 @role_required(Role.MARKETING, Role.MANAGER)
@@ -51,7 +59,9 @@ def roi_page(request: HttpRequest) -> HttpResponse:
         "month": chosen["month"],
         "model_label": MODELS[report.model],
         "models": MODELS,
-        "columns": ROW_COLUMNS,
+        "columns": columns_for(report.by),
+        "by_label": GROUPING_LABELS[report.by],
+        "per_version": report.by == BY_VERSION,
         "currency": settings.CURRENCY,
         "query": f"month={chosen['month']:%Y-%m}&model={report.model}&by={report.by}",
     }
@@ -62,13 +72,15 @@ def _csv(report: RoiReport, chosen: dict[str, Any], export: str) -> HttpResponse
     """One table as CSV; names are the users' own text, so a would-be formula is neutralised."""
     buffer = StringIO()
     writer = csv.writer(buffer)
-    first = "Campaign" if report.by == "campaign" else "Channel"
+    # Per version there is no channel: the second column is the campaigns' and channels' only.
+    first = [GROUPING_LABELS[report.by]] + ([] if report.by == BY_VERSION else ["Channel"])
+    columns = columns_for(report.by)
     if export == "rows":
-        writer.writerow([first, "Channel", *(label for label, _ in ROW_COLUMNS)])
-        lines: Iterable[list[Any]] = (_row_line(row) for row in [*report.rows, report.totals])
+        writer.writerow([*first, *(label for label, _ in columns)])
+        lines: Iterable[list[Any]] = (_row_line(row, report.by) for row in [*report.rows, report.totals])
     else:
-        writer.writerow([first, "Channel", *MODELS.values()])
-        lines = (_model_line(row) for row in [*report.model_rows, report.model_totals])
+        writer.writerow([*first, *MODELS.values()])
+        lines = (_model_line(row, report.by) for row in [*report.model_rows, report.model_totals])
     writer.writerows(lines)
     name = f"roi-{chosen['month']:%Y-%m}-{report.by}-{report.model if export == 'rows' else 'models'}.csv"
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
@@ -82,10 +94,14 @@ def _cell(value: Any) -> Any:
     return csv_safe(value) if isinstance(value, str) else value
 
 
-def _row_line(row: Row) -> list[Any]:
-    return [_cell(row.label), _cell(row.channel_label), *(_cell(getattr(row, name)) for _, name in ROW_COLUMNS)]
+def _names(row: Row | ModelRow, by: str) -> list[Any]:
+    return [_cell(row.label)] + ([] if by == BY_VERSION else [_cell(row.channel_label)])
 
 
-def _model_line(row: ModelRow) -> list[Any]:
+def _row_line(row: Row, by: str) -> list[Any]:
+    return [*_names(row, by), *(_cell(getattr(row, name)) for _, name in columns_for(by))]
+
+
+def _model_line(row: ModelRow, by: str) -> list[Any]:
     revenue: dict[str, Decimal] = row.revenue
-    return [_cell(row.label), _cell(row.channel_label), *(revenue[model] for model in MODELS)]
+    return [*_names(row, by), *(revenue[model] for model in MODELS)]

@@ -71,7 +71,9 @@ def test_the_rows_table_downloads_as_csv_with_formulas_neutralised(marketer_clie
     assert lines[0][:3] == ["Campaign", "Channel", "Spend"]
     by_label = {line[0]: line for line in lines[1:]}
     assert "'=HYPERLINK(evil)" in by_label
-    assert by_label["Spring webinar"][8] == "666.67" and by_label["Total"][8] == "1250.50"
+    assert lines[0][6:10] == ["Opportunities", "Customers", "Won deals", "Attributed revenue"]
+    assert by_label["Spring webinar"][6] == "1" and by_label["Total"][6] == "1"  # L1's first opportunity
+    assert by_label["Spring webinar"][9] == "666.67" and by_label["Total"][9] == "1250.50"
 
 
 def test_every_model_downloads_side_by_side(manager_client: Client):
