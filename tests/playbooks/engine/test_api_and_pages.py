@@ -118,6 +118,7 @@ def builder_post(client, url, fields, action="save"):
 
 def test_a_marketer_builds_a_playbook_step_by_step_in_the_page(seed, marketer_client):
     url = reverse("playbooks:playbook-new")
+    assert b"<title>New playbook \xc2\xb7 smarketing</title>" in marketer_client.get(url).content
     base = {
         "name": "Built by hand",
         "trigger_type": "list_joined",
