@@ -6,6 +6,8 @@ each source through a cursor of its own, and recomputes what those rows change:
 1. stage history (leads.history reader `reports.rollups`): the moved leads' milestones, and the
    won deals of leads that became MQL (the W-shaped model's middle key);
 2. new leads: their milestones; lead merges: the survivor's milestones and won deals;
+   and with the milestones, the same leads' funnel rows (reports.funnel.models: first entries,
+   furthest stage, moves), for every lead the history moved;
 3. events carrying a campaign: their leads' milestones' campaign (a known lead's first touch can
    fill its first campaign), and the won deals those events are touches of (a late event);
 4. new deals and deal changes (won, reopened, amount): those deals' credits;
@@ -41,6 +43,8 @@ from reports.attribution.credits import MODELS
 from reports.attribution.cursors import Rows, Table, cursor_place, head_of, rows_follow
 from reports.attribution.models import DealCredit, LeadMilestone, Milestone, RollupState
 from reports.attribution.selectors import WonDeal, _touches_by_deal, deal_credits, mql_moments
+from reports.funnel import sql as funnel_sql
+from reports.funnel.models import StageEntry, StageMove
 from smarketing.lib import sql
 
 HISTORY_READER = "reports.rollups"
@@ -110,16 +114,19 @@ def rollups_update(*, now: datetime | None = None) -> dict[str, Any]:
 def _merges(rows: Rows) -> None:
     survivors = sorted({row["survivor_id"] for row in rows})
     milestones_refresh(survivors)
+    funnel_refresh(survivors)
     credits_refresh(_won_deals_of(survivors))
 
 
 def _new_leads(rows: Rows) -> None:
     milestones_refresh([row["pk"] for row in rows])
+    funnel_refresh([row["pk"] for row in rows])
 
 
 def _stage_changes(changes: list[StageChange]) -> None:
     moved = sorted({c.lead_id for c in changes if c.to_stage in MILESTONE_STAGES})
     milestones_refresh(moved)
+    funnel_refresh(sorted({c.lead_id for c in changes}))  # any move may be a lead's furthest or next
     credits_refresh(_won_deals_of(sorted({c.lead_id for c in changes if c.to_stage == Milestone.MQL})))
 
 
@@ -182,6 +189,14 @@ def milestones_refresh(lead_ids: list[int]) -> None:
         for chunk in sql.chunked(sorted(set(lead_ids)), LEAD_BATCH):
             statement, params = rollups_sql.milestones_upsert(chunk)
             cursor.execute(*sql.bind(statement, **params))
+
+
+def funnel_refresh(lead_ids: list[int]) -> None:
+    """These leads' funnel rows (reports.funnel.models), made again from their rows and history."""
+    with connection.cursor() as cursor:
+        for chunk in sql.chunked(sorted(set(lead_ids)), LEAD_BATCH):
+            for statement, params in funnel_sql.funnel_refresh(chunk):
+                cursor.execute(*sql.bind(statement, **params))
 
 
 # --- Credits --------------------------------------------------------------------------------
@@ -250,7 +265,7 @@ def _rebuild(*, progress: Progress | None) -> dict[str, Any]:
     """1. note where each source ends now (the cursors start there, so what is written during
        the rebuild is read by the next run);
     2. clear both rollups;
-    3. insert the milestones of every lead, a range of ids at a time (on PostgreSQL two ranges
+    3. insert the milestones and funnel rows of every lead, a range of ids at a time (on PostgreSQL two ranges
        at once, on connections of their own, while this one credits the deals);
     4. credit every won deal, a batch at a time;
     5. on PostgreSQL, VACUUM ANALYZE both tables, as autovacuum would later;
@@ -270,6 +285,7 @@ def _rebuild(*, progress: Progress | None) -> dict[str, Any]:
     if parallel:  # outside a transaction: the pages' counts then read the index alone, planned on statistics
         with connection.cursor() as cursor:
             cursor.execute(rollups_sql.ROLLUPS_VACUUM_PG)
+            cursor.execute(funnel_sql.FUNNEL_VACUUM_PG)
         say("vacuumed and analysed")
     for table, (head, written_at, gaps) in heads.items():
         cursor_place(table, head=head, written_at=written_at, gaps=gaps)
@@ -316,12 +332,18 @@ def _clear() -> None:
         with connection.cursor() as cursor:
             cursor.execute(rollups_sql.MILESTONES_CLEAR_PG)
             cursor.execute(rollups_sql.CREDITS_CLEAR_PG)
+            cursor.execute(funnel_sql.FUNNEL_CLEAR_PG)
         return
     LeadMilestone.objects.all().delete()
     DealCredit.objects.all().delete()
+    StageEntry.objects.all().delete()
+    StageMove.objects.all().delete()
 
 
 def _milestones_of_range(bounds: tuple[int, int]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(*sql.bind(rollups_sql.milestones_insert_range(), first=bounds[0], last=bounds[1]))
-        return cursor.rowcount
+        count = cursor.rowcount
+        for statement in funnel_sql.funnel_insert_range():  # the funnel's rows of the same leads
+            cursor.execute(*sql.bind(statement, first=bounds[0], last=bounds[1]))
+        return count

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from leads.history import lead_change_stage
 from leads.models import Lead, Stage
+from reports.attribution.services import rollups_update
 from tests.factories import LeadFactory
 
 DECEMBER, JANUARY, FEBRUARY, MARCH = date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
@@ -70,4 +71,5 @@ def build_world() -> dict[str, Lead]:
     ]
     for name, stage, when in moves:
         move(leads[name], stage, when)
+    rollups_update()  # the reports read the rollups beat keeps current
     return leads

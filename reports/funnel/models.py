@@ -1,0 +1,60 @@
+"""The funnel's rollups, kept current from the stage history with the ROI's (reports.attribution
+services: the same run, cursors and rebuild), so the funnel, the velocity and the dashboard read
+a row per lead, per first entry or per move instead of the whole history of a period's leads.
+
+- StageEntry: a lead's creation (stage "created", with the furthest stage of the forward path it
+  has ever been in) and its first entry into each stage of the forward path (its first
+  StageChange to it), as reports.funnel.selectors defines cohorts and entries;
+- StageMove: a move from a stage of the forward path to the next one (a StageChange), with when
+  its lead entered the stage it left (its previous StageChange, or its creation), as the
+  velocity defines it.
+
+Both are derived data, like the ROI's: they point at their lead without a database constraint
+and under a hidden name, so a lead merge does not move them (the survivor is recomputed) while
+deleting a lead deletes them; `manage.py reports_rebuild` makes them again from scratch.
+"""
+
+from django.db import models
+
+from leads.models import Lead
+
+CREATED = "created"
+
+
+class StageEntry(models.Model):
+    """When a lead was created (stage "created"), or first entered a stage of the forward path."""
+
+    pk = models.CompositePrimaryKey("lead", "stage")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
+    stage = models.CharField(max_length=20)
+    at = models.DateTimeField()
+    furthest = models.SmallIntegerField(
+        null=True, help_text="On the creation row: the furthest stage's place in FUNNEL (-1: none of it)."
+    )
+
+    class Meta:
+        # A period's cohort, entries and MQLs per month read from this index alone.
+        indexes = [models.Index(fields=["stage", "at"], include=["furthest", "lead"], name="stageentry_stage_at")]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}: {self.stage} {self.at:%Y-%m-%d}"
+
+
+class StageMove(models.Model):
+    """A move from a stage of the forward path to the next one: the StageChange's id, when it was
+    made, and when its lead had entered the stage it left."""
+
+    change_id = models.BigIntegerField(primary_key=True)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    from_stage = models.CharField(max_length=20)
+    moved_at = models.DateTimeField()
+    entered_at = models.DateTimeField()
+
+    class Meta:
+        # A period's moves and their durations read from this index alone.
+        indexes = [
+            models.Index(fields=["moved_at"], include=["from_stage", "entered_at", "lead"], name="stagemove_moved_at")
+        ]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}: from {self.from_stage} {self.moved_at:%Y-%m-%d}"
