@@ -28,35 +28,27 @@ Every read takes an optional `leads` (a Lead queryset: the dashboard's campaign,
 or definition version) and counts only those; each has a companion returning the leads behind
 one of its figures, built from the same query, so a figure and its list cannot disagree.
 
-Each report is one query whatever the number of leads; the velocity query fetches each move's
-two moments and the median is taken in Python over those durations (one row per move made in
-the period: fine for now; a percentile_cont in PostgreSQL when periods grow large).
+Each report is one query whatever the number of leads, and none reads the stage history: they
+read its rollups (reports.funnel.models, kept current by `reports.rollups_update` every 15 s, so
+a move shows within seconds): a creation row per lead with its furthest stage, a row per first
+entry, a row per move with when its lead entered the stage it left. On PostgreSQL the velocity's
+medians are taken in the database (percentile_cont over seconds); elsewhere in Python.
 """
 
 import statistics
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import (
-    Case,
-    Count,
-    DateTimeField,
-    Exists,
-    F,
-    IntegerField,
-    Max,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce, Greatest, TruncMonth
+from django.db import connection
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, QuerySet
+from django.db.models.functions import Cast, Extract, TruncMonth
 from django.utils import timezone
 
-from leads.models import FUNNEL, Lead, StageChange
+from leads.models import FUNNEL, Lead
+from reports.funnel.models import CREATED, StageEntry, StageMove
 from smarketing.lib.periods import month_first, next_month
 
 BY_COHORT, BY_PERIOD = "cohort", "period"
@@ -114,56 +106,43 @@ class VelocityRow:
 # --- Cohorts ---------------------------------------------------------------------------------
 
 
-def _rank(column: str) -> Case:
-    """A stage's place on the forward path (0 for subscriber …), -1 off it (recycled, …)."""
-    whens = [When(**{column: stage}, then=Value(place)) for place, stage in enumerate(FUNNEL)]
-    return Case(*whens, default=Value(-1), output_field=IntegerField())
+def _created(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None) -> QuerySet[StageEntry]:
+    """The creation rows of the leads created in [start, end), each with its furthest place on
+    the forward path (`furthest`: the highest among its stage now and the stages its history went
+    to or left, -1 off the path), as the rollup keeps it."""
+    return _among(StageEntry.objects.filter(stage=CREATED, at__gte=start, at__lt=end), leads)
 
 
-def _with_furthest(leads: QuerySet[Lead]) -> QuerySet[Lead]:
-    """Each lead's furthest rank on the forward path as `top`: the highest among its stage now
-    and the stages its history went to or left (a subquery per lead, in the same query)."""
-    furthest_in_history = (
-        StageChange.objects.filter(lead_id=OuterRef("pk"))
-        .values("lead_id")
-        .annotate(top=Max(Greatest(_rank("to_stage"), _rank("from_stage"))))
-        .values("top")
-    )
-    return leads.annotate(top=Greatest(_rank("stage"), Coalesce(Subquery(furthest_in_history), Value(-1))))
-
-
-def _cohort(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None) -> QuerySet[Lead]:
-    return _with_furthest(
-        (Lead.objects.all() if leads is None else leads).filter(created_at__gte=start, created_at__lt=end)
-    )
+def _among(rows: QuerySet[Any], leads: QuerySet[Lead] | None) -> QuerySet[Any]:
+    return rows if leads is None else rows.filter(lead__in=leads)
 
 
 def cohort_leads(*, start: datetime, end: datetime, stage: str, leads: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
     """The leads created in [start, end) that reached `stage` (a cell of the cohort table)."""
-    return _cohort(start=start, end=end, leads=leads).filter(top__gte=FUNNEL.index(stage))
+    reached = _created(start=start, end=end, leads=leads).filter(furthest__gte=FUNNEL.index(stage))
+    return Lead.objects.filter(pk__in=reached.values("lead_id"))
 
 
 def funnel_by_cohort(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None = None) -> list[CohortRow]:
     """Per month of creation in [start, end), how many leads reached each stage (see the module).
 
-    1. per lead created in the range, its furthest stage: the highest rank among its stage now
-       and the stages its history went to or left (a subquery per lead, in the same query);
+    1. per lead created in the range, its furthest stage (the rollup's creation row);
     2. count leads per month and furthest stage (one query, grouped in the database);
     3. a lead reached every stage up to its furthest: sum the counts from the right.
     Every month of the range has a row, empty or not.
     """
     grouped = (
-        _cohort(start=start, end=end, leads=leads)
-        .annotate(cohort=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
-        .values("cohort", "top")
-        .annotate(n=Count("id"))
+        _created(start=start, end=end, leads=leads)
+        .annotate(cohort=TruncMonth("at", tzinfo=timezone.get_current_timezone()))
+        .values("cohort", "furthest")
+        .annotate(n=Count("*"))
         .order_by()
     )
     rows = {month: CohortRow(month=month) for month in _months(start, end)}
     for group in grouped:
         month = _as_date(group["cohort"])
         rows[month].leads += group["n"]
-        for stage in FUNNEL[: group["top"] + 1]:  # top -1 (off the path): nothing reached
+        for stage in FUNNEL[: group["furthest"] + 1]:  # -1 (off the path): nothing reached
             rows[month].counts[stage] += group["n"]
     return list(rows.values())
 
@@ -185,22 +164,14 @@ def _as_date(moment: datetime | date) -> date:
 # --- Entries in a period -----------------------------------------------------------------------
 
 
-def _first_entries(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None) -> QuerySet[StageChange]:
-    """The moves in [start, end) into a stage of the forward path that the lead had never entered."""
-    earlier = StageChange.objects.filter(
-        lead_id=OuterRef("lead_id"), to_stage=OuterRef("to_stage"), changed_at__lt=start
-    )
-    entries = StageChange.objects.filter(to_stage__in=FUNNEL, changed_at__gte=start, changed_at__lt=end)
-    return _among(entries.filter(~Exists(earlier)), leads)
-
-
-def _among(changes: QuerySet[StageChange], leads: QuerySet[Lead] | None) -> QuerySet[StageChange]:
-    return changes if leads is None else changes.filter(lead__in=leads)
+def _first_entries(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None) -> QuerySet[StageEntry]:
+    """The leads' first entries into a stage of the forward path that fall in [start, end)."""
+    return _among(StageEntry.objects.filter(stage__in=FUNNEL, at__gte=start, at__lt=end), leads)
 
 
 def entered_leads(*, start: datetime, end: datetime, stage: str, leads: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
     """The leads whose first ever entry into `stage` falls in [start, end) (a cell of the entries)."""
-    entries = _first_entries(start=start, end=end, leads=leads).filter(to_stage=stage)
+    entries = _first_entries(start=start, end=end, leads=leads).filter(stage=stage)
     return Lead.objects.filter(pk__in=entries.values("lead_id"))
 
 
@@ -209,10 +180,10 @@ def funnel_by_period(*, start: datetime, end: datetime, leads: QuerySet[Lead] | 
     [start, end), and the rate from each stage's figure to the next's (see the module). One query."""
     counts = dict(
         _first_entries(start=start, end=end, leads=leads)
-        .values("to_stage")
-        .annotate(n=Count("lead_id", distinct=True))
+        .values("stage")
+        .annotate(n=Count("*"))
         .order_by()
-        .values_list("to_stage", "n")
+        .values_list("stage", "n")
     )
     rows = [StageRow(stage=stage, entries=counts.get(stage, 0)) for stage in FUNNEL]
     for row, later in zip(rows, rows[1:], strict=False):
@@ -223,12 +194,17 @@ def funnel_by_period(*, start: datetime, end: datetime, leads: QuerySet[Lead] | 
 # --- Velocity ----------------------------------------------------------------------------------
 
 
-def _moves(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None) -> QuerySet[StageChange]:
+class _Median(Aggregate):
+    """PostgreSQL's median of seconds (the mean of the middle two for an even count)."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def _moves(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None) -> QuerySet[StageMove]:
     """The moves in [start, end) from a stage of the forward path to the one right after it."""
-    pairs = Q()
-    for earlier, later in MOVES:
-        pairs |= Q(from_stage=earlier, to_stage=later)
-    return _among(StageChange.objects.filter(pairs, changed_at__gte=start, changed_at__lt=end), leads)
+    return _among(StageMove.objects.filter(moved_at__gte=start, moved_at__lt=end), leads)
 
 
 def moved_leads(
@@ -242,36 +218,38 @@ def moved_leads(
 def velocity(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None = None) -> list[VelocityRow]:
     """Per consecutive pair of stages, the moves made in [start, end) and their median days.
 
-    1. the moves: StageChange rows in the period from a stage to the one right after it;
-    2. with each, when the lead entered the stage it left: its previous StageChange (by time,
-       then id), or its creation when there is none (a correlated subquery, same query);
-    3. in Python, per pair: the count, and the median of (move − entry) in days, to 0.01.
+    1. the moves: the rollup's rows for the period, each with when its lead had entered the
+       stage it left (its previous StageChange by time, then id, or its creation);
+    2. per pair, the count and the median of (move − entry) in seconds: on PostgreSQL in the
+       database (one row per pair), elsewhere in Python over the durations;
+    3. the median in days, to 0.01.
     Every pair has a row; median_days is None for a pair with no move.
     """
-    before = (
-        StageChange.objects.filter(lead_id=OuterRef("lead_id"))
-        .filter(Q(changed_at__lt=OuterRef("changed_at")) | Q(changed_at=OuterRef("changed_at"), id__lt=OuterRef("id")))
-        .order_by("-changed_at", "-id")
-        .values("changed_at")[:1]
-    )
-    moves = (
-        _moves(start=start, end=end, leads=leads)
-        .annotate(entered=Coalesce(Subquery(before, output_field=DateTimeField()), F("lead__created_at")))
-        .order_by()
-        .values_list("from_stage", "changed_at", "entered")
-    )
-    durations: dict[str, list[timedelta]] = {earlier: [] for earlier, _ in MOVES}
-    for earlier, moved_at, entered in moves:
-        durations[earlier].append(moved_at - entered)
+    moves = _moves(start=start, end=end, leads=leads).order_by()
+    if connection.vendor == "postgresql":
+        seconds = Extract(ExpressionWrapper(F("moved_at") - F("entered_at"), DurationField()), "epoch")
+        found = {
+            row["from_stage"]: (row["n"], row["median"])
+            for row in moves.values("from_stage").annotate(n=Count("*"), median=_Median(Cast(seconds, FloatField())))
+        }
+    else:
+        durations: dict[str, list[float]] = defaultdict(list)
+        for earlier, moved_at, entered in moves.values_list("from_stage", "moved_at", "entered_at"):
+            durations[earlier].append((moved_at - entered).total_seconds())
+        found = {earlier: (len(spans), statistics.median(spans)) for earlier, spans in durations.items()}
     return [
         VelocityRow(
             from_stage=earlier,
             to_stage=later,
-            moves=len(durations[earlier]),
-            median_days=median_days(durations[earlier]),
+            moves=found.get(earlier, (0, None))[0],
+            median_days=_days(found.get(earlier, (0, None))[1]),
         )
         for earlier, later in MOVES
     ]
+
+
+def _days(seconds: float | None) -> Decimal | None:
+    return None if seconds is None else (Decimal(seconds) / 86_400).quantize(DAYS)
 
 
 def median_days(durations: list[timedelta]) -> Decimal | None:
