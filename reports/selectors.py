@@ -16,7 +16,11 @@ from smarketing.roles import Role, primary_role
 
 
 def agreement_attainment(
-    *, month: date | None = None, rep: AbstractBaseUser | None = None, now: datetime | None = None
+    *,
+    month: date | None = None,
+    rep: AbstractBaseUser | None = None,
+    now: datetime | None = None,
+    delivered: int | None = None,
 ) -> dict[str, Any]:
     """A month's figures against the agreement, both ways (every role's landing page, the agreement).
 
@@ -27,12 +31,15 @@ def agreement_attainment(
       revenue from them;
     - touched in time: of the month's handoffs whose deadline has passed or that were
       touched, the share first touched by the deadline (optionally one rep's).
+
+    `delivered`: the month's MQLs delivered, when the caller has read them already (the
+    dashboard, from the funnel's rollup of first entries, instead of the stage history).
     """
     now = now or timezone.now()
     first = month_first(month or timezone.localdate(now))
     agreement = Agreement.for_month(first)
     start, end = month_bounds(first)
-    delivered = _moved_to(Stage.MQL, start, end)
+    delivered = _moved_to(Stage.MQL, start, end) if delivered is None else delivered
     elapsed = min(max((now - start) / (end - start), 0.0), 1.0)
     return {
         "month": first,

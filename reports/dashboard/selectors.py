@@ -4,16 +4,18 @@ and a set of leads the funnel, velocity, pipeline, won revenue and why sales sai
 Definitions are the other reports' (DESIGN, "Reports"), and so are most reads:
 
 - agreement, per month (whole teams: targets are the teams', so the filters do not apply):
-  MQLs delivered, handed off, won, won revenue, and touched in time exactly as
-  `reports.selectors.agreement_attainment` counts them for one month, read here for every month
-  of the trend at once; handoffs accepted: of a month's handoffs, those whose lead sales moved
-  to opportunity (the worklog's "accept", as win/loss counts it) after the handoff;
+  MQLs delivered (from the funnel's rollup of first entries), handed off, won, won revenue,
+  and touched in time exactly as `reports.selectors.agreement_attainment` counts them for one
+  month, read here for every month of the trend at once; handoffs accepted: of a month's
+  handoffs, those whose lead sales moved to opportunity (the worklog's "accept", as win/loss
+  counts it) after the handoff;
 - funnel by cohort and by period, velocity: `reports.funnel.selectors`;
 - won revenue and the deals closed: `reports.winloss.selectors.deals_closed`;
 - rejection and recycle reasons: `reports.winloss.selectors.rejections` per reason;
 - pipeline: the open deals now (not the period's), per deal stage, with their amounts.
 
-No read touches the event table: stage history, handoffs, deals and agreements only.
+No read touches the event table: the funnel's rollups (first entries, furthest stages, moves),
+stage history, handoffs, deals and agreements only.
 """
 
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from leads.models import Agreement, ChangeSource, Deal, DealStage, Handoff, Lead, Stage, StageChange
+from reports.funnel.models import StageEntry
 from reports.funnel.selectors import (
     CohortRow,
     StageRow,
@@ -37,7 +40,6 @@ from reports.funnel.selectors import (
     moved_leads,
     velocity,
 )
-from reports.selectors import first_entries
 from reports.winloss.selectors import (
     ACCEPTED,
     BY_REASON,
@@ -152,13 +154,24 @@ def _month_of(moment: datetime | date) -> date:
     return timezone.localtime(moment).date() if isinstance(moment, datetime) else moment
 
 
+def _first_mqls(start: datetime, end: datetime) -> QuerySet[StageEntry]:
+    """The leads' first moves into MQL in [start, end) (`agreement_attainment`'s "delivered"),
+    one row per lead, from the funnel's rollup."""
+    return StageEntry.objects.filter(stage=Stage.MQL, at__gte=start, at__lt=end)
+
+
+def mqls_delivered(month: date) -> int:
+    """The month's MQLs delivered (its leads' first moves into MQL), from the funnel's rollup."""
+    return _first_mqls(*month_bounds(month)).count()
+
+
 def _mqls_per_month(start: datetime, end: datetime) -> dict[date, int]:
-    """Per month, the leads that first moved into MQL in it (`agreement_attainment`'s "delivered")."""
+    """Per month, the leads that first moved into MQL in it."""
     per_month = (
-        first_entries(Stage.MQL, start, end)
-        .annotate(month=TruncMonth("changed_at", tzinfo=timezone.get_current_timezone()))
+        _first_mqls(start, end)
+        .annotate(month=TruncMonth("at", tzinfo=timezone.get_current_timezone()))
         .values("month")
-        .annotate(n=Count("lead_id", distinct=True))
+        .annotate(n=Count("*"))
         .order_by()
         .values_list("month", "n")
     )
@@ -221,7 +234,7 @@ def agreement_leads(*, figure: str, month: date, now: datetime | None = None) ->
     now = now or timezone.now()
     if figure == "mql_delivered":
         start, end = month_bounds(month)
-        return Lead.objects.filter(pk__in=first_entries(Stage.MQL, start, end).values("lead_id"))
+        return Lead.objects.filter(pk__in=_first_mqls(start, end).values("lead_id"))
     handoffs = handoffs_in(month)
     if figure == "accepted":
         handoffs = handoffs.filter(_accepted())

@@ -26,12 +26,13 @@ from reports.dashboard.selectors import (
     MonthAttainment,
     agreement_leads,
     dashboard,
+    mqls_delivered,
     period_leads,
 )
 from reports.funnel.views import pct
 from reports.selectors import agreement_attainment
 from reports.winloss.selectors import ACCEPTED, RECYCLED, REJECTED
-from smarketing.lib.periods import month_bounds
+from smarketing.lib.periods import month_bounds, month_first
 from smarketing.roles import Role, role_required
 
 ANY_ROLE = (Role.MARKETING, Role.SALES, Role.MANAGER)
@@ -54,7 +55,7 @@ def dashboard_response(request: HttpRequest) -> HttpResponse:
         "form": form,
         "period": period,
         "filters": filters,
-        "attainment": agreement_attainment(),
+        "attainment": agreement_attainment(delivered=mqls_delivered(month_first())),
         "trend": [_month(row, links) for row in figures.trend],
         "stages": [Stage(stage).label for stage in FUNNEL],
         "cohorts": _cohorts(figures, links, period),
