@@ -14,6 +14,7 @@ urlpatterns = [
     path("agreement/", views.agreement_page, name="agreement"),
     path("agreement/edit/", views.agreement_edit, name="agreement_edit"),
     path("roi/", attribution_views.roi_page, name="roi"),
+    path("campaigns/<int:pk>/roi/", attribution_views.campaign_roi, name="campaign-roi"),
     path("win-loss/", winloss_views.win_loss_page, name="win-loss"),
     path("funnel/", funnel_views.funnel_page, name="funnel"),
     path("meeting-packs/", pack_views.meeting_packs_page, name="meeting-packs"),

@@ -41,3 +41,17 @@ class RoiQueryForm(forms.Form):
             "model": data.get("model") or LINEAR,
             "by": data.get("by") or BY_CAMPAIGN,
         }
+
+
+class CampaignRoiForm(forms.Form):
+    """A campaign page's ROI panel: the month (this month when none or a bad one is given)."""
+
+    month = forms.ChoiceField(label="Month", required=False)
+
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        super().__init__({"month": f"{month_first():%Y-%m}"} | {k: v for k, v in (data or {}).items() if v}, **kwargs)
+        self.fields["month"].choices = [(f"{month:%Y-%m}", f"{month:%B %Y}") for month in recent_months()]
+
+    def chosen_month(self) -> date:
+        month = self.cleaned_data.get("month") if self.is_valid() else None
+        return date.fromisoformat(f"{month}-01") if month else month_first()

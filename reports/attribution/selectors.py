@@ -323,6 +323,16 @@ def _version_report(*, model: str, start: datetime, end: datetime, credits: Quer
     )
 
 
+def campaign_rows(*, campaign: Campaign, start: datetime, end: datetime) -> dict[str, Row]:
+    """One campaign's ROI row under each model (its page's panel): the rows `roi_report` gives
+    it per campaign, from the same reads narrowed to it (credits 1 query, spend and milestones 2)."""
+    credit = _credited(DealCredit.objects.filter(won_at__gte=start, won_at__lt=end, campaign_id=campaign.id))
+    figures = _campaign_figures(start=start, end=end, campaign_id=campaign.id).get(campaign.id, {})
+    keys = _Keys({campaign.id: campaign}, BY_CAMPAIGN)
+    empty = Row(key=campaign.id, **keys.labels(campaign.id))
+    return {model: _rows(keys, {campaign.id: figures}, credit, model).get(campaign.id, empty) for model in MODELS}
+
+
 def version_label(version: int | None, name: str = "") -> str:
     if version is None:
         return NO_VERSION
@@ -358,11 +368,17 @@ def _credited(credits: QuerySet[DealCredit]) -> dict[int | None, _Credited]:
     }
 
 
-def _campaign_figures(*, start: datetime, end: datetime) -> dict[int | None, dict[str, Any]]:
-    """Spend, new leads and first stage entries per campaign id (None: leads without one)."""
+def _campaign_figures(
+    *, start: datetime, end: datetime, campaign_id: int | None = None
+) -> dict[int | None, dict[str, Any]]:
+    """Spend, new leads and first stage entries per campaign id (None: leads without one), of
+    every campaign or of `campaign_id` alone."""
     figures: dict[int | None, dict[str, Any]] = defaultdict(dict)
+    one = {"campaign_id": campaign_id} if campaign_id is not None else {}
     costs = (
-        CampaignCost.objects.filter(incurred_on__gte=timezone.localdate(start), incurred_on__lt=timezone.localdate(end))
+        CampaignCost.objects.filter(
+            incurred_on__gte=timezone.localdate(start), incurred_on__lt=timezone.localdate(end), **one
+        )
         .values("campaign_id")
         .annotate(spend=Sum("amount"))
         .order_by()
@@ -370,7 +386,7 @@ def _campaign_figures(*, start: datetime, end: datetime) -> dict[int | None, dic
     for row in costs:
         figures[row["campaign_id"]]["spend"] = row["spend"]
     milestones = (
-        LeadMilestone.objects.filter(at__gte=start, at__lt=end)
+        LeadMilestone.objects.filter(at__gte=start, at__lt=end, **one)
         .values("campaign_id", "milestone")
         .annotate(n=Count("*"))
         .order_by()

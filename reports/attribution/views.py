@@ -1,5 +1,7 @@
 """The ROI page (/reports/roi/): a month's ROI per campaign, channel or definition version under
-a chosen model, every model's attributed revenue side by side, and each table as CSV."""
+a chosen model, every model's attributed revenue side by side, and each table as CSV; and a
+campaign's own figures (/reports/campaigns/<pk>/roi/), the panel its page loads (leads never
+imports reports: the page names this URL only)."""
 
 import csv
 from collections.abc import Iterable
@@ -9,12 +11,22 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from leads.capture.exports import csv_safe
-from reports.attribution.credits import MODELS
-from reports.attribution.forms import RoiQueryForm
-from reports.attribution.selectors import BY_VERSION, GROUPING_LABELS, ModelRow, RoiReport, Row, roi_report
+from leads.models import Campaign
+from reports.attribution.credits import LINEAR, MODELS
+from reports.attribution.forms import CampaignRoiForm, RoiQueryForm
+from reports.attribution.selectors import (
+    BY_VERSION,
+    GROUPING_LABELS,
+    ModelRow,
+    RoiReport,
+    Row,
+    campaign_rows,
+    roi_report,
+)
 from smarketing.lib.periods import month_bounds
 from smarketing.roles import Role, role_required
 
@@ -66,6 +78,29 @@ def roi_page(request: HttpRequest) -> HttpResponse:
         "query": f"month={chosen['month']:%Y-%m}&model={report.model}&by={report.by}",
     }
     return render(request, "reports/roi.html", context, status=200 if valid else 400)
+
+
+@role_required(Role.MARKETING, Role.MANAGER)
+def campaign_roi(request: HttpRequest, pk: int) -> HttpResponse:
+    """A campaign's figures for a month, under every model: the panel on its page (htmx), or a
+    page of its own when opened without scripts."""
+    campaign = get_object_or_404(Campaign.objects.only("id", "name", "channel"), pk=pk)
+    form = CampaignRoiForm(request.GET, auto_id="campaign-roi-%s")
+    month = form.chosen_month()
+    start, end = month_bounds(month)
+    rows = campaign_rows(campaign=campaign, start=start, end=end)
+    row = rows[LINEAR]  # the figures every model shares: spend, leads and stage entries
+    context = {
+        "campaign": campaign,
+        "form": form,
+        "month": month,
+        "row": row,
+        "models": [(label, rows[model]) for model, label in MODELS.items()],
+        "quiet": not any((row.spend, row.leads, row.mqls, row.sqls, row.opportunities, row.customers, row.won_deals)),
+        "roi_url": f"{reverse('reports:roi')}?month={month:%Y-%m}&by=campaign#roi-campaign-{campaign.pk}",
+    }
+    template = "reports/campaign_roi.html" if request.htmx else "reports/campaign_roi_page.html"
+    return render(request, template, context, status=200 if form.is_valid() else 400)
 
 
 def _csv(report: RoiReport, chosen: dict[str, Any], export: str) -> HttpResponse:

@@ -167,6 +167,7 @@ PAGES: dict[str, Visit] = {
     "reports:agreement": Visit(STAFF),
     "reports:agreement_edit": Visit((MANAGER,)),
     "reports:roi": Visit(EDITORS),
+    "reports:campaign-roi": Visit(EDITORS, lambda w: {"pk": w.campaign}),
     "reports:win-loss": Visit(EDITORS),
     "reports:funnel": Visit(EDITORS),
     "reports:meeting-packs": Visit(EDITORS),
