@@ -100,15 +100,13 @@ def explain(lead_list: Any) -> str:
     from django.db import connection
 
     from playbooks.lists import selectors
-    from playbooks.lists import sql as lists_sql
     from smarketing.lib import sql
 
     if lead_list.kind == "static":
         statement = "SELECT COUNT(*) FROM playbooks_listmembership WHERE list_id = %(list)s"
         params = {"list": lead_list.pk}
     else:
-        compiled = selectors.segment_compiled(lead_list.condition)
-        statement, params = lists_sql.segment_count(compiled), compiled.params
+        statement, params = selectors.condition_count_sql(lead_list.condition)
     with connection.cursor() as cursor:
         cursor.execute(*sql.bind(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", **params))
         return "\n".join(row[0] for row in cursor.fetchall())

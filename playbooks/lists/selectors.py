@@ -76,17 +76,21 @@ def list_count(lead_list: LeadList) -> int:
 def condition_count(condition: dict[str, Any]) -> int:
     """How many leads a (valid) condition tree holds for now: a segment's size, or the
     preview of one being written."""
-    scores = _score_tests(condition)
-    if scores:
-        statement, params = lists_sql.score_count(scores)
-    elif _one_event_test(condition):
-        statement, params = lists_sql.event_count(condition, as_of=timezone.now())
-    else:
-        compiled = segment_compiled(condition)
-        statement, params = lists_sql.segment_count(compiled), compiled.params
+    statement, params = condition_count_sql(condition)
     with connection.cursor() as cursor:
         cursor.execute(*sql.bind(statement, **params))
         return cursor.fetchone()[0]
+
+
+def condition_count_sql(condition: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The count statement for a (valid) condition tree, and its values."""
+    scores = _score_tests(condition)
+    if scores:
+        return lists_sql.score_count(scores)
+    if _one_event_test(condition):
+        return lists_sql.event_count(condition, as_of=timezone.now())
+    compiled = segment_compiled(condition)
+    return lists_sql.segment_count(compiled), compiled.params
 
 
 def _one_event_test(condition: dict[str, Any]) -> bool:
