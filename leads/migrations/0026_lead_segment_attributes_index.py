@@ -5,7 +5,8 @@
 expressions, written as it writes them (PostgreSQL uses an expression index only for the same
 expression). It also INCLUDEs the columns themselves: PostgreSQL answers from an index alone
 (an index-only scan) only when the index holds every column the query names, and an expression
-alone does not count as holding its column. The leads table is wide (438 MB at a million
+alone does not count as holding its column; and the lead's id, which a count joins on when the
+segment also tests events ("country in ES/DE and webinar within 90 days": 760 ms → 220 ms at p95). The leads table is wide (438 MB at a million
 leads): "country in ES/DE/FR and industry in Software/Healthcare" read it all, 350-550 ms; from
 this index, 12-18 ms. A segment on one of these with others (a title, a date) still narrows by
 them first.
@@ -42,7 +43,7 @@ def create(apps, schema_editor):
         schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {NAME}")
     expressions = ", ".join(f"(LOWER(COALESCE({column}, '')))" for column in COLUMNS)
     schema_editor.execute(
-        f"CREATE INDEX CONCURRENTLY {NAME} ON leads_lead ({expressions}) INCLUDE ({', '.join(COLUMNS)})"
+        f"CREATE INDEX CONCURRENTLY {NAME} ON leads_lead ({expressions}) INCLUDE (id, {', '.join(COLUMNS)})"
     )
 
 
