@@ -3,16 +3,17 @@ each of its figures (/reports/dashboard/leads/).
 
 Thin views: the forms read the period and filters, `reports.dashboard.selectors` reads the
 figures; what is here only shapes them for the page: each figure with the link to its leads,
-and the charts' numbers as JSON for static/js/dashboard.js.
+the charts' numbers as JSON for static/js/dashboard.js, and each table as CSV (`?export=`).
 """
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,9 +30,10 @@ from reports.dashboard.selectors import (
     mqls_delivered,
     period_leads,
 )
-from reports.funnel.views import pct
+from reports.funnel.views import cohort_header, cohort_line, pct
 from reports.selectors import agreement_attainment
 from reports.winloss.selectors import ACCEPTED, RECYCLED, REJECTED
+from smarketing.lib.csv_export import csv_stream
 from smarketing.lib.periods import month_bounds, month_first
 from smarketing.roles import Role, role_required
 
@@ -50,6 +52,9 @@ def dashboard_response(request: HttpRequest) -> HttpResponse:
     valid = form.is_valid()
     period, filters = form.chosen_period(), form.chosen_filters()
     figures = dashboard(start=period.start, end=period.end, last_month=period.last_month, leads=filters.leads())
+    export = request.GET.get("export")
+    if valid and export in EXPORTS:
+        return _csv(figures, period, export)
     links = Links(period, filters)
     context = {
         "form": form,
@@ -74,6 +79,7 @@ def dashboard_response(request: HttpRequest) -> HttpResponse:
         "decided": figures.decided,
         "verdicts_url": links.period("verdict"),
         "charts": _charts(figures),
+        "export_query": urlencode([(key, value) for key, value in request.GET.items() if key != "export"]),
     }
     return render(request, "reports/dashboard/dashboard.html", context, status=200 if valid else 400)
 
@@ -221,6 +227,79 @@ def _charts(figures: Dashboard) -> dict[str, Any]:
             "datasets": [{"label": "Leads", "data": [row.leads for row in figures.reasons]}],
         },
     }
+
+
+# --- Each table as CSV -------------------------------------------------------------------------
+
+EXPORTS = ("marketing", "sales", "entries", "cohorts", "velocity", "pipeline", "reasons")
+
+
+def _csv(figures: Dashboard, period: Period, export: str) -> StreamingHttpResponse:
+    """One of the page's tables as CSV, its figures as the page shows them (percentages as
+    numbers), through the one writer: stage and reason names are users' text, made safe."""
+    header, lines = _table(figures, export)
+    name = f"dashboard-{export}-{period.first_day:%Y-%m-%d}-to-{period.last_day:%Y-%m-%d}.csv"
+    response = StreamingHttpResponse(csv_stream(header, lines), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _table(figures: Dashboard, export: str) -> tuple[Sequence[str], Iterable[Sequence[Any]]]:
+    if export == "marketing":
+        header = ["Month", "MQLs delivered", "MQL target", "MQLs of target (%)", "Handed off", "Accepted"]
+        return header + ["Accepted (%)"], (
+            [f"{r.month:%Y-%m}", r.mql_delivered, r.mql_target, _whole(r.mql_pct), r.handed_off, r.accepted]
+            + [_whole(r.accepted_pct)]
+            for r in figures.trend
+        )
+    if export == "sales":
+        header = ["Month", "Handoffs decided", "Touched in time", "Late", "Touched in time (%)", "Target (%)"]
+        header += ["Handed off", "Won", "Close rate (%)", "Agreed close rate (%)", "Won revenue"]
+        return header, (_sales_line(r) for r in figures.trend)
+    if export == "entries":
+        return ["Stage", "First entries", "Rate to the next stage (%)"], (
+            [Stage(r.stage).label, r.entries, pct(r.rate_to_next)] for r in figures.entries
+        )
+    if export == "cohorts":
+        return cohort_header(), (cohort_line(row) for row in figures.cohorts)
+    if export == "velocity":
+        return ["From", "To", "Moves", "Median days"], (
+            [Stage(r.from_stage).label, Stage(r.to_stage).label, r.moves, r.median_days] for r in figures.moves
+        )
+    if export == "pipeline":
+        total = figures.pipeline_total
+        lines = [[r.stage, r.deals, _cents(r.amount)] for r in figures.pipeline]
+        lines.append(["Total", total.deals, _cents(total.amount)])
+        return ["Deal stage", "Open deals", "Amount"], lines
+    return ["Reason", "Verdict", "Leads", "Share of verdicts (%)"], (
+        [r.label, r.verdict, r.leads, r.share] for r in figures.reasons
+    )
+
+
+def _cents(amount: Decimal) -> Decimal:
+    """An amount to the cent (SQLite's sums lose the column's places)."""
+    return Decimal(amount).quantize(Decimal("0.01"))
+
+
+def _whole(percent: float | None) -> int | None:
+    """A percentage rounded to no places (as the page shows it) without a trailing ".0"."""
+    return None if percent is None else int(percent)
+
+
+def _sales_line(r: MonthAttainment) -> list[Any]:
+    return [
+        f"{r.month:%Y-%m}",
+        r.decided,
+        r.in_time,
+        r.late,
+        _whole(r.touched_in_time_pct),
+        r.first_touch_target_pct,
+        r.handed_off,
+        r.won,
+        r.close_rate_pct,
+        r.close_target_pct,
+        _cents(r.won_revenue),
+    ]
 
 
 # --- The leads behind a figure ----------------------------------------------------------------

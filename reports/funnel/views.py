@@ -63,11 +63,8 @@ def _csv(export: str, chosen: dict[str, date], *, start: Any, end: Any) -> Strea
     header: Sequence[str]
     lines: Iterable[Sequence[Any]]
     if export == "cohorts":
-        labels = [Stage(stage).label for stage in FUNNEL]
-        header = ["Cohort month", "Leads"]
-        for label, following in zip(labels, [*labels[1:], None], strict=True):
-            header += [label, f"{label} → {following} (%)"] if following else [label]
-        lines = (_cohort_line(row) for row in funnel_by_cohort(start=start, end=end))
+        header = cohort_header()
+        lines = (cohort_line(row) for row in funnel_by_cohort(start=start, end=end))
     elif export == "entries":
         header = ["Stage", "First entries", "Rate to the next stage (%)"]
         lines = (_entries_line(row) for row in funnel_by_period(start=start, end=end))
@@ -80,7 +77,16 @@ def _csv(export: str, chosen: dict[str, date], *, start: Any, end: Any) -> Strea
     return response
 
 
-def _cohort_line(row: CohortRow) -> list[Any]:
+def cohort_header() -> list[str]:
+    """The cohort table's CSV header (the dashboard's too): each stage, and its rate to the next."""
+    labels = [Stage(stage).label for stage in FUNNEL]
+    header = ["Cohort month", "Leads"]
+    for label, following in zip(labels, [*labels[1:], None], strict=True):
+        header += [label, f"{label} → {following} (%)"] if following else [label]
+    return header
+
+
+def cohort_line(row: CohortRow) -> list[Any]:
     line: list[Any] = [f"{row.month:%Y-%m}", row.leads]
     for stage, count, rate in row.cells:
         line += [count] if stage == FUNNEL[-1] else [count, pct(rate)]
