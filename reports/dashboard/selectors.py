@@ -43,7 +43,7 @@ from reports.funnel.selectors import (
 from reports.winloss.selectors import (
     ACCEPTED,
     BY_REASON,
-    BY_SOURCE,
+    BY_REP,
     RECYCLED,
     REJECTED,
     WORKED,
@@ -365,7 +365,9 @@ def dashboard(
         moves=velocity(start=start, end=end, leads=leads),
         pipeline=stages,
         pipeline_total=pipeline_totals(stages),
-        deals=deals_totals(deals_closed(start=start, end=end, by=BY_SOURCE, leads=leads)),
+        # Only the totals show: grouped by rep (a join to the few users), not by the leads' source,
+        # which read every closed deal's lead.
+        deals=deals_totals(deals_closed(start=start, end=end, by=BY_REP, leads=leads)),
         reasons=reasons,
         decided=decided,
     )
