@@ -14,6 +14,7 @@ email_opened, email_clicked), so the lead's timeline and the scoring rules see i
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -22,9 +23,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.core.mail.message import make_msgid
+from django.core.mail.utils import DNS_NAME
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat, Lower
 from django.utils import timezone
 
 from leads.capture.ingest import EventIn, events_ingest
@@ -251,7 +253,7 @@ def outbox_send(*, email_id: int) -> str:
     """Send one queued message, at most once; returns its status afterwards."""
     with transaction.atomic():
         claimed = OutboundEmail.objects.filter(pk=email_id, status=Status.QUEUED).update(
-            status=Status.SENDING, sending_at=timezone.now()
+            status=Status.SENDING, sending_at=timezone.now(), message_id=_message_ids()
         )
     if not claimed:  # sent, refused, or another worker has it
         return OutboundEmail.objects.filter(pk=email_id).values_list("status", flat=True).first() or ""
@@ -263,7 +265,7 @@ def outbox_send(*, email_id: int) -> str:
         log.warning("email %s to %s failed: %s", email.pk, email.to_email, refused)
         _finish(email, Status.FAILED, reason="send_error", detail=str(refused)[:2000])
         return Status.FAILED
-    _finish(email, Status.SENT, message_id=message.extra_headers["Message-ID"])
+    _finish(email, Status.SENT, message_id=email.message_id)
     return Status.SENT
 
 
@@ -289,7 +291,10 @@ def _chunk_send(mail: Any, email_ids: list[int]) -> dict[str, int]:
             .filter(pk__in=email_ids, status=Status.QUEUED)
             .values_list("pk", flat=True)
         )
-        OutboundEmail.objects.filter(pk__in=ids).update(status=Status.SENDING, sending_at=timezone.now())
+        # The Message-ID is written with the claim, so the outcome is one plain UPDATE for the chunk.
+        OutboundEmail.objects.filter(pk__in=ids).update(
+            status=Status.SENDING, sending_at=timezone.now(), message_id=_message_ids()
+        )
     emails = list(OutboundEmail.objects.select_related("lead", "template").filter(pk__in=ids).order_by("pk"))
     sent: list[OutboundEmail] = []
     failed = 0
@@ -302,13 +307,9 @@ def _chunk_send(mail: Any, email_ids: list[int]) -> dict[str, int]:
             _finish(email, Status.FAILED, reason="send_error", detail=str(refused)[:2000])
             failed += 1
             continue
-        email.status, email.message_id = Status.SENT, message.extra_headers["Message-ID"]
         sent.append(email)
     with transaction.atomic():
-        now = timezone.now()
-        for email in sent:
-            email.sent_at = now
-        OutboundEmail.objects.bulk_update(sent, ["status", "message_id", "sent_at"])
+        OutboundEmail.objects.filter(pk__in=[e.pk for e in sent]).update(status=Status.SENT, sent_at=timezone.now())
         marketing = [_event_in(email, "email_sent") for email in sent if email.kind != TemplateKind.TRANSACTIONAL]
         if marketing:
             events_ingest(events=marketing)
@@ -323,8 +324,15 @@ def outbox_send_after_commit(email_ids: Sequence[int]) -> None:
         task_send_on_commit(SEND_MANY_TASK, chunk)
 
 
+def _message_ids() -> Concat:
+    """Each claimed row's Message-ID, <pk.claim@domain>: unique per message and claim."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or str(DNS_NAME)
+    claim = secrets.token_hex(8)
+    return Concat(Value("<"), Cast("pk", CharField()), Value(f".{claim}@{domain}>"), output_field=CharField())
+
+
 def _message(email: OutboundEmail) -> EmailMultiAlternatives:
-    headers = {"Message-ID": make_msgid(domain=settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or None)}
+    headers = {"Message-ID": email.message_id}  # written when the message was claimed
     if email.kind != TemplateKind.TRANSACTIONAL:
         # RFC 8058: a mail client's "unsubscribe" button POSTs List-Unsubscribe=One-Click here.
         headers["List-Unsubscribe"] = f"<{tracking.unsubscribe_url(email.lead_id, email.pk)}>"
