@@ -35,6 +35,7 @@ from reports.funnel.selectors import (
     VelocityRow,
     cohort_leads,
     entered_leads,
+    first_entries_per_month,
     funnel_by_cohort,
     funnel_by_period,
     moved_leads,
@@ -128,7 +129,7 @@ def agreement_trend(*, last: date, count: int = TREND_MONTHS, now: datetime | No
         )
         for month in months
     }
-    for month, delivered in _mqls_per_month(start, end).items():
+    for month, delivered in _mqls_per_month(months).items():
         rows[month].mql_delivered = delivered
     for values in _handoffs_per_month(start, end, now):
         row = rows[_month_of(values.pop("month"))]
@@ -165,17 +166,9 @@ def mqls_delivered(month: date) -> int:
     return _first_mqls(*month_bounds(month)).count()
 
 
-def _mqls_per_month(start: datetime, end: datetime) -> dict[date, int]:
+def _mqls_per_month(months: list[date]) -> dict[date, int]:
     """Per month, the leads that first moved into MQL in it."""
-    per_month = (
-        _first_mqls(start, end)
-        .annotate(month=TruncMonth("at", tzinfo=timezone.get_current_timezone()))
-        .values("month")
-        .annotate(n=Count("*"))
-        .order_by()
-        .values_list("month", "n")
-    )
-    return {_month_of(month): n for month, n in per_month}
+    return first_entries_per_month(Stage.MQL, months)
 
 
 # A handoff's verdicts and clock, as the agreement's reads define them.

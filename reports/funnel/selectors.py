@@ -48,8 +48,10 @@ from django.db.models.functions import Cast, Extract, TruncMonth
 from django.utils import timezone
 
 from leads.models import FUNNEL, Lead
+from reports.funnel import sql as funnel_sql
 from reports.funnel.models import CREATED, StageEntry, StageMove
-from smarketing.lib.periods import month_first, next_month
+from smarketing.lib import sql
+from smarketing.lib.periods import month_bounds, month_first, next_month
 
 BY_COHORT, BY_PERIOD = "cohort", "period"
 GROUPINGS = (BY_COHORT, BY_PERIOD)
@@ -189,6 +191,18 @@ def funnel_by_period(*, start: datetime, end: datetime, leads: QuerySet[Lead] | 
     for row, later in zip(rows, rows[1:], strict=False):
         row.rate_to_next = rate(later.entries, row.entries)
     return rows
+
+
+def first_entries_per_month(stage: str, months: list[date]) -> dict[date, int]:
+    """Per month (first days, the instance's zone), the leads whose first entry into `stage` falls
+    in it (no filter: the agreement's trend); one query, a count per month."""
+    params: dict[str, Any] = {"stage": stage}
+    for n, month in enumerate(months):
+        start, end = month_bounds(month)
+        params[f"start_{n}"], params[f"end_{n}"] = sql.db_datetime(start), sql.db_datetime(end)
+    with connection.cursor() as cursor:
+        cursor.execute(*sql.bind(funnel_sql.entries_per_range(len(months)), **params))
+        return {months[n]: count for n, count in cursor.fetchall()}
 
 
 # --- Velocity ----------------------------------------------------------------------------------
