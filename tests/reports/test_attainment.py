@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Agreement, AssignmentLog, Deal, DealStage, Handoff, Lead, Stage, StageChange
-from reports.attribution.services import rollups_update
+from reports.attribution.services import rollups_rebuild
 from smarketing.lib.periods import month_first, month_start, next_month
 from tests.factories import LeadFactory
 from tests.leads.sales.helpers import assigned_lead
@@ -38,7 +38,7 @@ def test_every_landing_page_shows_this_months_attainment_both_ways(who, request,
     handed = [assigned_lead(request.getfixturevalue("rep")) for _ in range(4)]
     won = DealStage.objects.get(outcome="won")
     Deal.objects.create(lead=handed[0], name="Acme", amount=18000, stage=won)
-    rollups_update()  # a manager's home is the dashboard, which reads the rollups beat keeps
+    rollups_rebuild()  # a manager's home is the dashboard, which reads the rollups
     client = request.getfixturevalue(f"{who}_client")
     response = client.get(HOME)
     assert response.status_code == 200
@@ -213,7 +213,7 @@ def test_mqls_delivered_count_each_leads_first_entry_into_mql_once(this_month):
     )  # a repeat the same moment
 
     assert agreement_attainment()["mql_delivered"] == 1  # the returning lead was delivered before
-    rollups_update()  # the dashboard reads the rollups beat keeps
+    rollups_rebuild()  # the dashboard reads the rollups
     assert list(agreement_leads(figure="mql_delivered", month=month_first())) == [new]
     trend = {row.month: row.mql_delivered for row in agreement_trend(last=month_first())}
     assert trend[month_first()] == 1 and trend[month_first(timezone.localdate(earlier))] == 1

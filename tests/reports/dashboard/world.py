@@ -45,7 +45,7 @@ from leads.models import (
     Stage,
     StageChange,
 )
-from reports.attribution.services import rollups_update
+from reports.attribution.services import rollups_rebuild
 from tests.factories import CampaignFactory, LeadFactory
 
 JANUARY, FEBRUARY = date(2026, 1, 1), date(2026, 2, 1)
@@ -131,7 +131,7 @@ def build_world(rep: User) -> dict[str, Lead]:
     hand_off(d, rep, at(2, 4), at(2, 4, 14), HandoffStatus.ACCEPTED)
     change(d, Stage.OPPORTUNITY, at(2, 6), by=rep, reason="Accepted by sales")
     Deal.objects.create(lead=d, name="Dani's deal", owner=rep, stage=first_open, amount=Decimal("500"))
-    rollups_update()  # the reports read the rollups beat keeps current
+    rollups_rebuild()  # the reports read the rollups (beat keeps them current; a rebuild, as it makes them)
     return leads
 
 

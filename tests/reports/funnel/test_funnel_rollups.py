@@ -68,7 +68,9 @@ def moves_from_the_rows() -> list[tuple[Any, ...]]:
 def world(db):
     """Rollups built over an empty database first, so the world arrives run by run."""
     assert rollups_update()["rebuilt"]
-    return build_world()
+    world = build_world(rebuild=False)
+    rollups_update()
+    return world
 
 
 def test_runs_leave_the_first_entries_furthest_stages_and_moves_the_history_gives(world):

@@ -27,7 +27,7 @@ from decimal import Decimal as D
 import pytest
 
 from leads.models import FUNNEL
-from reports.attribution.services import rollups_update
+from reports.attribution.services import rollups_rebuild
 from reports.funnel.selectors import funnel_by_cohort, funnel_by_period, median_days, velocity
 from smarketing.lib.periods import month_bounds
 from tests.factories import LeadFactory
@@ -97,7 +97,7 @@ def test_cohorts_follow_the_instances_months(settings):
     """Auckland is UTC+13 on 31 January 2026: a lead created at 12:00 UTC that day is February's."""
     settings.TIME_ZONE = "Pacific/Auckland"
     LeadFactory(created_at=datetime(2026, 1, 31, 12, tzinfo=UTC))
-    rollups_update()
+    rollups_rebuild()
     january, february = funnel_by_cohort(start=month_bounds(JANUARY)[0], end=month_bounds(MARCH)[0])
     assert (january.leads, february.leads) == (0, 1)
 

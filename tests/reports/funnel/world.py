@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from leads.history import lead_change_stage
 from leads.models import Lead, Stage
-from reports.attribution.services import rollups_update
+from reports.attribution.services import rollups_rebuild
 from tests.factories import LeadFactory
 
 DECEMBER, JANUARY, FEBRUARY, MARCH = date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
@@ -37,7 +37,7 @@ def move(lead: Lead, stage: str, when: datetime) -> None:
         lead_change_stage(lead=lead, to_stage=stage)
 
 
-def build_world() -> dict[str, Lead]:
+def build_world(*, rebuild: bool = True) -> dict[str, Lead]:
     created = {
         "A": at(1, 5),
         "B": at(1, 8),
@@ -71,5 +71,6 @@ def build_world() -> dict[str, Lead]:
     ]
     for name, stage, when in moves:
         move(leads[name], stage, when)
-    rollups_update()  # the reports read the rollups beat keeps current
+    if rebuild:  # the reports read the rollups (beat keeps them current; a rebuild, as it makes them)
+        rollups_rebuild()
     return leads
