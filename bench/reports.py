@@ -18,7 +18,8 @@ rebuild of the rollups within 60 s. Run it on a PostgreSQL server you may fill:
 3. The ROI page, GET /reports/roi/ through Django's test client as a manager, cycling through
    the last twelve months, the six models and both groupings; the same for the API
    (/api/v1/reports/roi/): p50 and p95 against 300 ms, and the queries a page takes.
-4. The dashboard, GET reverse("reports:dashboard") the same way, when that page exists.
+4. The dashboard, GET reverse("reports:dashboard") the same way, a month of the last twelve
+   each time (`--skip rebuild roi lag` times it alone).
 5. Lag under capture load: the capture bench's event batches (1,000 events, nine known leads
    in ten, a quarter with UTM, here naming a generated campaign so the rollups have touches
    to follow) posted through gunicorn (2 workers, 4 client threads) while `rollups_update`
@@ -60,7 +61,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=60, help="Timed requests per page.")
     parser.add_argument("--batches", type=int, default=LOAD_BATCHES, help="Event batches of 1,000 posted for the lag.")
     parser.add_argument("--database", default=run.BENCH_DB, help="Name of the bench database on the server.")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["rebuild", "pages", "lag"], help="Parts to skip.")
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["rebuild", "pages", "roi", "lag"], help="Parts to skip."
+    )
     return parser.parse_args(argv)
 
 
@@ -181,7 +184,7 @@ def page_timings(name: str, client: Any, url: str, queries: list[dict[str, str]]
     ]
 
 
-def pages(manager: Any, runs: int) -> list[Any]:
+def pages(manager: Any, runs: int, *, roi: bool = True) -> list[Any]:
     from django.conf import settings
     from django.test import override_settings
 
@@ -190,10 +193,10 @@ def pages(manager: Any, runs: int) -> list[Any]:
     # the page, not whether the manifest is current in this checkout.
     plain = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     with override_settings(STORAGES=plain):
-        return _pages(manager, runs)
+        return _pages(manager, runs, roi=roi)
 
 
-def _pages(manager: Any, runs: int) -> list[Any]:
+def _pages(manager: Any, runs: int, *, roi: bool) -> list[Any]:
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
 
@@ -210,10 +213,12 @@ def _pages(manager: Any, runs: int) -> list[Any]:
         for by in ("campaign", "channel")
     ]
     random.Random(16).shuffle(queries)
-    results = page_timings("ROI page /reports/roi/", client, reverse("reports:roi"), queries, runs)
-    api = [{"period": q["month"], "model": q["model"], "by": q["by"]} for q in queries]
-    results += page_timings("ROI API /api/v1/reports/roi/", client, "/api/v1/reports/roi/", api, runs)
-    results.append(request_time_credits(months[1]))
+    results = []
+    if roi:  # `--skip roi` times the dashboard alone
+        results += page_timings("ROI page /reports/roi/", client, reverse("reports:roi"), queries, runs)
+        api = [{"period": q["month"], "model": q["model"], "by": q["by"]} for q in queries]
+        results += page_timings("ROI API /api/v1/reports/roi/", client, "/api/v1/reports/roi/", api, runs)
+        results.append(request_time_credits(months[1]))
     try:
         dashboard = reverse("reports:dashboard")
     except NoReverseMatch:
@@ -410,7 +415,7 @@ def main(argv: list[str]) -> int:
         results += cold_rebuild()
     if "pages" not in args.skip:
         print("pages …", flush=True)
-        results += pages(manager, args.runs)
+        results += pages(manager, args.runs, roi="roi" not in args.skip)
     if "lag" not in args.skip:
         print(f"lag under capture load ({args.batches} batches of 1,000 events) …", flush=True)
         results += lag_under_load(marketer, args.batches)
