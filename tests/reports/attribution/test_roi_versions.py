@@ -198,3 +198,13 @@ def test_the_api_documents_rows_per_version(manager_client: Client):
 def test_a_rep_may_not_read_rows_per_version(rep_client: Client):
     assert rep_client.get(URL, {"by": "version"}).status_code == 403
     assert rep_client.get(API, {"by": "version"}).status_code == 403
+
+
+def test_the_page_per_version_takes_a_bounded_number_of_queries(
+    world, marketer_client: Client, django_assert_max_num_queries
+):
+    """Session, user, roles, and the report's four, however many versions have figures."""
+    for n in range(5):
+        qualify(LeadFactory(created_at=at(3, 9)), 10 + n)
+    with django_assert_max_num_queries(7):
+        marketer_client.get(URL, {"month": "2026-03", "by": "version"})
