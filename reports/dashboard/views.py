@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -20,6 +21,8 @@ from django.utils import timezone
 
 from leads.models import FUNNEL, Stage
 from leads.selectors import leads_visible_to
+from reports.attribution.credits import LINEAR, MODELS
+from reports.attribution.selectors import roi_report
 from reports.dashboard.forms import DashboardQueryForm, FigureForm, Filters, Period
 from reports.dashboard.selectors import (
     AGREEMENT_FIGURES,
@@ -78,6 +81,10 @@ def dashboard_response(request: HttpRequest) -> HttpResponse:
         ],
         "decided": figures.decided,
         "verdicts_url": links.period("verdict"),
+        "revenue": roi_report(model=LINEAR, start=period.start, end=period.end),
+        "models": list(MODELS.values()),
+        "currency": settings.CURRENCY,
+        "roi_url": f"{reverse('reports:roi')}?month={period.last_month:%Y-%m}",
         "charts": _charts(figures),
         "export_query": urlencode([(key, value) for key, value in request.GET.items() if key != "export"]),
     }

@@ -200,11 +200,23 @@ def test_the_page_takes_a_bounded_number_of_queries_however_many_leads(
 ):
     webinar = Campaign.objects.get(name="Webinar")
     filters = {"period": "quarter", "quarter": "2026-Q1", "campaign": str(webinar.pk), "channel": "webinar"}
-    with django_assert_max_num_queries(23):  # session and roles 3, pickers 5, this month live 5, figures 10
+    # session and roles 3, pickers 5, this month live 5, figures 10, revenue under every model 6
+    with django_assert_max_num_queries(29):
         get(manager_client, **filters)
     LeadFactory.create_batch(20, first_campaign=webinar)
-    with django_assert_max_num_queries(23):
+    with django_assert_max_num_queries(29):
         get(manager_client, **filters)
+
+
+def test_won_revenue_by_campaign_adds_up_to_the_same_total_under_every_model(manager_client, world):
+    from reports.attribution.services import rollups_rebuild
+
+    rollups_rebuild()
+    response = get(manager_client, period="quarter", quarter="2026-Q1")
+    revenue = response.context["revenue"]
+    totals = set(revenue.model_totals.amounts)
+    assert len(totals) == 1 and totals.pop() > 0
+    assert "Won revenue by campaign, under every model" in response.content.decode()
 
 
 def test_no_query_reads_the_event_table(manager_client, world):
