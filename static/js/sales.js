@@ -66,15 +66,6 @@
     }
   });
 
-  // --- htmx: our 4xx partials (marked with HX-Reswap) are swapped in place -----------------
-  document.addEventListener("htmx:beforeSwap", (event) => {
-    const xhr = event.detail.xhr;
-    if (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Reswap")) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
-
   // After a swap, keep the queue's selection where it was (the rows were replaced).
   document.addEventListener("htmx:afterSettle", () => {
     tick();

@@ -437,7 +437,7 @@ def test_a_bad_cost_comes_back_with_its_message_on_its_field(marketer_client, da
     campaign = CampaignFactory()
     response = marketer_client.post(add_url(campaign), data, headers={"HX-Request": "true"})
     assert response.status_code == 400
-    assert response["HX-Reswap"] == "outerHTML"  # static/js/campaigns.js swaps it in place
+    assert response["HX-Reswap"] == "outerHTML"  # static/js/app.js swaps it in place
     errors = response.context["cost_form"].errors
     assert list(errors) == [field] and message in errors[field][0]
     assert f'id="id_cost-{field}_error"' in response.content.decode()
