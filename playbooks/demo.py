@@ -15,11 +15,8 @@ one; customers answer the NPS question, and some promoters refer a colleague thr
 link. Everything is done through the product's services with the clock at each moment.
 """
 
-import logging
 import random
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +31,7 @@ from playbooks.engine import runner, services, triggers
 from playbooks.lists import services as lists
 from playbooks.models import EmailTemplate, OutboundEmail, Playbook, Referrer, TemplateKind
 from playbooks.referrals import services as referrals
+from smarketing.lib.logs import quieter
 
 STYLE = """<style>
 body { font-family: Helvetica, Arial, sans-serif; color: #1d2430; line-height: 1.5; }
@@ -267,7 +265,7 @@ class PlaybooksDemo:
         last = moment >= self.end - timedelta(days=1)
         if timezone.localdate(moment).weekday() != RUN_ON_WEEKDAY and not last:
             return
-        with at(moment), _quiet("playbooks.email.backends"):
+        with at(moment), quieter("playbooks.email.backends"):
             triggers.enrolments_follow_history()
             triggers.enrolments_follow_rows(now=moment)
             runner.enrolments_run_due(now=moment)
@@ -343,18 +341,6 @@ class PlaybooksDemo:
             "company": lead.company,
             "consent": True,
         }
-
-
-@contextmanager
-def _quiet(logger: str) -> Iterator[None]:
-    """A year of sends would print a line each (the embedded backend's note)."""
-    log = logging.getLogger(logger)
-    level = log.level
-    log.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        log.setLevel(level)
 
 
 def _pixel(message: OutboundEmail) -> str:

@@ -7,9 +7,6 @@ next week and the other carried into the second pack.
 Two builds, a rollup update and a handful of rows: the seed's time hardly moves.
 """
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
@@ -24,6 +21,7 @@ from reports.attribution.services import rollups_update
 from reports.pack import services as packs
 from reports.pack.models import ActionItem
 from reports.pack.selectors import week_monday
+from smarketing.lib.logs import quieter
 
 WEEKS = 2
 ACTIONS = [
@@ -56,7 +54,7 @@ class ReportsDemo:
             rollups_update(now=build_at)  # what beat keeps current every few seconds: the ROI's credits
             pack = packs.meeting_pack_build(monday=monday.date())
             queued = OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED, lead__isnull=True)
-            with _quiet("playbooks.email.backends"):  # the embedded backend's line per message
+            with quieter("playbooks.email.backends"):  # the embedded backend's line per message
                 email.outbox_send_many(email_ids=list(queued.values_list("pk", flat=True)))  # the demo is its worker
         if number == 0:
             with at(build_at + timedelta(hours=1)):  # the meeting, an hour after the pack arrives
@@ -70,17 +68,6 @@ class ReportsDemo:
                     )
                     for owner, text in ACTIONS
                 ]
-
-
-@contextmanager
-def _quiet(logger: str) -> Iterator[None]:
-    log = logging.getLogger(logger)
-    level = log.level
-    log.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        log.setLevel(level)
 
 
 def _build_moments(end: datetime) -> list[tuple[datetime, datetime]]:

@@ -1,6 +1,8 @@
 """Logging pieces that settings' LOGGING names: a refusal is one line, a crash keeps its traceback."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class ServerErrorsOnly(logging.Filter):
@@ -20,3 +22,16 @@ class RefusalFormatter(logging.Formatter):
         if record.exc_info and getattr(record, "status_code", 500) < 500:
             record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
         return super().format(record)
+
+
+@contextmanager
+def quieter(logger: str) -> Iterator[None]:
+    """Only warnings and worse from `logger` meanwhile (the demo's year of sends would print the
+    embedded email backend's line for each message)."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
