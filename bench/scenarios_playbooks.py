@@ -363,6 +363,15 @@ Thursday; <a href="https://example.com/reports">the new reports</a> are live for
 </div></body></html>"""
 
 
+def newsletter_template() -> Any:
+    """The newsletter the email scenarios send: promotional, with CSS to inline."""
+    from playbooks.email import services as email
+    from playbooks.models import TemplateKind
+
+    data = {"name": f"{NAME}: newsletter", "kind": TemplateKind.PROMOTIONAL, "subject": "News for {{ first_name }}"}
+    return email.template_save(data={**data, "body": NEWSLETTER}, by=None)
+
+
 class Inbox:
     """aiosmtpd handler: counts what arrives."""
 
@@ -403,22 +412,14 @@ def playbook_emails_smtp(ctx: Context) -> list[Result]:
 
     from leads.models import Lead
     from playbooks.email import services as email
-    from playbooks.models import OutboundEmail, TemplateKind
+    from playbooks.models import OutboundEmail
     from smarketing.lib.tasks import task_send, tasks_not_sent
 
     if not redis_broker():
         return []
     with bench_rows(), smtp_server() as (inbox, port):
         ids = leads_make(EMAILS)
-        template = email.template_save(
-            data={
-                "name": f"{NAME}: newsletter",
-                "kind": TemplateKind.PROMOTIONAL,
-                "subject": "News for {{ first_name }}",
-                "body": NEWSLETTER,
-            },
-            by=None,
-        )
+        template = newsletter_template()
         leads = list(Lead.objects.filter(pk__in=ids))
         started = time.perf_counter()
         with tasks_not_sent():  # sent below, once all are written
@@ -480,22 +481,13 @@ def playbook_emails_end_to_end(ctx: Context) -> list[Result]:
     start to the last message sent."""
     from django.db.models import Max
 
-    from playbooks.email import services as email
-    from playbooks.models import OutboundEmail, TemplateKind
+    from playbooks.models import OutboundEmail
     from smarketing.lib.tasks import task_send
 
     if not redis_broker():
         return []
     with bench_rows(), smtp_server() as (inbox, port):
-        template = email.template_save(
-            data={
-                "name": f"{NAME}: newsletter",
-                "kind": TemplateKind.PROMOTIONAL,
-                "subject": "News for {{ first_name }}",
-                "body": NEWSLETTER,
-            },
-            by=None,
-        )
+        template = newsletter_template()
         playbook_make("emails", [{"type": "email", "template": template.pk}], leads_make(EMAILS))
         smtp = {"EMAIL_BACKEND": "smtp", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)}
         with celery_worker(**smtp) as worker:
