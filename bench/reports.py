@@ -386,26 +386,16 @@ def _wait_caught_up(ended: float) -> float:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    server_url = os.environ.get("DATABASE_URL", "")
-    if not server_url.startswith(("postgres://", "postgresql://")):
-        print(
-            "Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres", file=sys.stderr
-        )
+    ready = run.bench_ready(args)
+    if ready is None:
         return 2
-    run.ensure_database(server_url, args.database, fresh=False)
-    url = run.bench_url(server_url, args.database)
-    run.setup_django(url)
-
-    from django.core.management import call_command
+    marketer, _ = ready
 
     from bench.scenarios import Context
     from bench.scenarios_capture import _ensure_scoring
     from leads.models import Event, Lead
 
-    call_command("migrate", verbosity=0)
-    marketer = run.ensure_users()
     manager = ensure_manager()
-    run.fill(url, argparse.Namespace(leads=args.leads, events=args.events, database=args.database))
     _ensure_scoring(Context(runs=args.runs, stage="mql", marketer=marketer))
     made = ensure_deals_and_costs(args.deals)
     counts = {"leads": Lead.objects.count(), "events": Event.objects.count()}

@@ -158,28 +158,38 @@ def print_table(results: list[Any], header: str) -> None:
     print("ratio > 1 beats the target: figure/target when higher is better (rates), target/figure otherwise.")
 
 
-def main(argv: list[str]) -> int:
-    args = parse_args(argv)
+def bench_ready(args: argparse.Namespace, *, fresh: bool = False) -> tuple[Any, dict[str, Any] | None] | None:
+    """The bench database on DATABASE_URL's server made, migrated and filled up to --leads and
+    --events, with Django set up on it: (the marketer, what filling generated). None, with a
+    line saying why, when DATABASE_URL names no PostgreSQL server. Every bench starts so."""
     server_url = os.environ.get("DATABASE_URL", "")
     if not server_url.startswith(("postgres://", "postgresql://")):
         print(
             "Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres", file=sys.stderr
         )
-        return 2
-    ensure_database(server_url, args.database, fresh=args.fresh)
+        return None
+    ensure_database(server_url, args.database, fresh=fresh)
     url = bench_url(server_url, args.database)
     setup_django(url)
 
     from django.core.management import call_command
 
+    call_command("migrate", verbosity=0)
+    marketer = ensure_users()
+    return marketer, fill(url, args)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    ready = bench_ready(args, fresh=args.fresh)
+    if ready is None:
+        return 2
+    marketer, stats = ready
+
     from bench.scenarios import SCENARIOS, Context
     from leads.models import Event, Lead
 
     load_scenario_modules()
-
-    call_command("migrate", verbosity=0)
-    marketer = ensure_users()
-    stats = fill(url, args)
     counts = {"leads": Lead.objects.count(), "events": Event.objects.count()}
     ctx = Context(runs=args.runs, stage=args.stage, marketer=marketer, generate=stats, counts=counts)
     unknown = set(args.only) - set(SCENARIOS)

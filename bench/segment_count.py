@@ -159,23 +159,11 @@ def segment_counts(*, runs: int, show_plan: bool = False) -> list[Any]:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    server_url = os.environ.get("DATABASE_URL", "")
-    if not server_url.startswith(("postgres://", "postgresql://")):
-        print(
-            "Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres", file=sys.stderr
-        )
+    if run.bench_ready(args) is None:
         return 2
-    run.ensure_database(server_url, args.database, fresh=False)
-    url = run.bench_url(server_url, args.database)
-    run.setup_django(url)
-
-    from django.core.management import call_command
 
     from leads.models import Event, Lead
 
-    call_command("migrate", verbosity=0)
-    run.ensure_users()
-    run.fill(url, argparse.Namespace(leads=args.leads, events=args.events, database=args.database))
     counts = {"leads": Lead.objects.count(), "events": Event.objects.count()}
     print("running segment_count …", flush=True)
     results = segment_counts(runs=args.runs, show_plan=args.explain)
