@@ -90,8 +90,8 @@ def _fresh(enrolments: list[Enrollment]) -> list[Enrollment]:
 
 def _claim(now: datetime, batch: int) -> list[Enrollment]:
     due = (
-        Enrollment.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(status=Status.ACTIVE, due_at__lte=now, playbook__status=Playbook.Status.ACTIVE)
+        _due(now)
+        .select_for_update(skip_locked=True, of=("self",))
         .order_by("due_at")
         .values_list("pk", flat=True)[:batch]
     )
@@ -402,9 +402,8 @@ def _payload(enrolment: Enrollment, step: dict[str, Any]) -> dict[str, Any]:
 
 def work_due(now: datetime | None = None) -> bool:
     """Whether an active playbook has an enrolment due."""
-    due = Enrollment.objects.filter(status=Status.ACTIVE, due_at__lte=now or timezone.now())
-    return due.filter(playbook__status=Playbook.Status.ACTIVE).exists()
+    return _due(now or timezone.now()).exists()
 
 
-def due_count(now: datetime | None = None) -> int:
-    return Enrollment.objects.filter(status=Status.ACTIVE, due_at__lte=now or timezone.now()).count()
+def _due(now: datetime) -> Any:
+    return Enrollment.objects.filter(status=Status.ACTIVE, due_at__lte=now, playbook__status=Playbook.Status.ACTIVE)
