@@ -28,11 +28,15 @@ rebuild of the rollups within 60 s. Run it on a PostgreSQL server you may fill:
    stage history (the newest change less the rollups' reader's place) and new leads. Max
    and p95 against 60 s, the runs' durations, and how long the last rows took to be read
    once the load stopped.
+6. The weekly meeting pack of the last full week, built by `manage.py meeting_pack_build
+   --no-email` in a process of its own as the worker's task would build it: seconds (target
+   30) and the process's peak memory (VmHWM, target 300 MB).
 """
 
 import argparse
 import os
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -48,6 +52,8 @@ from bench import run  # noqa: E402
 TARGET_PAGE_MS = 300
 TARGET_LAG_S = 60
 TARGET_REBUILD_S = 60
+TARGET_PACK_S = 30
+TARGET_PACK_MB = 300
 TICK_SECONDS = 15
 LOAD_BATCHES = 400
 DEALS_BENCH = "bench:"  # names of the deals this bench made
@@ -62,7 +68,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--batches", type=int, default=LOAD_BATCHES, help="Event batches of 1,000 posted for the lag.")
     parser.add_argument("--database", default=run.BENCH_DB, help="Name of the bench database on the server.")
     parser.add_argument(
-        "--skip", nargs="*", default=[], choices=["rebuild", "pages", "roi", "lag"], help="Parts to skip."
+        "--skip", nargs="*", default=[], choices=["rebuild", "pages", "roi", "lag", "pack"], help="Parts to skip."
     )
     return parser.parse_args(argv)
 
@@ -123,6 +129,35 @@ def ensure_manager() -> Any:
     manager, _ = User.objects.get_or_create(username="bench-manager")
     manager.groups.add(Group.objects.get_or_create(name=Role.MANAGER.value)[0])
     return manager
+
+
+# --- The weekly pack ----------------------------------------------------------------------------
+
+
+def pack_build() -> list[Any]:
+    """Last week's pack, built in a fresh process (its memory is the pack's, not this bench's)."""
+    from bench.scenarios import Result
+
+    command = [sys.executable, "-c", PACK_BUILD]  # the environment names the bench database (run.setup_django)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    took = time.perf_counter() - started
+    peak_mb = int(done.stdout.split()[-1]) / 1024
+    note = "manage.py meeting_pack_build --no-email, last week, in its own process"
+    return [
+        Result("weekly pack built", took, "s", TARGET_PACK_S, note=note),
+        Result("weekly pack peak memory", peak_mb, "MB", TARGET_PACK_MB, note="VmHWM of that process"),
+    ]
+
+
+# Builds the pack, then prints the process's peak resident memory in kB.
+PACK_BUILD = """
+import django, resource
+django.setup()
+from django.core.management import call_command
+call_command("meeting_pack_build", "--no-email")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
 
 
 # --- Rebuild ------------------------------------------------------------------------------------
@@ -406,6 +441,9 @@ def main(argv: list[str]) -> int:
     if "pages" not in args.skip:
         print("pages …", flush=True)
         results += pages(manager, args.runs, roi="roi" not in args.skip)
+    if "pack" not in args.skip:
+        print("weekly pack …", flush=True)
+        results += pack_build()
     if "lag" not in args.skip:
         print(f"lag under capture load ({args.batches} batches of 1,000 events) …", flush=True)
         results += lag_under_load(marketer, args.batches)
