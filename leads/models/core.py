@@ -403,9 +403,24 @@ class Job(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Durability (leads.jobs): when its task was last sent, the running worker's lease (renewed
+    # with every committed chunk), how many runs claimed it, and where the next run resumes.
+    sent_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    checkpoint = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The sweep's two questions: queued jobs nobody took, running jobs whose lease ran out.
+            models.Index(
+                fields=["status", "sent_at", "lease_until"],
+                name="job_unfinished_idx",
+                condition=models.Q(status__in=["queued", "running"]),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
