@@ -3,6 +3,7 @@ text cell guarded against formula injection."""
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -13,11 +14,24 @@ CHUNK = 2_000
 
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Some spreadsheets read full-width and small forms (＝ ＋ － ＠ ﹦) and the minus sign as the
+# ASCII ones, and blanks or invisible characters (zero-width space, BOM) in front hide them.
+_MINUS_SIGN = "\u2212"
 
 
 def csv_safe(value: str) -> str:
     """Neutralise a would-be formula with a leading apostrophe (OWASP's CSV injection advice)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    return "'" + value if _formula_like(value) else value
+
+
+def _formula_like(value: str) -> bool:
+    if value.startswith(FORMULA_STARTS):
+        return True
+    visible = value.lstrip()
+    while visible and (unicodedata.category(visible[0]) == "Cf" or visible[0].isspace()):
+        visible = visible[1:]
+    first = unicodedata.normalize("NFKC", visible[:1]).replace(_MINUS_SIGN, "-")
+    return first[:1] in ("=", "+", "-", "@")
 
 
 def csv_cell(value: Any) -> Any:
