@@ -1,23 +1,41 @@
-"""Background jobs a page can follow: queued as a row, claimed once, progress reported, finished or failed.
+"""Background jobs a page can follow: queued as a row, claimed under a lease, worked in
+committed chunks with a checkpoint, finished or failed — and resumed when their worker dies.
 
 A job's kind names its Celery task: a job of kind "rescore" runs as the task "jobs.rescore",
-declared in its feature's tasks.py. Asking for a job writes the row and sends the task once
-the transaction commits, so a page can show the job's progress before the worker starts.
+declared in its feature's tasks.py. Asking for a job writes the row in the asking transaction
+and sends the task once it commits, so a page can show the job before the worker starts.
+
+The row, not the broker's message, is the truth:
+1. a run claims the job by a conditional UPDATE (queued, or running with its lease run out),
+   which counts an attempt and gives it a lease of JOB_LEASE_SECONDS;
+2. every committed chunk renews the lease and stores the job's progress and checkpoint
+   (`job_heartbeat`), conditioned on the attempt still being the job's: a run that lost its
+   lease stops at its next chunk instead of writing beside the one that took over;
+3. beat's `jobs.sweep` (every JOB_SWEEP_SECONDS) sends again the queued jobs nobody took
+   within JOB_SEND_AGAIN_SECONDS (the broker was down, or lost the message) and re-queues
+   the running jobs whose lease ran out (their worker died), which resume from their
+   checkpoint; a job that ran out of JOB_MAX_ATTEMPTS fails with a message saying so.
 """
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from leads.models import Job
 from smarketing.lib.tasks import task_send_on_commit
 from smarketing.roles import Role, has_role
+
+log = logging.getLogger(__name__)
 
 # Managers follow every job and anyone the jobs they started. Some jobs belong to a shared
 # page, and whoever may open that page follows them too: the imports list (marketing), a
@@ -55,58 +73,128 @@ def job_get(job_id: int, *, kind: str) -> Job | None:
 
 
 def job_queue(*, kind: str, params: dict[str, Any], total: int, by: AbstractBaseUser | None) -> Job:
-    """Write the job's row and send it to a worker once the transaction commits."""
+    """Write the job's row and send it to a worker once the transaction commits (if the broker
+    is down then, the request still succeeds and the sweep sends it later)."""
     job = Job.objects.create(kind=kind, params=params, total=total, created_by=by)
     task_send_on_commit(job_task_name(kind), job.pk)
     return job
 
 
-def jobs_fail_stale(*, older_than_hours: int = 6) -> int:
-    """Mark jobs that have been running for hours (their worker died) as failed."""
-    cutoff = timezone.now() - timedelta(hours=older_than_hours)
-    return Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=cutoff).update(
-        status=Job.Status.FAILED, error="The worker stopped before finishing.", finished_at=timezone.now()
-    )
+class JobLeaseLost(Exception):
+    """This run's lease ran out and the job was re-queued or taken by another run: stop."""
 
 
-Advance = Callable[[int], None]
+def _lease_end() -> Any:
+    return timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
 
 
 def job_claim(job: Job) -> bool:
-    """Queued → running by a conditional update: of two runs of the same task, one wins."""
-    claimed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=timezone.now()
+    """Queued (or running with its lease run out) → running, with a new lease and one more
+    attempt, by a conditional update: of two runs of the same task, one wins."""
+    now = timezone.now()
+    takeable = Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, lease_until__lt=now)
+    claimed = Job.objects.filter(takeable, pk=job.pk, attempts__lt=settings.JOB_MAX_ATTEMPTS).update(
+        status=Job.Status.RUNNING,
+        started_at=Coalesce(F("started_at"), now),
+        lease_until=_lease_end(),
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
     )
     job.refresh_from_db()
     return bool(claimed)
 
 
-def job_run(*, job: Job, work: Callable[[Job, Advance], dict[str, Any]]) -> Job:
-    """Run `work(job, advance)` for a queued job; what it returns becomes the job's result.
+def job_heartbeat(job: Job, **fields: Any) -> None:
+    """Renew this run's lease and store `fields` (done, checkpoint, result, total) with it.
 
-    `advance(n)` adds n to the job's progress. A second run finds the job no longer queued
-    and returns it as it is; an error marks the job failed with its message, then re-raises
-    so the worker logs it.
+    Call it inside the transaction that commits a chunk, so the chunk and its checkpoint
+    commit together. Raises JobLeaseLost when the job is no longer this run's."""
+    mine = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts)
+    if not mine.update(lease_until=_lease_end(), heartbeat_at=timezone.now(), **fields):
+        raise JobLeaseLost(f"job {job.pk} is no longer held by attempt {job.attempts}")
+    for name, value in fields.items():
+        setattr(job, name, value)
+
+
+def job_finish(job: Job, *, result: dict[str, Any], error: str = "", done: int | None = None) -> bool:
+    """Done (or failed with `error`) if this run still holds the job; False when it does not."""
+    fields: dict[str, Any] = {"result": result, "error": error, "finished_at": timezone.now(), "lease_until": None}
+    fields["status"] = Job.Status.FAILED if error else Job.Status.DONE
+    if done is not None:
+        fields["done"] = done
+    finished = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts).update(**fields)
+    job.refresh_from_db()
+    return bool(finished)
+
+
+def jobs_sweep() -> dict[str, int]:
+    """Beat: send again what nobody took, re-queue what a dead worker held, fail what ran out of attempts."""
+    now = timezone.now()
+    expired = Job.objects.filter(status=Job.Status.RUNNING, lease_until__lt=now)
+    failed = expired.filter(attempts__gte=settings.JOB_MAX_ATTEMPTS).update(
+        status=Job.Status.FAILED,
+        error=f"The job's worker stopped {settings.JOB_MAX_ATTEMPTS} times before it finished; it was given up. "
+        "What it had finished is kept.",
+        finished_at=now,
+        lease_until=None,
+    )
+    # Dated as if sent long ago, so the step below sends them at once.
+    long_ago = now - _send_again_after() - timedelta(seconds=1)
+    requeued = expired.update(status=Job.Status.QUEUED, lease_until=None, sent_at=long_ago)
+    stale = Job.objects.filter(status=Job.Status.QUEUED, sent_at__lt=now - _send_again_after())
+    with transaction.atomic():
+        due = list(stale.select_for_update(skip_locked=True).values_list("pk", "kind")[:JOBS_SENT_PER_SWEEP])
+        Job.objects.filter(pk__in=[pk for pk, _ in due]).update(sent_at=now)
+        for pk, kind in due:
+            task_send_on_commit(job_task_name(kind), pk)
+    if requeued or failed:
+        log.warning("jobs sweep: %d job(s) whose worker died re-queued, %d given up", requeued, failed)
+    return {"requeued": requeued, "sent": len(due), "failed": failed}
+
+
+JOBS_SENT_PER_SWEEP = 500
+
+
+def _send_again_after() -> timedelta:
+    return timedelta(seconds=settings.JOB_SEND_AGAIN_SECONDS)
+
+
+class Advance(Protocol):
+    """`advance(n, checkpoint=...)`: n more items done, and (optionally) where a resumed run starts."""
+
+    def __call__(self, count: int, *, checkpoint: dict[str, Any] | None = None) -> None: ...
+
+
+def job_run(*, job: Job, work: Callable[[Job, Advance], dict[str, Any]]) -> Job:
+    """Run `work(job, advance)` for a job this run can claim; what it returns becomes the result.
+
+    `advance(n)` adds n to the job's progress and renews the lease; with `checkpoint=` it also
+    stores where a resumed run starts (work reads it back from `job.checkpoint`, and `job.done`
+    keeps the progress of earlier attempts). A run that cannot claim the job returns it as it is;
+    one that lost its lease stops quietly; an error marks the job failed with its message, then
+    re-raises so the worker logs it.
     """
     if not job_claim(job):
         return job
-    done = 0
+    done = job.done  # a resumed run goes on from what earlier attempts committed
     lock = threading.Lock()  # work may advance from several threads (parallel rescore)
 
-    def advance(count: int) -> None:
+    def advance(count: int, *, checkpoint: dict[str, Any] | None = None) -> None:
         nonlocal done
         with lock:
             done += count
-            value = min(done, job.total) if job.total else done
-        Job.objects.filter(pk=job.pk).update(done=value)
+            fields: dict[str, Any] = {"done": min(done, job.total) if job.total else done}
+            if checkpoint is not None:
+                fields["checkpoint"] = checkpoint
+            job_heartbeat(job, **fields)
 
     try:
         result = work(job, advance)
+    except JobLeaseLost:
+        log.warning("job %s: lease lost, left to the run that holds it now", job.pk)
+        return job
     except Exception as error:
-        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error=str(error), finished_at=timezone.now())
+        job_finish(job, result=job.result, error=str(error) or type(error).__name__)
         raise
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.DONE, done=job.total, result=result, finished_at=timezone.now()
-    )
-    job.refresh_from_db()
+    job_finish(job, result=result, done=job.total)
     return job

@@ -246,12 +246,18 @@ def leads_set_owner_run(*, job: Job) -> Job:
 def _set_owner(job: Job, advance: Advance) -> dict[str, Any]:
     ids, owner_id = job.params["lead_ids"], job.params["owner_id"]
     owner = get_user_model().objects.filter(pk=owner_id).first() if owner_id is not None else None
-    tally: dict[str, Any] = {"changed": 0, "handed_off": 0, "not_changed": Counter()}
-    for batch in chunked(ids, BULK_BATCH):
-        plain = _owner_hand_over(batch, owner, by=job.created_by, tally=tally)
-        leads = Lead.objects.filter(pk__in=plain).exclude(owner_id=owner_id)
-        tally["changed"] += leads.update(owner_id=owner_id, updated_at=timezone.now())
-        advance(len(batch))
+    # A resumed run goes on after the last batch committed, with the tally so far.
+    tally: dict[str, Any] = {"changed": 0, "handed_off": 0, **job.checkpoint.get("tally", {})}
+    tally["not_changed"] = Counter(tally.get("not_changed", {}))
+    batches_done = job.checkpoint.get("batches", 0)
+    for number, batch in enumerate(chunked(ids, BULK_BATCH), start=1):
+        if number <= batches_done:
+            continue
+        with transaction.atomic():
+            plain = _owner_hand_over(batch, owner, by=job.created_by, tally=tally)
+            leads = Lead.objects.filter(pk__in=plain).exclude(owner_id=owner_id)
+            tally["changed"] += leads.update(owner_id=owner_id, updated_at=timezone.now())
+            advance(len(batch), checkpoint={"batches": number, "tally": tally})
     result = {"changed": tally["changed"]}
     if tally["handed_off"]:
         result["handed_off"] = tally["handed_off"]

@@ -9,7 +9,7 @@ import codecs
 import csv
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.capture.ingest import EventIn, events_ingest, leads_ensure
-from leads.jobs import job_queue
+from leads.jobs import JobLeaseLost, job_claim, job_finish, job_heartbeat, job_queue
 from leads.models import LEAD_FIELD_LABELS, ChangeSource, Job, Lead, StageChange, normalize_email
 from leads.qualification import services as qualification
 from leads.scoring import services as scoring
@@ -269,6 +269,10 @@ class ImportCounts:
     updated: int = 0
     failed: int = 0
 
+    @property
+    def done(self) -> int:
+        return self.created + self.updated + self.failed
+
     def as_result(self, errors_file: str) -> dict[str, Any]:
         return {"created": self.created, "updated": self.updated, "failed": self.failed, "errors_file": errors_file}
 
@@ -276,18 +280,18 @@ class ImportCounts:
 def import_run(*, job: Job) -> Job:
     """Import the job's file: count its rows, then write good rows in batches, bad ones to an error CSV.
 
-    Safe to run twice: the first run claims the job with a conditional update.
+    Safe to run twice and to resume: a run claims the job (leads.jobs), and each batch commits
+    with the job's checkpoint (the file's last line done, the counts so far, the error CSV's
+    length), so a run that takes over from a dead worker starts after the last committed batch.
     """
-    claimed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=timezone.now()
-    )
-    job.refresh_from_db()
-    if not claimed:
+    if not job_claim(job):
         return job
-    counts = ImportCounts()
+    counts = ImportCounts(**job.checkpoint.get("counts", {}))
     errors_name = job.params["file"].removesuffix(".csv") + "-errors.csv"
     try:
         _import_file(job, counts, errors_name)
+    except JobLeaseLost:
+        return job  # another run holds the job now
     except (ImportFileError, UnicodeDecodeError, OSError) as error:
         reason = str(error).rstrip(".")
         _job_finish(job, counts, errors_name, error=f"The import stopped: {reason}. Rows before it were kept.")
@@ -302,13 +306,16 @@ def import_run(*, job: Job) -> Job:
 def _import_file(job: Job, counts: ImportCounts, errors_name: str) -> None:
     path, delimiter = import_path(job.params["file"]), job.params["delimiter"]
     mapping = {target: int(index) for target, index in job.params["mapping"].items()}
-    Job.objects.filter(pk=job.pk).update(total=_rows_readable(path, delimiter))
-    with import_path(errors_name).open("w", encoding="utf-8-sig", newline="") as errors_file:
+    job_heartbeat(job, total=_rows_readable(path, delimiter))
+    line = job.checkpoint.get("line", 0)
+    with _errors_file(errors_name, job) as errors_file:
         errors = csv.writer(errors_file)
-        errors.writerow(["line", "problem", *job.params["headers"]])
         batch: list[ImportRow] = []
+        done_line = line  # the last line whose row is written (or listed as bad)
         try:
             for line, cells in import_rows(path, delimiter):
+                if line <= done_line:
+                    continue  # committed by an earlier run
                 row = import_row_clean(cells, mapping, line)
                 if not row.ok:
                     counts.failed += 1
@@ -316,12 +323,27 @@ def _import_file(job: Job, counts: ImportCounts, errors_name: str) -> None:
                     continue
                 batch.append(row)
                 if len(batch) == IMPORT_BATCH:
-                    _import_batch(job, batch, counts)
+                    _import_batch(job, batch, counts, line, errors_file)
                     batch = []
         except ImportFileError:
-            _import_batch(job, batch, counts)  # a line turned out unreadable: keep the good rows before it
+            _import_batch(job, batch, counts, line, errors_file)  # keep the good rows before the bad line
             raise
-        _import_batch(job, batch, counts)
+        _import_batch(job, batch, counts, line, errors_file)
+
+
+def _errors_file(errors_name: str, job: Job) -> IO[str]:
+    """The error CSV, opened to go on where the last committed batch left it: a resumed run
+    cuts what a dead one wrote after its last checkpoint, so no bad row is listed twice."""
+    path = import_path(errors_name)
+    kept = job.checkpoint.get("errors_bytes")
+    if kept is None or not path.exists():
+        errors_file = path.open("w", encoding="utf-8-sig", newline="")
+        csv.writer(errors_file).writerow(["line", "problem", *job.params["headers"]])
+        return errors_file
+    errors_file = path.open("r+", encoding="utf-8-sig", newline="")
+    errors_file.truncate(kept)
+    errors_file.seek(kept)
+    return errors_file
 
 
 def _rows_readable(path: Path, delimiter: str) -> int:
@@ -335,15 +357,17 @@ def _rows_readable(path: Path, delimiter: str) -> int:
     return count
 
 
-def _import_batch(job: Job, rows: list[ImportRow], counts: ImportCounts) -> None:
-    """Write one batch through the capture path, all or nothing, then report progress."""
-    if rows:
-        with transaction.atomic():
+def _import_batch(job: Job, rows: list[ImportRow], counts: ImportCounts, line: int, errors_file: IO[str]) -> None:
+    """Write one batch through the capture path and the job's checkpoint in one transaction:
+    both commit or neither, so a resumed run never writes a row twice."""
+    errors_file.flush()
+    with transaction.atomic():
+        if rows:
             created = leads_import(rows=rows, key_prefix=f"import-{job.pk}")
-        counts.created += created
-        counts.updated += len(rows) - created
-    done = counts.created + counts.updated + counts.failed
-    Job.objects.filter(pk=job.pk).update(done=done, result=counts.as_result(""))
+            counts.created += created
+            counts.updated += len(rows) - created
+        checkpoint = {"line": line, "counts": asdict(counts), "errors_bytes": errors_file.tell()}
+        job_heartbeat(job, done=counts.done, result=counts.as_result(""), checkpoint=checkpoint)
 
 
 def leads_import(*, rows: list[ImportRow], key_prefix: str) -> int:
@@ -399,11 +423,4 @@ def _job_finish(job: Job, counts: ImportCounts, errors_name: str, *, error: str 
     has_errors = counts.failed > 0 and import_path(errors_name).exists()
     if not has_errors:
         import_path(errors_name).unlink(missing_ok=True)  # a header alone helps nobody
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.FAILED if error else Job.Status.DONE,
-        done=counts.created + counts.updated + counts.failed,
-        result=counts.as_result(errors_name if has_errors else ""),
-        error=error,
-        finished_at=timezone.now(),
-    )
-    job.refresh_from_db()
+    job_finish(job, result=counts.as_result(errors_name if has_errors else ""), error=error, done=counts.done)

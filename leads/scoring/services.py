@@ -16,6 +16,7 @@ How it stays fast:
 """
 
 import math
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -306,10 +307,42 @@ def rescore_run(*, job: Job) -> Job:
 
 
 def _rescore_job(job: Job, advance: Advance) -> dict[str, Any]:
-    rollups_rebuild_many(rules=ScoringRule.objects.filter(pk__in=job.params.get("rule_ids", [])))
-    rollups_analyze()
-    changed = leads_rescore_all(progress=advance)
-    return {"changed": changed, "promoted": leads_qualify()}
+    """Rollups first (once), then the leads range by range: each range is set-based and
+    idempotent, and the checkpoint is the last lead id below which every range is done, so a
+    resumed run rebuilds nothing and rescores only what is left."""
+    checkpoint = job.checkpoint
+    if "after" not in checkpoint:
+        rollups_rebuild_many(rules=ScoringRule.objects.filter(pk__in=job.params.get("rule_ids", [])))
+        rollups_analyze()
+        checkpoint = {"after": 0, "changed": 0}
+        advance(0, checkpoint=checkpoint)
+    after = checkpoint["after"]
+    ranges = [(max(first, after + 1), last) for first, last in sql.id_ranges(Lead, size=RESCORE_RANGE) if last > after]
+    ranges_done = RangesDone(ranges, checkpoint, advance)
+    sql.each_in_parallel(ranges_done.rescore, ranges)
+    return {"changed": ranges_done.changed, "promoted": leads_qualify()}
+
+
+class RangesDone:
+    """The rescore job's ranges as they finish, in any order (two run at once on PostgreSQL):
+    the checkpoint moves past a range once every range before it is done too."""
+
+    def __init__(self, ranges: list[tuple[int, int]], checkpoint: dict[str, Any], advance: Advance) -> None:
+        self.waiting = list(ranges)
+        self.finished: dict[tuple[int, int], int] = {}
+        self.after, self.changed = checkpoint["after"], checkpoint["changed"]
+        self.advance = advance
+        self.lock = threading.Lock()
+
+    def rescore(self, bounds: tuple[int, int]) -> None:
+        changed = _rescore_scope(scoring_sql.SCOPE_RANGE, {"first": bounds[0], "last": bounds[1]}, bulk=True)
+        count = Lead.objects.filter(id__gte=bounds[0], id__lte=bounds[1]).count()
+        with self.lock:
+            self.finished[bounds] = changed
+            while self.waiting and self.waiting[0] in self.finished:
+                done = self.waiting.pop(0)
+                self.after, self.changed = done[1], self.changed + self.finished.pop(done)
+            self.advance(count, checkpoint={"after": self.after, "changed": self.changed})
 
 
 def scores_decay_nightly() -> dict[str, Any]:

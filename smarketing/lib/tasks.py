@@ -5,8 +5,13 @@ it by the task's name ("sales.notifications_email", "jobs.rescore"), never by im
 task: the task modules import the services, so the reverse import would be a cycle. Names
 are declared with `@shared_task(name=...)` and listed in CELERY_IMPORTS, and a test checks
 that every name sent is registered.
+
+A send never fails the caller: when the broker cannot be reached the failure is logged and
+the work waits in the database, where a beat task finds it (leads.jobs' sweep re-sends jobs;
+the history readers, outbox and runners are on beat's schedule).
 """
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,12 +21,24 @@ from django.db import transaction
 
 from smarketing.celery import app
 
+log = logging.getLogger(__name__)
+
 _held = threading.local()
 
+# Give up on an unreachable broker within about a second: the request that asked is waiting.
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
-def task_send(name: str, *args: Any) -> None:
-    if getattr(_held, "sending", True):
-        app.send_task(name, args=list(args))
+
+def task_send(name: str, *args: Any) -> bool:
+    """Send the task; False (logged) when the broker cannot take it now."""
+    if not getattr(_held, "sending", True):
+        return False
+    try:
+        app.send_task(name, args=list(args), retry_policy=PUBLISH_RETRY)
+    except Exception:  # noqa: BLE001 -- any broker failure; the database row keeps the work
+        log.warning("could not send %s%r; beat will find the work again", name, args, exc_info=True)
+        return False
+    return True
 
 
 @contextmanager
