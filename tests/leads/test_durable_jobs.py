@@ -1,0 +1,182 @@
+"""Durable jobs (leads.jobs): claimed under a lease, resumed from a checkpoint, swept when a
+worker dies or the broker never delivered, and never writing a row twice when a chunk reruns."""
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from leads import jobs
+from leads.capture import imports as csv_io
+from leads.models import Event, Job, Lead
+from leads.services import leads_set_owner_enqueue, leads_set_owner_run
+from smarketing.celery import app
+from tests.celery_worker import reset_broker_pool
+
+pytestmark = pytest.mark.django_db
+
+ROWS = "".join(f"lead{n}@acme.io,Co {n},li,spring\n" for n in range(1, 8)) + "not-an-email,X,,\n"
+CSV = "email,company,utm_source,utm_campaign\n" + ROWS
+
+
+@pytest.fixture
+def media(settings, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def import_job(marketer) -> Job:
+    upload = csv_io.import_store_upload(upload=SimpleUploadedFile("leads.csv", CSV.encode(), content_type="text/csv"))
+    mapping = {"email": 0, "company": 1, "utm_source": 2, "utm_campaign": 3}
+    return csv_io.import_enqueue(upload=upload, mapping=mapping, by=marketer)
+
+
+def expire(job: Job) -> None:
+    Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+
+
+def test_a_claim_gives_a_lease_and_counts_an_attempt_and_a_second_claim_loses(marketer, settings):
+    job = jobs.job_queue(kind="set_owner", params={}, total=0, by=marketer)
+    assert jobs.job_claim(job)
+    assert (job.status, job.attempts) == (Job.Status.RUNNING, 1)
+    assert job.lease_until > timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS - 5)
+    assert not jobs.job_claim(Job.objects.get(pk=job.pk))
+
+
+def test_a_running_job_whose_lease_ran_out_is_taken_over_and_the_old_run_stops_at_its_next_chunk(marketer):
+    job = jobs.job_queue(kind="set_owner", params={}, total=0, by=marketer)
+    jobs.job_claim(job)
+    expire(job)
+    taker = Job.objects.get(pk=job.pk)
+    assert jobs.job_claim(taker)
+    assert taker.attempts == 2
+    with pytest.raises(jobs.JobLeaseLost):
+        jobs.job_heartbeat(job, done=1)  # the first run's
+    jobs.job_heartbeat(taker, done=1)
+    assert Job.objects.get(pk=job.pk).done == 1
+
+
+def test_the_sweep_requeues_and_sends_a_job_whose_worker_died_and_leaves_live_ones(
+    marketer, settings, django_capture_on_commit_callbacks
+):
+    dead = jobs.job_queue(kind="set_owner", params={}, total=0, by=marketer)
+    live = jobs.job_queue(kind="set_owner", params={}, total=0, by=marketer)
+    jobs.job_claim(dead)
+    jobs.job_claim(live)
+    expire(dead)
+    settings.JOB_SEND_AGAIN_SECONDS = 60
+    with django_capture_on_commit_callbacks() as sends:
+        outcome = jobs.jobs_sweep()
+    assert outcome == {"requeued": 1, "sent": 1, "failed": 0}
+    assert len(sends) == 1
+    assert Job.objects.get(pk=dead.pk).status == Job.Status.QUEUED
+    assert Job.objects.get(pk=live.pk).status == Job.Status.RUNNING
+
+
+def test_the_sweep_sends_again_a_queued_job_nobody_took_but_not_a_fresh_one(
+    marketer, settings, django_capture_on_commit_callbacks
+):
+    settings.JOB_SEND_AGAIN_SECONDS = 60
+    lost = jobs.job_queue(kind="rescore", params={}, total=0, by=marketer)
+    Job.objects.filter(pk=lost.pk).update(sent_at=timezone.now() - timedelta(seconds=61))
+    jobs.job_queue(kind="rescore", params={}, total=0, by=marketer)
+    with django_capture_on_commit_callbacks() as sends:
+        assert jobs.jobs_sweep()["sent"] == 1
+        assert jobs.jobs_sweep()["sent"] == 0  # sent_at moved: not again until another minute passes
+    assert len(sends) == 1
+    assert Job.objects.get(pk=lost.pk).sent_at > timezone.now() - timedelta(seconds=5)
+
+
+def test_a_job_that_ran_out_of_attempts_fails_with_a_message_saying_so(marketer, settings):
+    job = jobs.job_queue(kind="set_owner", params={}, total=0, by=marketer)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, attempts=settings.JOB_MAX_ATTEMPTS)
+    expire(job)
+    assert jobs.jobs_sweep()["failed"] == 1
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert f"stopped {settings.JOB_MAX_ATTEMPTS} times" in job.error
+
+
+def test_asking_for_a_job_succeeds_soon_when_the_broker_is_unreachable(
+    marketer, caplog, django_capture_on_commit_callbacks
+):
+    saved = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    reset_broker_pool()
+    started = time.monotonic()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            job = jobs.job_queue(kind="rescore", params={}, total=0, by=marketer)
+    finally:
+        app.conf.broker_url = saved
+        reset_broker_pool()
+    assert time.monotonic() - started < 5
+    assert Job.objects.get(pk=job.pk).status == Job.Status.QUEUED  # the sweep sends it later
+    assert f"could not send jobs.rescore({job.pk},)" in caplog.text
+
+
+def test_an_import_killed_after_a_batch_resumes_from_its_checkpoint_and_writes_nothing_twice(
+    marketer, media, monkeypatch
+):
+    monkeypatch.setattr(csv_io, "IMPORT_BATCH", 3)
+    job = import_job(marketer)
+    real_import = csv_io.leads_import
+    batches = []
+
+    def dies_on_the_second_batch(**kwargs):
+        if len(batches) == 1:
+            raise SystemExit("worker killed")  # not an Exception: the job stays running, as after SIGKILL
+        batches.append(real_import(**kwargs))
+        return batches[-1]
+
+    monkeypatch.setattr(csv_io, "leads_import", dies_on_the_second_batch)
+    with pytest.raises(SystemExit):
+        csv_io.import_run(job=job)
+    job.refresh_from_db()
+    assert (job.status, job.done, job.checkpoint["line"]) == (Job.Status.RUNNING, 3, 4)
+    assert Lead.objects.count() == 3
+
+    monkeypatch.setattr(csv_io, "leads_import", real_import)
+    expire(job)
+    csv_io.import_run(job=Job.objects.get(pk=job.pk))
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE, job.error
+    assert (job.attempts, job.done, job.total) == (2, 8, 8)
+    assert job.result == {"created": 7, "updated": 0, "failed": 1, "errors_file": job.result["errors_file"]}
+    assert Lead.objects.count() == 7
+    assert Event.objects.filter(type="lead_imported").count() == 7
+    errors = csv_io.import_path(job.result["errors_file"]).read_text(encoding="utf-8-sig").splitlines()
+    assert len(errors) == 2 and errors[1].startswith("9,")
+
+
+def test_a_rerun_of_a_committed_import_batch_writes_no_touch_twice(marketer, media):
+    job = import_job(marketer)
+    rows = [csv_io.import_row_clean(["ana@acme.io", "Acme", "li", "spring"], {"email": 0, "utm_source": 2}, 2)]
+    csv_io.leads_import(rows=rows, key_prefix=f"import-{job.pk}")
+    csv_io.leads_import(rows=rows, key_prefix=f"import-{job.pk}")
+    assert Event.objects.filter(type="lead_imported", lead__email="ana@acme.io").count() == 1
+
+
+def test_a_bulk_owner_change_resumes_after_its_last_committed_batch(marketer, manager, rep, monkeypatch):
+    from leads import services
+    from tests.factories import LeadFactory
+
+    monkeypatch.setattr(services, "BULK_BATCH", 2)
+    leads = LeadFactory.create_batch(5)
+    job = leads_set_owner_enqueue(lead_ids=[lead.pk for lead in leads], owner_id=rep.pk, by=manager)
+    # An earlier run committed the first two batches, then its worker died.
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.RUNNING,
+        attempts=1,
+        done=4,
+        checkpoint={"batches": 2, "tally": {"changed": 4, "handed_off": 0, "not_changed": {}}},
+        lease_until=timezone.now() - timedelta(seconds=1),
+    )
+    leads_set_owner_run(job=Job.objects.get(pk=job.pk))
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE
+    assert job.result == {"changed": 5}  # four from before, one now
+    assert Lead.objects.filter(owner=rep).count() == 1  # only the last batch ran in this run
