@@ -74,6 +74,9 @@ class _Live(HTMLParser):
 
     URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "background"}
     DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:text/html")
+    # Elements the product's pages never hold (no inline style under the CSP), through which
+    # markup runs or re-parses: a <style> inside <math> becomes live HTML in a browser.
+    NEVER_IN_A_PAGE = {"style", "math", "mglyph", "object", "embed", "base", "frame", "frameset", "applet"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -85,8 +88,12 @@ class _Live(HTMLParser):
         if tag == "script" and "src" not in names and ("type", "application/json") not in attrs:
             self._in_inline_script = True
             self.found.append(f"an inline <script> {attrs}")
-        if tag in ("iframe", "frame", "object", "embed", "base") and "srcdoc" in names:
-            self.found.append(f"<{tag} srcdoc>")
+        if (
+            tag in self.NEVER_IN_A_PAGE
+            or (tag == "iframe" and "sandbox" not in names)
+            or (tag == "meta" and "http-equiv" in names)
+        ):
+            self.found.append(f"<{tag}> {attrs}")
         for name, value in attrs:
             value = value or ""
             if name.startswith("on"):
