@@ -6,7 +6,10 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from smarketing.errors import DATABASE_UNAVAILABLE, database_unavailable
+
 refusals = logging.getLogger("smarketing.refusals")
+database_log = logging.getLogger("smarketing.database")
 
 
 class ServerTimingMiddleware:
@@ -58,3 +61,27 @@ def refusal_line(request: HttpRequest, response: HttpResponse) -> str:
     line = f"{request.method} {request.path} {response.status_code} user={user_id}"
     reason = getattr(request, "refusal_reason", "")
     return f"{line}: {reason}" if reason else line
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 (the page, or JSON under /api/) when a view finds the database unreachable.
+
+    Without it such a request would be a 500, which says the code is wrong and asks nobody to
+    retry. The broken connection needs nothing more here: at the end of the request Django closes
+    a connection that had an error and no longer answers, and with CONN_HEALTH_CHECKS a kept one
+    is tested before reuse, so the first request after the database is back succeeds. A failure
+    in a middleware rather than a view reaches smarketing.errors.server_error, which answers the same.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DATABASE_UNAVAILABLE):
+            return None
+        reason = str(exception).strip().splitlines()[0] if str(exception).strip() else type(exception).__name__
+        database_log.warning("%s %s 503: database unavailable: %s", request.method, request.path, reason)
+        return database_unavailable(request)

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "smarketing.middleware.ServerTimingMiddleware",
     "smarketing.middleware.RefusalLogMiddleware",
+    "smarketing.middleware.DatabaseUnavailableMiddleware",  # the database unreachable: 503, not 500
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
