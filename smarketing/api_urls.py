@@ -15,6 +15,7 @@ from reports.dashboard import api as dashboard_api
 from reports.funnel import api as funnel_api
 from reports.pack import api as pack_api
 from reports.winloss import api as winloss_api
+from smarketing.audit import api as audit_api
 
 urlpatterns = [
     path("me/", lead_api.MeView.as_view(), name="api-me"),
@@ -82,4 +83,6 @@ urlpatterns = [
     path("assignment-rules/order/", sales_api.AssignmentRulesOrderView.as_view(), name="api-assignment-rules-order"),
     path("assignment-rules/<int:pk>/", sales_api.AssignmentRuleView.as_view(), name="api-assignment-rule"),
     path("leads/<int:pk>/hand-off/", sales_api.LeadHandOffView.as_view(), name="api-lead-hand-off"),
+    # Who changed which setting, when, before and after (managers).
+    path("audit/", audit_api.ChangesView.as_view(), name="api-audit"),
 ]

@@ -61,6 +61,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("Scoring", "leads:scoring"),
         ("Definitions", "leads:definitions"),
         ("Logins", "accounts:logins"),
+        ("Audit log", "audit:changes"),
     ],
 }
 

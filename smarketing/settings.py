@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "anymail",
     "axes",
     "smarketing",
+    "smarketing.audit",
     "leads",
     "playbooks",
     "reports",

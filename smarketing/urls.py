@@ -23,6 +23,7 @@ urlpatterns = [
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", include("smarketing.accounts.urls")),
+    path("audit/", include("smarketing.audit.urls")),
     path("leads/", include("leads.urls")),
     path("reports/", include("reports.urls")),
     path("playbooks/", include("playbooks.urls")),

@@ -28,6 +28,7 @@ from leads.qualification import sql as qualification_sql
 from leads.qualification import trees
 from leads.qualification.backtest import backtest_enqueue
 from leads.rulebook import rulebook
+from smarketing.audit.services import config_changed, config_changes_record, config_created, config_snapshot
 from smarketing.lib import sql
 from smarketing.roles import Role, user_roles
 
@@ -188,7 +189,7 @@ def definition_create(
     with transaction.atomic():
         # Lock the table's last version so two drafts made at once get distinct numbers.
         last = QualificationDefinition.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0
-        return QualificationDefinition.objects.create(
+        definition = QualificationDefinition.objects.create(
             version=last + 1,
             name=name,
             notes=notes,
@@ -197,6 +198,8 @@ def definition_create(
             based_on=based_on,
             created_by=by,
         )
+        config_created(definition, by=by)
+        return definition
 
 
 def definition_edit(
@@ -209,9 +212,12 @@ def definition_edit(
         base.update({"mql_rule": definition.mql_rule, "sql_rule": definition.sql_rule})
         return definition_create(by=by, based_on=definition, **{**base, **fields})
     _validated(fields.get("mql_rule", definition.mql_rule), fields.get("sql_rule", definition.sql_rule))
+    before = config_snapshot(definition)
     for key, value in fields.items():
         setattr(definition, key, value)
-    definition.save(update_fields=list(fields))
+    with transaction.atomic():
+        definition.save(update_fields=list(fields))
+        config_changed(definition, by=by, before=before)
     return definition
 
 
@@ -222,8 +228,10 @@ def definition_propose(*, definition: QualificationDefinition, by: AbstractBaseU
         raise DefinitionError("Give the MQL criteria before proposing.")
     _validated(definition.mql_rule, definition.sql_rule)
     with transaction.atomic():
+        before = config_snapshot(definition)
         definition.status, definition.proposed_at = DefinitionStatus.PROPOSED, timezone.now()
         definition.save(update_fields=["status", "proposed_at"])
+        config_changed(definition, by=by, before=before)
         # Both sides sign looking at what the version would have done: the backtest starts now.
         backtest_enqueue(definition=definition, by=by)
     return definition
@@ -245,6 +253,7 @@ def definition_sign(*, definition: QualificationDefinition, by: AbstractBaseUser
         if getattr(definition, f"{other}_signed_by_id") == by.pk:
             raise DefinitionError("One person cannot sign for both sides.")
         now = timezone.now()
+        before = config_snapshot(definition)
         setattr(definition, f"{side}_signed_by", by)
         setattr(definition, f"{side}_signed_at", now)
         fields = [f"{side}_signed_by", f"{side}_signed_at"]
@@ -252,6 +261,7 @@ def definition_sign(*, definition: QualificationDefinition, by: AbstractBaseUser
             definition.status, definition.approved_at = DefinitionStatus.APPROVED, now
             fields += ["status", "approved_at"]
         definition.save(update_fields=fields)
+        config_changed(definition, by=by, before=before)
     return definition
 
 
@@ -264,19 +274,26 @@ def definition_activate(*, definition: QualificationDefinition, by: AbstractBase
                 f"Only an approved version can be activated; v{definition.version} is {definition.status}."
             )
         now = timezone.now()
-        QualificationDefinition.objects.filter(status=DefinitionStatus.ACTIVE).update(
-            status=DefinitionStatus.RETIRED, retired_at=now
-        )
+        active = QualificationDefinition.objects.filter(status=DefinitionStatus.ACTIVE)
+        retiring = [(old.pk, str(old)) for old in active.only("pk", "version", "name")]
+        active.update(status=DefinitionStatus.RETIRED, retired_at=now)
+        was, now_is = {"status": DefinitionStatus.ACTIVE}, {"status": DefinitionStatus.RETIRED}
+        config_changes_record(QualificationDefinition, [(pk, label, was, now_is) for pk, label in retiring], by=by)
+        before = config_snapshot(definition)
         definition.status, definition.activated_at = DefinitionStatus.ACTIVE, now
         definition.save(update_fields=["status", "activated_at"])
+        config_changed(definition, by=by, before=before)
         return job_queue(kind="requalify", params={"definition_id": definition.pk}, total=Lead.objects.count(), by=by)
 
 
 def definition_retire(*, definition: QualificationDefinition, by: AbstractBaseUser) -> QualificationDefinition:
     if definition.status not in (DefinitionStatus.ACTIVE, DefinitionStatus.APPROVED):
         raise DefinitionError(f"v{definition.version} is {definition.status}; only active or approved versions retire.")
+    before = config_snapshot(definition)
     definition.status, definition.retired_at = DefinitionStatus.RETIRED, timezone.now()
-    definition.save(update_fields=["status", "retired_at"])
+    with transaction.atomic():
+        definition.save(update_fields=["status", "retired_at"])
+        config_changed(definition, by=by, before=before)
     return definition
 
 

@@ -1,5 +1,7 @@
 """Back-office for the sales side: agreements, teams and reps, assignment rules, the managed
-reason lists and pipeline stages; handoffs, activities and deal history to look at."""
+reason lists and pipeline stages; handoffs, activities and deal history to look at. Changes to
+the agreement, teams, reps and assignment rules here are written to the audit log, as the
+app's own are (AuditedAdmin)."""
 
 from typing import Any
 
@@ -19,6 +21,7 @@ from leads.models import (
     RepProfile,
     Team,
 )
+from smarketing.audit.admin import AuditedAdmin
 
 
 class ReadOnlyHistory(admin.ModelAdmin):
@@ -34,7 +37,7 @@ class ReadOnlyHistory(admin.ModelAdmin):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(admin.ModelAdmin):
+class AgreementAdmin(AuditedAdmin):
     list_display = ["month", "mql_target", "close_quota", "speed_to_lead_hours", "handoff_stage", "updated_at"]
     readonly_fields = ["created_by", "updated_at"]
 
@@ -47,20 +50,20 @@ class RepProfileInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedAdmin):
     list_display = ["name", "manager"]
     inlines = [RepProfileInline]
 
 
 @admin.register(RepProfile)
-class RepProfileAdmin(admin.ModelAdmin):
+class RepProfileAdmin(AuditedAdmin):
     list_display = ["user", "team", "capacity", "away_from", "away_until", "last_assigned_at"]
     list_filter = ["team"]
     raw_id_fields = ["user"]
 
 
 @admin.register(AssignmentRule)
-class AssignmentRuleAdmin(admin.ModelAdmin):
+class AssignmentRuleAdmin(AuditedAdmin):
     list_display = ["position", "name", "is_active", "team", "rep"]
     list_display_links = ["name"]
     list_editable = ["position", "is_active"]

@@ -14,6 +14,7 @@ from leads.models import (
     Reason,
     Stage,
 )
+from smarketing.audit.services import config_changed, config_created, config_snapshot
 from smarketing.lib.api import Refused
 from smarketing.lib.periods import month_first
 from smarketing.roles import Role, has_role
@@ -50,10 +51,14 @@ def agreement_set(*, month: date, by: AbstractBaseUser, values: dict[str, Any]) 
         agreement, created = Agreement.objects.select_for_update().get_or_create(
             month=first, defaults={**_carried(first), **fields, "created_by": by}
         )
-        if not created:
+        if created:
+            config_created(agreement, by=by)
+        else:
+            before = config_snapshot(agreement)
             for key, value in fields.items():
                 setattr(agreement, key, value)
             agreement.save(update_fields=[*fields, "updated_at"])
+            config_changed(agreement, by=by, before=before)
     return agreement, created
 
 

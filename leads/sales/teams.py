@@ -27,6 +27,13 @@ from leads.models import AssignmentRule, Persona, RepProfile, Team
 from leads.sales.assignment import REGIONS, person
 from leads.sales.selectors import rule_conditions, teams_managed_by
 from leads.sales.services import SalesError
+from smarketing.audit.services import (
+    config_changed,
+    config_changes_record,
+    config_created,
+    config_deleted,
+    config_snapshot,
+)
 from smarketing.roles import Role, has_role
 
 MAX_CAPACITY = 1_000
@@ -68,7 +75,9 @@ def team_create(*, by: AbstractBaseUser, name: str, manager: AbstractBaseUser | 
     name = _team_name(name)
     manager = _team_manager(by, manager, default=None if by.is_superuser else by)
     with transaction.atomic():
-        return _saved(lambda: Team.objects.create(name=name, manager=manager))
+        team = _saved(lambda: Team.objects.create(name=name, manager=manager))
+        config_created(team, by=by)
+        return team
 
 
 def team_update(*, team: Team, by: AbstractBaseUser, **changes: Any) -> Team:
@@ -83,9 +92,11 @@ def team_update(*, team: Team, by: AbstractBaseUser, **changes: Any) -> Team:
         if not by.is_superuser:
             raise SalesError("Only an administrator gives a team to another manager.", field="manager")
         manager = _team_manager(by, manager, default=None)
+    before = config_snapshot(team)
     team.name, team.manager = name, manager
     with transaction.atomic():
         _saved(lambda: team.save(update_fields=["name", "manager"]))
+        config_changed(team, by=by, before=before)
     return team
 
 
@@ -143,13 +154,18 @@ def team_rep_add(*, team: Team, rep: AbstractBaseUser, by: AbstractBaseUser, cap
         raise SalesError(f"{person(rep)} is not an active sales rep: only Sales users join a team.", field="rep")
     _capacity_checked(capacity)
     with transaction.atomic():
-        profile = RepProfile.objects.select_for_update(of=("self",)).select_related("team").filter(user=rep).first()
-        profile = profile or RepProfile(user=rep)
+        found = RepProfile.objects.select_for_update(of=("self",)).select_related("team", "user").filter(user=rep)
+        profile = found.first() or RepProfile(user=rep)
         _rep_movable(by, profile, team)
+        before = config_snapshot(profile) if profile.pk else None
         profile.team = team
         if capacity is not None:
             profile.capacity = capacity
         profile.save()
+        if before is None:
+            config_created(profile, by=by)
+        else:
+            config_changed(profile, by=by, before=before)
     return profile
 
 
@@ -167,8 +183,11 @@ def team_rep_remove(*, team: Team, rep: AbstractBaseUser, by: AbstractBaseUser) 
     they stop getting the team's new leads and its pool."""
     _team_checked(by, team)
     with transaction.atomic():
-        removed = RepProfile.objects.filter(user=rep, team=team).update(team=None)
-    if not removed:
+        profiles = list(RepProfile.objects.select_for_update().filter(user=rep, team=team).values_list("pk", flat=True))
+        RepProfile.objects.filter(pk__in=profiles).update(team=None)
+        before, after = {"team": {"id": team.pk, "label": str(team)}}, {"team": None}
+        config_changes_record(RepProfile, [(pk, f"{rep} (no team)", before, after) for pk in profiles], by=by)
+    if not profiles:
         raise SalesError(f"{person(rep)} is not in {team}.", status=404)
 
 
@@ -193,10 +212,12 @@ def rep_profile_update(
         profile = RepProfile.objects.select_for_update().filter(user=rep, team__in=teams_managed_by(by)).first()
         if profile is None:
             raise SalesError("No such rep in your teams.", status=404)
+        before = config_snapshot(profile)
         if capacity is not None:
             profile.capacity = capacity
         profile.away_from, profile.away_until = away_from, away_until
         profile.save(update_fields=["capacity", "away_from", "away_until"])
+        config_changed(profile, by=by, before=before)
     return profile
 
 
@@ -221,6 +242,7 @@ def assignment_rule_save(*, by: AbstractBaseUser, rule: AssignmentRule | None = 
     values = _rule_checked(values, rule=rule)
     personas = values.pop("personas")
     with transaction.atomic():
+        before = config_snapshot(rule) if rule else None
         if rule is None:
             position = AssignmentRule.objects.aggregate(last=Max("position"))["last"]
             rule = AssignmentRule(position=0 if position is None else position + 1)
@@ -228,6 +250,10 @@ def assignment_rule_save(*, by: AbstractBaseUser, rule: AssignmentRule | None = 
             setattr(rule, name, value)
         rule.save()
         rule.personas.set(personas)
+        if before is None:
+            config_created(rule, by=by)
+        else:
+            config_changed(rule, by=by, before=before)
     return rule
 
 
@@ -333,7 +359,8 @@ def assignment_rules_order(*, by: AbstractBaseUser, rule_ids: list[int]) -> None
     """Put every rule in this order (the first that matches a lead wins). One UPDATE."""
     _rules_editor_checked(by)
     with transaction.atomic():
-        existing = set(AssignmentRule.objects.select_for_update().values_list("pk", flat=True))
+        rules = {pk: (position, name) for pk, position, name in _rules_locked()}
+        existing = set(rules)
         if len(rule_ids) != len(set(rule_ids)) or set(rule_ids) != existing:
             raise SalesError(
                 f"Give every rule once, in the new order ({len(existing)} rules; another manager may have "
@@ -343,12 +370,23 @@ def assignment_rules_order(*, by: AbstractBaseUser, rule_ids: list[int]) -> None
         if rule_ids:
             positions = Case(*[When(pk=pk, then=Value(n)) for n, pk in enumerate(rule_ids)])
             AssignmentRule.objects.filter(pk__in=rule_ids).update(position=positions)
+        moved = [
+            (pk, f"{n}. {rules[pk][1]}", {"position": rules[pk][0]}, {"position": n})
+            for n, pk in enumerate(rule_ids)
+            if rules[pk][0] != n
+        ]
+        config_changes_record(AssignmentRule, moved, by=by)
+
+
+def _rules_locked() -> list[tuple[int, int, str]]:
+    return list(AssignmentRule.objects.select_for_update().values_list("pk", "position", "name"))
 
 
 def assignment_rule_delete(*, rule: AssignmentRule, by: AbstractBaseUser) -> None:
     """Delete a rule; leads it placed keep their place, and their log rows keep saying so without it."""
     _rules_editor_checked(by)
     with transaction.atomic():
+        config_deleted(rule, by=by)
         rule.delete()
 
 

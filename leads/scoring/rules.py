@@ -14,6 +14,7 @@ from django.db import transaction
 from leads.conditions import condition_errors
 from leads.models import Job, Persona, ScoringRule
 from leads.scoring.services import rescore_enqueue
+from smarketing.audit.services import config_changed, config_created, config_snapshot
 
 # What a rule's points depend on; a change to anything else (none today) needs no rescore.
 RULE_SCORED_FIELDS = (
@@ -57,11 +58,20 @@ def persona_save(
         raise ValidationError([f"Condition {index + 1}: {' '.join(p)}" for index, p in problems.items()])
     with transaction.atomic():
         persona = persona or Persona()
+        before = config_snapshot(persona) if persona.pk else None
         rescore = persona.pk is None or persona.conditions != conditions
         persona.name, persona.description, persona.conditions = name, description, conditions
         persona.save()
+        _recorded(persona, by=by, before=before)
         job = rescore_enqueue(by=by) if rescore and persona.is_active else None
     return persona, job
+
+
+def _recorded(obj: Persona | ScoringRule, *, by: AbstractBaseUser, before: dict[str, Any] | None) -> None:
+    if before is None:
+        config_created(obj, by=by)
+    else:
+        config_changed(obj, by=by, before=before)
 
 
 def persona_set_active(*, persona: Persona, is_active: bool, by: AbstractBaseUser) -> Job | None:
@@ -69,8 +79,10 @@ def persona_set_active(*, persona: Persona, is_active: bool, by: AbstractBaseUse
     if persona.is_active == is_active:
         return None
     with transaction.atomic():
+        before = config_snapshot(persona)
         persona.is_active = is_active
         persona.save(update_fields=["is_active", "updated_at"])
+        config_changed(persona, by=by, before=before)
         return rescore_enqueue(by=by)
 
 
@@ -81,11 +93,13 @@ def rule_save(
     fields = _rule_fields_for_kind(fields)
     with transaction.atomic():
         rule = rule or ScoringRule()
+        before = config_snapshot(rule) if rule.pk else None
         changed = rule.pk is None or any(getattr(rule, key) != value for key, value in fields.items())
         for key, value in fields.items():
             setattr(rule, key, value)
         rule.full_clean(validate_unique=False)  # the form checked the name; this guards the rest
         rule.save()
+        _recorded(rule, by=by, before=before)
         job = rescore_enqueue(rule_ids=[rule.pk], by=by) if changed else None
     return rule, job
 
@@ -107,6 +121,8 @@ def rule_set_active(*, rule: ScoringRule, is_active: bool, by: AbstractBaseUser)
     if rule.is_active == is_active:
         return None
     with transaction.atomic():
+        before = config_snapshot(rule)
         rule.is_active = is_active
         rule.save(update_fields=["is_active", "updated_at"])
+        config_changed(rule, by=by, before=before)
         return rescore_enqueue(rule_ids=[rule.pk], by=by)

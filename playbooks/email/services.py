@@ -34,6 +34,7 @@ from leads.models import Lead, normalize_email
 from leads.services import lead_unsubscribe
 from playbooks.email import rendering, rules, tracking
 from playbooks.models import EmailTemplate, OutboundEmail, Suppression, TemplateKind
+from smarketing.audit.services import config_changed, config_created, config_snapshot
 from smarketing.lib.sql import chunked
 from smarketing.lib.tasks import task_send_on_commit
 
@@ -64,12 +65,17 @@ def template_save(
     if errors:
         raise ValidationError(errors)
     template = template or EmailTemplate(created_by=by)
+    before = config_snapshot(template) if template.pk else None
     for name, value in cleaned.items():
         setattr(template, name, value)
     template.updated_at = timezone.now()
     try:
         with transaction.atomic():
             template.save()
+            if before is None:
+                config_created(template, by=by)
+            else:
+                config_changed(template, by=by, before=before)
     except IntegrityError as clash:  # the same name saved at the same moment
         raise ValidationError({"name": ["A template with this name exists."]}) from clash
     return template

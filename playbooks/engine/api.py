@@ -61,7 +61,7 @@ class PlaybookDetailView(APIView):
     @extend_schema(summary="Delete a paused or draft playbook", responses={204: None, 400: ERRORS, 404: NOT_FOUND})
     def delete(self, request: Request, pk: int) -> Response:
         with refusals_as_400():
-            services.playbook_delete(playbook=get_object_or_404(Playbook, pk=pk))
+            services.playbook_delete(playbook=get_object_or_404(Playbook, pk=pk), by=request.user)
         return Response(status=204)
 
 

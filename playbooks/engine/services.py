@@ -12,6 +12,7 @@ from playbooks.engine import shape
 from playbooks.engine.enrol import RUN_TASK, enrolments_exit, leads_enrol
 from playbooks.lists.selectors import list_members
 from playbooks.models import Enrollment, LeadList, Playbook
+from smarketing.audit.services import config_changed, config_created, config_deleted, config_snapshot
 from smarketing.lib.tasks import task_send_on_commit
 
 
@@ -25,6 +26,7 @@ def playbook_save(*, data: dict[str, Any], by: AbstractBaseUser | None, playbook
     if errors:
         raise ValidationError(errors)
     playbook = playbook or Playbook(created_by=by)
+    before = config_snapshot(playbook) if playbook.pk else None
     for name, value in cleaned.items():
         setattr(playbook, name, value)
     playbook.promotional = shape.sends_promotional(playbook.steps)
@@ -32,6 +34,10 @@ def playbook_save(*, data: dict[str, Any], by: AbstractBaseUser | None, playbook
     try:
         with transaction.atomic():
             playbook.save()
+            if before is None:
+                config_created(playbook, by=by)
+            else:
+                config_changed(playbook, by=by, before=before)
     except IntegrityError as clash:
         raise ValidationError({"name": ["A playbook with this name exists."]}) from clash
     return playbook
@@ -42,9 +48,12 @@ def playbook_activate(*, playbook: Playbook, by: AbstractBaseUser | None = None)
     if not playbook.steps:
         raise ValidationError({"steps": ["Add at least one step before activating."]})
     if playbook.status != Playbook.Status.ACTIVE:
+        before = config_snapshot(playbook)
         playbook.status = Playbook.Status.ACTIVE
         playbook.activated_at = timezone.now()
-        playbook.save(update_fields=["status", "activated_at", "updated_at"])
+        with transaction.atomic():
+            playbook.save(update_fields=["status", "activated_at", "updated_at"])
+            config_changed(playbook, by=by, before=before)
         task_send_on_commit(RUN_TASK)
     return playbook
 
@@ -53,15 +62,20 @@ def playbook_pause(*, playbook: Playbook, by: AbstractBaseUser | None = None) ->
     """Stop: nobody enters and nothing runs (no email leaves) until it is activated again;
     leads inside keep their place."""
     if playbook.status == Playbook.Status.ACTIVE:
+        before = config_snapshot(playbook)
         playbook.status = Playbook.Status.PAUSED
-        playbook.save(update_fields=["status", "updated_at"])
+        with transaction.atomic():
+            playbook.save(update_fields=["status", "updated_at"])
+            config_changed(playbook, by=by, before=before)
     return playbook
 
 
-def playbook_delete(*, playbook: Playbook) -> None:
+def playbook_delete(*, playbook: Playbook, by: AbstractBaseUser | None = None) -> None:
     if playbook.status == Playbook.Status.ACTIVE:
         raise ValidationError({"status": ["Pause the playbook before deleting it."]})
-    playbook.delete()
+    with transaction.atomic():
+        config_deleted(playbook, by=by)
+        playbook.delete()
 
 
 def lead_enrol(*, playbook: Playbook, lead: Lead, by: AbstractBaseUser) -> bool:

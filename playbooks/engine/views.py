@@ -204,7 +204,7 @@ def playbook_pause(request: HttpRequest, pk: int) -> HttpResponse:
 def playbook_delete(request: HttpRequest, pk: int) -> HttpResponse:
     playbook = get_object_or_404(Playbook, pk=pk)
     try:
-        services.playbook_delete(playbook=playbook)
+        services.playbook_delete(playbook=playbook, by=request.user)
     except ValidationError as refused:
         messages.error(request, " ".join(refused.messages))
         return redirect("playbooks:playbook", playbook.pk)

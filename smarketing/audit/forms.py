@@ -1,0 +1,45 @@
+"""The audit page's filters, from the query string."""
+
+from typing import Any
+
+from django import forms
+
+from smarketing.audit.models import ConfigKind
+
+MAX_SEARCH = 100
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class ChangeFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Kind",
+        choices=[("", "Every kind"), *ConfigKind.choices],
+        required=False,
+        error_messages={"invalid_choice": "Choose a kind from the list."},
+    )
+    actor = forms.TypedChoiceField(
+        label="Changed by",
+        coerce=int,
+        required=False,
+        empty_value=None,
+        error_messages={"invalid_choice": "Choose a person from the list."},
+    )
+    since = forms.DateField(label="From", required=False, widget=DateInput)
+    until = forms.DateField(label="To", required=False, widget=DateInput)
+    q = forms.CharField(label="Search", max_length=MAX_SEARCH, required=False, strip=True)
+    object = forms.IntegerField(label="Object id", required=False, min_value=1, max_value=2**62)
+    page = forms.IntegerField(label="Page", required=False, min_value=1, max_value=100_000)
+
+    def __init__(self, *args: Any, actors: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].choices = [("", "Anyone"), *actors]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The last day cannot come before the first.")
+        return data
