@@ -36,10 +36,17 @@ LINK_VARIABLES: dict[str, Callable[[Lead], str]] = {
     "nps_url": referrals.nps_url,
 }
 SUBJECT_VARIABLES = set(VARIABLES) - {"unsubscribe_url", *LINK_VARIABLES}
+# The product's own addresses: the only variables that may begin a link.
+URL_VARIABLES = {"unsubscribe_url", *LINK_VARIABLES}
 
 # `{{ name }}`; anything else between double braces is refused as an unknown variable.
 _VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _LINK = re.compile(r'(<a\b[^>]*?\bhref\s*=\s*)(["\'])(https?://[^"\']+)\2', re.IGNORECASE)
+# A variable at the start of a link's address, where a lead's "javascript:…" would become the link.
+_LINK_START = re.compile(
+    r"""\b(?:href|src|action|formaction|background|poster|cite)\s*=\s*["']?\s*\{\{\s*([^{}]*?)\s*\}\}""",
+    re.IGNORECASE,
+)
 _INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
 
@@ -60,13 +67,26 @@ def unknown_variables(text: str, *, allowed: set[str] | None = None) -> list[str
 
 
 def variables_refusal(text: str, *, allowed: set[str] | None = None) -> str | None:
-    """The message for a text that uses variables that do not exist; None when all exist."""
+    """The message for a text that uses variables that do not exist, or begins a link with a
+    lead's text; None when all is well."""
     unknown = unknown_variables(text, allowed=allowed)
     if not unknown:
-        return None
+        return _link_start_refusal(text)
     names = ", ".join("{{ %s }}" % name for name in unknown)  # noqa: UP031 -- braces in the text
     known = ", ".join(sorted(allowed if allowed is not None else VARIABLES))
     return f"Unknown variable {names}. Use one of: {known}."
+
+
+def _link_start_refusal(text: str) -> str | None:
+    begun = sorted({name for name in _LINK_START.findall(text) if name not in URL_VARIABLES})
+    if not begun:
+        return None
+    names = ", ".join("{{ %s }}" % name for name in begun)  # noqa: UP031 -- braces in the text
+    return (
+        f"{names} cannot begin a link: a lead's own text would become the address. Begin it with "
+        f"https://… and put the variable after it (https://example.com/?c={{{{ company }}}}), or use one of: "
+        f"{', '.join(sorted(URL_VARIABLES))}."
+    )
 
 
 def lead_values(lead: Lead, *, unsubscribe_url: str, used: Collection[str] = ()) -> dict[str, str]:
