@@ -1,10 +1,10 @@
 """The real Celery app for worker-kill tests (`celery -A tests.small_chunks_worker worker`),
 with chunks small enough that a little data makes many of them, and a pause after each
-committed chunk's heartbeat so a test can kill the worker between two of them."""
+committed chunk's heartbeat so a test can kill the worker between two of them. (Playbook runs
+are killed mid-batch by tests/playbooks/engine/test_worker.py.)"""
 
 import os
 import time
-from functools import partial
 from typing import Any
 
 import django
@@ -16,7 +16,6 @@ from leads import jobs  # noqa: E402 -- after django.setup()
 from leads.capture import imports  # noqa: E402
 from leads.models import Job  # noqa: E402
 from leads.scoring import services as scoring  # noqa: E402
-from playbooks.engine import runner  # noqa: E402
 from smarketing.celery import app  # noqa: E402, F401 -- what `celery -A` looks for
 
 CHUNK_ROWS = 10
@@ -34,15 +33,3 @@ def heartbeat_then_pause(job: Job, **fields: Any) -> None:
 
 jobs.job_heartbeat = heartbeat_then_pause
 imports.job_heartbeat = heartbeat_then_pause
-
-runner.enrolments_run_due = partial(runner.enrolments_run_due, batch=CHUNK_ROWS)
-_run_batch = runner.Run.enrolments
-
-
-def run_batch_then_pause(self: runner.Run, enrolments: list) -> int:
-    ran = _run_batch(self, enrolments)
-    time.sleep(PAUSE_SECONDS)  # inside the batch's transaction: a kill now undoes the batch
-    return ran
-
-
-runner.Run.enrolments = run_batch_then_pause

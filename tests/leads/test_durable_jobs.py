@@ -101,16 +101,19 @@ def test_a_job_that_ran_out_of_attempts_fails_with_a_message_saying_so(marketer,
 
 
 def test_asking_for_a_job_succeeds_soon_when_the_broker_is_unreachable(
-    marketer, caplog, django_capture_on_commit_callbacks
+    marketer, caplog, django_capture_on_commit_callbacks, monkeypatch
 ):
     saved = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    nowhere = "redis://127.0.0.1:1/0"  # nothing listens there
+    monkeypatch.setenv("CELERY_BROKER_URL", nowhere)  # Celery reads it before its configuration
+    app.conf.broker_url = nowhere
     reset_broker_pool()
     started = time.monotonic()
     try:
         with django_capture_on_commit_callbacks(execute=True):
             job = jobs.job_queue(kind="rescore", params={}, total=0, by=marketer)
     finally:
+        monkeypatch.undo()
         app.conf.broker_url = saved
         reset_broker_pool()
     assert time.monotonic() - started < 5
