@@ -51,3 +51,15 @@ def test_leads_importing_reports_breaks_the_layers(tmp_path):
 
     assert result.returncode == 1
     assert "leads.capture.services -> reports.selectors" in result.stdout
+
+
+def test_the_audit_log_importing_an_app_breaks_the_layers(tmp_path):
+    """leads/ and playbooks/ record to smarketing.audit, so it may name their models only by label."""
+    root = copy_of_the_code(tmp_path)
+    with (root / "smarketing" / "audit" / "services.py").open("a") as module:
+        module.write("\nfrom leads.models import Persona  # noqa: E402, F401\n")
+
+    result = lint_imports(root)
+
+    assert result.returncode == 1
+    assert "smarketing.audit.services -> leads.models" in result.stdout
