@@ -14,9 +14,3 @@ def leads_set_owner_task(job_id: int) -> None:
 @shared_task(name="jobs.sweep", acks_late=True)
 def jobs_sweep() -> dict[str, int]:
     return jobs.jobs_sweep()
-
-
-# The sweep's former name: beat's database schedule of an existing install still holds it.
-@shared_task(name="jobs.fail_stale", acks_late=True)
-def jobs_fail_stale() -> dict[str, int]:
-    return jobs.jobs_sweep()

@@ -447,6 +447,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.meeting_pack_build",
         "schedule": crontab(day_of_week=MEETING_PACK_DAY[:3], hour=MEETING_PACK_HOUR, minute=0),
     },
+    # Makes up a weekly build lost with its worker or its message (reports.pack.services).
+    "reports-meeting-pack-catch-up": {
+        "task": "reports.meeting_pack_catch_up",
+        "schedule": crontab(minute=30),
+    },
 }
 
 # A refused request (4xx) is one line, written by smarketing.middleware.RefusalLogMiddleware

@@ -21,7 +21,7 @@ Figures are stored as JSON: money and percentages as strings of their exact deci
 """
 
 from dataclasses import asdict, is_dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -76,6 +76,14 @@ def week_bounds(monday: date) -> tuple[datetime, datetime]:
 def last_week(now: datetime | None = None) -> date:
     """Monday of the last whole week: the one a Monday-morning meeting looks back on."""
     return week_monday(timezone.localdate(now or timezone.now())) - timedelta(days=7)
+
+
+def pack_due_at(now: datetime) -> datetime:
+    """When this week's build of last week's pack is due: MEETING_PACK_DAY at MEETING_PACK_HOUR
+    of the week `now` is in, in the instance's zone."""
+    monday = week_monday(timezone.localdate(now))
+    day = monday + timedelta(days=settings.DAY_NAMES.index(settings.MEETING_PACK_DAY))
+    return timezone.make_aware(datetime.combine(day, time(settings.MEETING_PACK_HOUR)))
 
 
 def week_parse(name: str) -> date:

@@ -4,7 +4,8 @@ and the meeting's action items (open, assign, close).
 Building is idempotent: one row per week (unique), updated in place when the week is built again,
 so beat, a retry and `manage.py meeting_pack_build` may all run it, at the same time too. The email
 goes once per week: the pack's `emailed_at` is claimed with a conditional update in the same
-transaction that writes the outbox rows.
+transaction that writes the outbox rows. A weekly build lost with a killed worker is made up
+by beat's hourly catch-up (`meeting_pack_catch_up`).
 """
 
 import re
@@ -24,7 +25,7 @@ from django.utils.html import strip_tags
 
 from playbooks.email.services import colleagues_email_queue
 from reports.pack.models import ActionItem, MeetingPack
-from reports.pack.selectors import pack_figures, person_name, week_monday
+from reports.pack.selectors import last_week, pack_due_at, pack_figures, person_name, week_monday
 from smarketing.roles import Role, has_role
 
 TEXT_LIMIT = ActionItem._meta.get_field("text").max_length
@@ -41,6 +42,19 @@ def meeting_pack_build(*, monday: date, now: datetime | None = None, email: bool
         if email:
             meeting_pack_email(pack=pack, now=now)
     return pack
+
+
+def meeting_pack_catch_up(*, now: datetime | None = None) -> MeetingPack | None:
+    """Beat, hourly: build and mail last week's pack when its time this week has passed and it
+    has not been mailed yet, so a weekly run lost with its worker or its broker message is made
+    up within the hour rather than a week later."""
+    now = now or timezone.now()
+    if now < pack_due_at(now):
+        return None
+    monday = last_week(now)
+    if MeetingPack.objects.filter(week_start=monday, emailed_at__isnull=False).exists():
+        return None
+    return meeting_pack_build(monday=monday, now=now)
 
 
 def meeting_pack_email(*, pack: MeetingPack, now: datetime | None = None) -> int:
