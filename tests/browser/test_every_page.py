@@ -121,6 +121,7 @@ PAGES: dict[str, Visit] = {
     "accounts:password-reset-confirm": Visit((VISITOR,), lambda w: {"uidb64": "MQ", "token": "used-up"}),
     "accounts:password-reset-complete": Visit((VISITOR,)),
     "accounts:logins": Visit((MANAGER,)),
+    "audit:changes": Visit((MANAGER,)),
     "capture-page": Visit((VISITOR,), lambda w: {"key": w.form_key}),
     "capture-thanks": Visit((VISITOR,), lambda w: {"key": w.form_key}),
     "leads:list": Visit(STAFF),
