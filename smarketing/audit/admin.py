@@ -5,13 +5,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models import QuerySet
+from django.db.models.deletion import Collector
 from django.http import HttpRequest
 
 from smarketing.audit.models import MODEL_KINDS, ConfigChange
 from smarketing.audit.services import (
     config_changed,
+    config_changes_record,
     config_created,
     config_deleted,
     config_snapshot,
@@ -51,6 +53,30 @@ def _stored_many(model: type[models.Model], pks: list[Any]) -> dict[Any, models.
     return model._base_manager.select_related(*related).in_bulk(pks)
 
 
+def _deletion_recorded(objs: list[models.Model], *, by: Any) -> None:
+    """Record what deleting these takes with it, as Django's deletion will find it: a team's
+    assignment rules are deleted too (CASCADE) and its reps lose their team (SET_NULL)."""
+    if not objs:
+        return
+    collector = Collector(using=router.db_for_write(type(objs[0])))
+    collector.collect(objs)
+    doomed = [instance for model, found in collector.data.items() for instance in found]
+    doomed += [instance for rows in collector.fast_deletes for instance in rows]
+    for instance in doomed:
+        if instance._meta.label in MODEL_KINDS:
+            config_deleted(instance, by=by, source=ADMIN)
+    for (field, value), batches in collector.field_updates.items():
+        if field.model._meta.label not in MODEL_KINDS:
+            continue
+        after = {"id": value.pk, "label": str(value)} if isinstance(value, models.Model) else value
+        rows = [
+            (row.pk, str(row), {field.name: config_snapshot(row)[field.name]}, {field.name: after})
+            for batch in batches
+            for row in batch
+        ]
+        config_changes_record(field.model, rows, by=by, source=ADMIN)
+
+
 class AuditedAdmin(admin.ModelAdmin):
     """Logs what the admin creates, changes and deletes, for its own model and for inlines of
     audited models (a team's reps). The entries carry the request's user and source "admin"."""
@@ -71,13 +97,12 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
         with transaction.atomic():
-            config_deleted(obj, by=request.user, source=ADMIN)
+            _deletion_recorded([obj], by=request.user)
             super().delete_model(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         with transaction.atomic():
-            for obj in queryset:
-                config_deleted(obj, by=request.user, source=ADMIN)
+            _deletion_recorded(list(queryset), by=request.user)
             super().delete_queryset(request, queryset)
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:

@@ -128,3 +128,19 @@ def test_deleting_one_rule_or_several_records_each(admin_client, rule, team):
         ("deleted", third.pk, "Andorra", {}),
     ]
     assert not AssignmentRule.objects.exists()
+
+
+def test_deleting_a_team_records_what_goes_with_it(admin_client, team, rule, rep):
+    """The team's rules are deleted with it and its reps lose their team: each is an entry."""
+    profile = RepProfile.objects.create(user=rep, team=team)
+    team_id, rule_id = team.pk, rule.pk
+    response = admin_client.post(reverse("admin:leads_team_delete", args=[team_id]), {"post": "yes"})
+    assert response.status_code == 302
+    found = {(e.kind, e.object_id): (e.action, e.before.get("name"), e.after) for e in ConfigChange.objects.all()}
+    assert found == {
+        ("team", team_id): ("deleted", "Iberia", {}),
+        ("assignment_rule", rule_id): ("deleted", "Spain", {}),
+        ("rep", profile.pk): ("changed", None, {"team": None}),
+    }
+    assert ConfigChange.objects.get(kind="rep").before == {"team": {"id": team_id, "label": "Iberia"}}
+    assert RepProfile.objects.get(pk=profile.pk).team is None
