@@ -218,7 +218,10 @@ def _leads_worked_by(user: Any) -> QuerySet[Lead]:
 def lead_for_user(user: Any, pk: int, *, work: bool = False) -> Lead:
     """The lead if this user may open (or work) it, else 404: another rep's lead does not exist
     for you, and a 403 would confirm that it does."""
-    leads = leads_visible_to(user, work=work).select_related("scoring__persona", "owner", "first_campaign")
+    # The erasure too (a left join): pages say whether the lead was erased without a query more.
+    leads = leads_visible_to(user, work=work).select_related(
+        "scoring__persona", "owner", "first_campaign", "erasure__erased_by"
+    )
     return get_object_or_404(leads, pk=pk)
 
 

@@ -4,6 +4,7 @@ from django.urls import path
 
 from leads import views
 from leads.capture import views as capture_views
+from leads.privacy import views as privacy_views
 from leads.qualification import views as qualification_views
 from leads.sales.views import deals as deal_views
 from leads.sales.views import handoff as handoff_views
@@ -23,6 +24,9 @@ urlpatterns = [
     path("<int:pk>/edit/", views.lead_edit_view, name="edit"),
     path("<int:pk>/merge/", views.lead_merge_pick, name="merge"),
     path("<int:pk>/merge/<int:other_pk>/", views.lead_merge_confirm, name="merge_confirm"),
+    # A person's data: a copy of it, and its erasure (managers).
+    path("<int:pk>/data.json", privacy_views.lead_data_export, name="data_export"),
+    path("<int:pk>/erase/", privacy_views.lead_data_erase, name="data_erase"),
     path("imports/", capture_views.import_list, name="imports"),
     path("imports/new/", capture_views.import_new, name="import_new"),
     path("imports/<uuid:token>/map/", capture_views.import_map, name="import_map"),

@@ -35,6 +35,7 @@ from leads.forms import (
 )
 from leads.jobs import job_for_user
 from leads.models import LEAD_PROFILE_FIELDS, Campaign, Job, Lead, Persona, SavedView, Stage
+from leads.privacy.views import DATA_ROLES
 from leads.qualification.selectors import why_qualified
 from leads.sales.selectors import owner_change_forecast
 from leads.sales.views.queue import lead_sales_context
@@ -291,6 +292,7 @@ def _lead_context(request: HttpRequest, lead: Lead) -> dict[str, Any]:
         "score_total": sum(row["points"] for row in score_rows),
         "why": why_qualified(lead),
         "can_edit": has_role(request.user, *EDITORS),
+        "can_manage_data": has_role(request.user, *DATA_ROLES),
         # The rep's actions panel and the open deal, for those who work this lead.
         **lead_sales_context(request, lead),
     }

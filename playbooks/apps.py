@@ -11,3 +11,9 @@ class PlaybooksConfig(AppConfig):
         from playbooks.email.webhooks import tracking_received
 
         tracking.connect(tracking_received, dispatch_uid="playbooks.email.suppress")
+
+        from leads.privacy.selectors import lead_data_part_register
+        from playbooks.privacy import PlaybooksLeadData
+
+        # A lead's export and erasure include what playbooks keep about it.
+        lead_data_part_register("playbooks", PlaybooksLeadData())

@@ -4,6 +4,7 @@ from django.urls import path
 
 from leads import api as lead_api
 from leads.capture import api as capture_api
+from leads.privacy import api as privacy_api
 from leads.sales import api as sales_api
 from playbooks.email import api as email_api
 from playbooks.engine import api as playbook_api
@@ -21,6 +22,8 @@ urlpatterns = [
     path("me/", lead_api.MeView.as_view(), name="api-me"),
     path("leads/", lead_api.LeadsView.as_view(), name="api-leads"),
     path("leads/<int:pk>/", lead_api.LeadDetailView.as_view(), name="api-lead-detail"),
+    path("leads/<int:pk>/export/", privacy_api.LeadExportView.as_view(), name="api-lead-export"),
+    path("leads/<int:pk>/erase/", privacy_api.LeadEraseView.as_view(), name="api-lead-erase"),
     path("events/", capture_api.EventsView.as_view(), name="api-events"),
     path("capture/<slug:form_key>/", capture_api.CaptureView.as_view(), name="api-capture"),
     path("campaigns/", capture_api.CampaignsView.as_view(), name="api-campaigns"),

@@ -219,7 +219,8 @@ class EventsView(APIView):
             f"One event object or a list of at most {EVENTS_BATCH_MAX}. A batch is all or nothing: if any "
             'item is invalid the reply is 400 with the errors by index, `{"items": {"3": {"occurred_at": '
             '["…"]}}}`, and nothing is stored. A repeated idempotency_key is accepted and not stored again. '
-            "An unknown email creates the lead. 201 when something new was stored, 200 when all were repeats."
+            "An unknown email creates the lead. An address erased at its owner's request is dropped, counted "
+            "in `erased`, and creates nothing. 201 when something new was stored, 200 when all were repeats."
         ),
         request=PolymorphicProxySerializer(
             component_name="EventOrBatch",

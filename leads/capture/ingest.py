@@ -24,6 +24,7 @@ from leads.models import (
     LEAD_TEXT_FIELDS,
     Campaign,
     ChangeSource,
+    ErasedAddress,
     Event,
     Lead,
     LeadScore,
@@ -60,11 +61,24 @@ class IngestResult:
     leads_created: int = 0
     lead_ids: dict[str, int] = field(default_factory=dict)
     event_ids: dict[str, int] = field(default_factory=dict)
+    erased: int = 0  # events dropped: their address was erased at its owner's request
+
+
+def _not_erased(events: list[EventIn], result: IngestResult) -> list[EventIn]:
+    """The events whose address was never erased; the others are counted and dropped, so an
+    erased person is not captured again by any path that ends here."""
+    erased = ErasedAddress.objects.among({event.email for event in events})
+    if not erased:
+        return events
+    kept = [event for event in events if normalize_email(event.email) not in erased]
+    result.erased = len(events) - len(kept)
+    return kept
 
 
 def events_ingest(*, events: list[EventIn], qualify: bool = True) -> IngestResult:
     """Store a batch of events all or nothing, creating leads for unknown emails."""
     result = IngestResult()
+    events = _not_erased(events, result) if events else events
     if not events:
         return result
     # No savepoint when called inside a transaction: a failure undoes the caller's work too.
@@ -113,7 +127,10 @@ def leads_ensure(lead_data: dict[str, dict[str, Any]]) -> tuple[dict[str, int], 
     """Ids for these (normalized) emails, creating the missing leads; returns (ids, created emails).
 
     Known leads are locked (`leads_lock`) and get their blank fields filled, never overwritten.
+    Erased addresses get no lead and no id: callers refuse them first, with their own message.
     """
+    erased = ErasedAddress.objects.among(lead_data)
+    lead_data = {email: data for email, data in lead_data.items() if email not in erased}
     ids, created = leads_find_or_create(lead_data)
     _known_leads_claim(ids, created, lead_data)
     return ids, created
@@ -365,11 +382,11 @@ def _touches_record(touches: dict[int, dict[str, Any]]) -> set[int]:
     return set(touches)
 
 
-def lead_capture(*, form: Any, data: dict[str, Any], touch: dict[str, Any], consent: bool) -> tuple[int, bool]:
+def lead_capture(*, form: Any, data: dict[str, Any], touch: dict[str, Any], consent: bool) -> tuple[int | None, bool]:
     """A form submission: the lead (created or filled in), consent, and a form_submitted event.
 
-    Returns (lead id, created). The public endpoint answers the same whatever happened, so
-    nothing here reads the lead back.
+    Returns (lead id, created); (None, False) when the address was erased, and nothing is kept.
+    The public endpoint answers the same whatever happened, so nothing here reads the lead back.
     """
     properties = {"form": form.key, **{k: v for k, v in touch.items() if v}}
     if form.campaign_id and not properties.get("utm_campaign") and form.campaign.utm_campaign:
@@ -384,6 +401,8 @@ def lead_capture(*, form: Any, data: dict[str, Any], touch: dict[str, Any], cons
     )
     with transaction.atomic():
         result = events_ingest(events=[event])
+        if result.erased:
+            return None, False
         lead_id = result.lead_ids[normalize_email(data["email"])]
         if form.campaign_id:  # credit the form's campaign when no touch named one
             Lead.objects.filter(pk=lead_id, first_campaign__isnull=True, source__in=("", "direct")).update(

@@ -246,6 +246,10 @@ class EventsResultOut(serializers.Serializer):
     created = serializers.IntegerField(help_text="Events stored now.")
     duplicates = serializers.IntegerField(help_text="Events whose idempotency key was already stored.")
     leads_created = serializers.IntegerField(help_text="Leads created for unknown emails.")
+    erased = serializers.IntegerField(
+        help_text="Events dropped, not stored: their address was erased at its owner's request and may "
+        "not be captured again."
+    )
 
 
 class CaptureResultOut(serializers.Serializer):

@@ -19,9 +19,19 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from leads.capture.ingest import TOUCH_KEYS, lead_capture, leads_ensure, touch_from, touch_source
-from leads.models import LEAD_FIELDS, LEAD_PROFILE_FIELDS, Campaign, CaptureForm, Lead, normalize_email
+from leads.models import (
+    LEAD_FIELDS,
+    LEAD_PROFILE_FIELDS,
+    Campaign,
+    CaptureForm,
+    ErasedAddress,
+    Lead,
+    normalize_email,
+)
+from leads.models.privacy import ERASED_REFUSAL
 from leads.qualification import services as qualification
 from leads.scoring import services as scoring
+from smarketing.lib.api import Refused
 
 HONEYPOT_FIELD = "website_url"  # not a lead field: only bots fill a field people cannot see
 
@@ -138,6 +148,8 @@ def lead_upsert_by_email(
     is only ever granted here, and the lead is rescored and requalified at once.
     """
     address = normalize_email(email)
+    if ErasedAddress.objects.among([address]):
+        raise Refused(ERASED_REFUSAL, field="email")
     given = {k: v for k, v in attributes.items() if k in LEAD_PROFILE_FIELDS and v not in (None, "")}
     with transaction.atomic():
         ids, created = leads_ensure({address: given})
@@ -152,8 +164,9 @@ def lead_upsert_by_email(
     return Lead.objects.get(pk=lead_id), address in created
 
 
-def capture_submit(*, form: CaptureForm, data: Mapping[str, Any]) -> int:
-    """Record one validated submission of a form; returns the lead's id."""
+def capture_submit(*, form: CaptureForm, data: Mapping[str, Any]) -> int | None:
+    """Record one validated submission of a form; returns the lead's id (None: the address was
+    erased, and the submission is dropped without saying so to whoever posted it)."""
     attributes = {k: v for k, v in data.items() if k in LEAD_PROFILE_FIELDS and v not in (None, "")}
     touch = {k: data[k] for k in TOUCH_KEYS if data.get(k)}
     lead_id, _ = lead_capture(

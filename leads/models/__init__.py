@@ -22,6 +22,7 @@ from leads.models.core import (
     StageChange,
     normalize_email,
 )
+from leads.models.privacy import ErasedAddress, LeadErasure
 from leads.models.qualification import DefinitionStatus, QualificationDefinition
 from leads.models.sales import (
     OPEN_HANDOFF,
@@ -64,6 +65,7 @@ __all__ = [
     "DealChange",
     "DealStage",
     "DefinitionStatus",
+    "ErasedAddress",
     "EngagementRollup",
     "Event",
     "Handoff",
@@ -72,6 +74,7 @@ __all__ = [
     "Job",
     "Lead",
     "LeadScore",
+    "LeadErasure",
     "LeadMerge",
     "Notification",
     "Persona",

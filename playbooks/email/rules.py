@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
-from leads.models import Lead, Stage
+from leads.models import ErasedAddress, Lead, Stage
 from playbooks.models import OutboundEmail, Suppression, TemplateKind
 
 MARKETING_KINDS = {TemplateKind.PROMOTIONAL, TemplateKind.CONVERSION, TemplateKind.CUSTOMER}
@@ -25,6 +25,7 @@ REASONS = {
     "frequency_cap": "The lead has had the most promotional email allowed in 7 days.",
     "stage": "This kind of email is not sent to a lead at this stage.",
     "no_address": "The lead has no email address.",
+    "erased": "The lead's data was erased at its owner's request: the address is never emailed.",
 }
 
 
@@ -34,9 +35,10 @@ def refusal(lead: Lead, kind: str) -> str:
 
 
 def refusals(leads: Sequence[Lead], kind: str) -> dict[int, str]:
-    """refusal() for many leads at once (a playbook step's batch): two queries, however many."""
+    """refusal() for many leads at once (a playbook step's batch): three queries, however many."""
     addresses = {lead.email for lead in leads if lead.email}
     suppressed = dict(Suppression.objects.filter(email__in=addresses).values_list("email", "reason"))
+    suppressed |= dict.fromkeys(ErasedAddress.objects.among(addresses), "erased")
     sent = promotional_this_week(leads) if kind == TemplateKind.PROMOTIONAL else {}
     return {lead.pk: _refusal(lead, kind, suppressed.get(lead.email, ""), sent.get(lead.pk, 0)) for lead in leads}
 

@@ -39,7 +39,7 @@ def post(client: APIClient, body) -> object:
 def test_one_event_creates_its_lead_and_replies_201_with_counts(integration):
     response = post(integration, event(lead={"first_name": "Ana", "company": "Acme"}))
     assert response.status_code == 201
-    assert response.json() == {"created": 1, "duplicates": 0, "leads_created": 1}
+    assert response.json() == {"created": 1, "duplicates": 0, "leads_created": 1, "erased": 0}
     lead = Lead.objects.get()
     assert (lead.email, lead.first_name, lead.company) == ("lead0@acme.io", "Ana", "Acme")
     stored = Event.objects.get()
@@ -49,7 +49,7 @@ def test_one_event_creates_its_lead_and_replies_201_with_counts(integration):
 def test_events_for_a_known_email_join_its_lead(integration):
     post(integration, event(0))
     response = post(integration, event(1, email=" LEAD0@acme.io "))
-    assert response.json() == {"created": 1, "duplicates": 0, "leads_created": 0}
+    assert response.json() == {"created": 1, "duplicates": 0, "leads_created": 0, "erased": 0}
     assert Lead.objects.count() == 1
     assert Event.objects.count() == 2
 
@@ -57,20 +57,20 @@ def test_events_for_a_known_email_join_its_lead(integration):
 def test_a_batch_is_stored_whole(integration):
     response = post(integration, [event(n) for n in range(5)])
     assert response.status_code == 201
-    assert response.json() == {"created": 5, "duplicates": 0, "leads_created": 5}
+    assert response.json() == {"created": 5, "duplicates": 0, "leads_created": 5, "erased": 0}
 
 
 def test_a_repeated_key_is_accepted_and_stored_once(integration):
     assert post(integration, event(7)).status_code == 201
     again = post(integration, event(7))
     assert again.status_code == 200
-    assert again.json() == {"created": 0, "duplicates": 1, "leads_created": 0}
+    assert again.json() == {"created": 0, "duplicates": 1, "leads_created": 0, "erased": 0}
     assert Event.objects.count() == 1
 
 
 def test_the_same_key_twice_in_one_batch_is_stored_once(integration):
     response = post(integration, [event(1), event(1)])
-    assert response.json() == {"created": 1, "duplicates": 1, "leads_created": 1}
+    assert response.json() == {"created": 1, "duplicates": 1, "leads_created": 1, "erased": 0}
     assert Event.objects.count() == 1
 
 
