@@ -435,6 +435,11 @@ class Job(models.Model):
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
 
+    @property
+    def was_interrupted(self) -> bool:
+        """A run of it stopped before the end (its worker died): it waits to resume or resumed."""
+        return self.attempts > 1 or (self.status == self.Status.QUEUED and self.attempts > 0)
+
 
 class LeadField(NamedTuple):
     name: str

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 
 from leads import jobs
@@ -183,3 +184,12 @@ def test_a_bulk_owner_change_resumes_after_its_last_committed_batch(marketer, ma
     assert job.status == Job.Status.DONE
     assert job.result == {"changed": 5}  # four from before, one now
     assert Lead.objects.filter(owner=rep).count() == 1  # only the last batch ran in this run
+
+
+def test_the_job_page_says_a_job_resumed_after_its_worker_stopped(manager_client, manager):
+    job = jobs.job_queue(kind="rescore", params={}, total=10, by=manager)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.QUEUED, attempts=1, done=4)  # re-queued by the sweep
+    assert "the job waits to resume from where it was" in manager_client.get(reverse("leads:job", args=[job.pk])).text
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, attempts=2)
+    page = manager_client.get(reverse("leads:job", args=[job.pk])).text
+    assert "the job resumed from where it was" in page and "(4 of 10)" in page
