@@ -36,6 +36,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", nargs="*", default=[], help="Run only these scenarios (names in bench/scenarios.py).")
     parser.add_argument("--database", default=BENCH_DB, help="Name of the bench database on the server.")
     parser.add_argument("--json", default="", help="Also write the results as JSON to this file.")
+    parser.add_argument("--minutes", type=int, default=10, help="Length of the capture soak (load_capture_soak).")
     return parser.parse_args(argv)
 
 
@@ -186,19 +187,21 @@ def main(argv: list[str]) -> int:
         return 2
     marketer, stats = ready
 
-    from bench.scenarios import SCENARIOS, Context
+    from bench.scenarios import NAMED_ONLY, SCENARIOS, Context
     from leads.models import Event, Lead
 
     load_scenario_modules()
     counts = {"leads": Lead.objects.count(), "events": Event.objects.count()}
-    ctx = Context(runs=args.runs, stage=args.stage, marketer=marketer, generate=stats, counts=counts)
+    ctx = Context(
+        runs=args.runs, stage=args.stage, marketer=marketer, generate=stats, counts=counts, minutes=args.minutes
+    )
     unknown = set(args.only) - set(SCENARIOS)
     if unknown:
         print(f"unknown scenarios: {', '.join(sorted(unknown))}; known: {', '.join(SCENARIOS)}", file=sys.stderr)
         return 2
     results = []
     for name, func in SCENARIOS.items():
-        if not args.only or name in args.only:
+        if name in args.only or (not args.only and name not in NAMED_ONLY):
             print(f"running {name} …", flush=True)
             results.extend(func(ctx))
     header = (

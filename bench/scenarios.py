@@ -46,15 +46,25 @@ class Context:
     marketer: User
     generate: dict[str, Any] | None = None  # generate_data's figures, None when it did not run
     counts: dict[str, int] = field(default_factory=dict)
+    minutes: int = 10  # the capture soak's length (bench/scenarios_load.py)
 
 
 Scenario = Callable[[Context], list[Result]]
 SCENARIOS: dict[str, Scenario] = {}
 
 
+NAMED_ONLY: set[str] = set()  # scenarios that run only when --only names them
+
+
 def scenario(func: Scenario) -> Scenario:
     SCENARIOS[func.__name__] = func
     return func
+
+
+def scenario_named_only(func: Scenario) -> Scenario:
+    """Register a scenario that runs only when `--only` names it: the load checks take minutes."""
+    NAMED_ONLY.add(func.__name__)
+    return scenario(func)
 
 
 def timings(func: Callable[[], object], *, runs: int, warmup: int = 3) -> list[float]:

@@ -50,8 +50,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(workers: int = 2) -> Iterator[int]:
-    """A production-like server on the bench database; yields its port, stops it after."""
+def gunicorn(workers: int = 2, threads: int = 1) -> Iterator[int]:
+    """A production-like server on the bench database; yields its port, stops it after.
+    With `threads` above 1 each worker serves that many requests at once (gthread)."""
     from django.conf import settings
 
     port = free_port()
@@ -67,7 +68,16 @@ def gunicorn(workers: int = 2) -> Iterator[int]:
         "LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen(  # noqa: S603
-        [GUNICORN, "smarketing.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        [
+            GUNICORN,
+            "smarketing.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -13,6 +13,7 @@ own Server-Timing header.
 """
 
 import http.client
+import itertools
 import json
 import os
 import random
@@ -63,8 +64,8 @@ REP_PREFIX = "bench-sales-rep"
 # --- Fixtures, set-based ----------------------------------------------------------------
 
 
-def sales_team() -> tuple[list[Any], list[Any]]:
-    """50 reps in two teams with a manager each, capacity high enough never to refuse a claim."""
+def sales_team(count: int = REPS) -> tuple[list[Any], list[Any]]:
+    """`count` reps (50) in two teams with a manager each, capacity high enough never to refuse a claim."""
     from django.contrib.auth.models import Group, User
 
     from leads.models import RepProfile, Team
@@ -78,7 +79,7 @@ def sales_team() -> tuple[list[Any], list[Any]]:
         boss.groups.add(managers)
         teams.append(Team.objects.get_or_create(name=f"Bench team {number}", defaults={"manager": boss})[0])
     reps = []
-    for number in range(REPS):
+    for number in range(count):
         rep, _ = User.objects.get_or_create(username=f"{REP_PREFIX}{number}")
         rep.groups.add(sales)
         RepProfile.objects.update_or_create(user=rep, defaults={"team": teams[number % TEAMS], "capacity": 1_000_000})
@@ -136,8 +137,8 @@ def pool_fill(teams: list[Any]) -> int:
 
 
 @contextmanager
-def bench_data(ctx: Context) -> Iterator[tuple[list[Any], list[Any]]]:
-    reps, teams = sales_team()
+def bench_data(ctx: Context, reps: int = REPS) -> Iterator[tuple[list[Any], list[Any]]]:
+    reps, teams = sales_team(reps)
     clear(reps)
     try:
         yield reps, teams
@@ -166,10 +167,13 @@ def server_ms(header: str | None) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def _rep_claiming(port: int, token: str, claims: int, think: float, start: threading.Barrier, out: list) -> float:
-    """One rep: claim `claims` times on one connection, pausing about `think` seconds between
-    claims (exponentially distributed, as independent people do); one row per claim. Returns
-    when (perf_counter) the rep finished."""
+def _rep_claiming(
+    port: int, token: str, claims: int, think: float, start: threading.Barrier, out: list, seconds: float = 0
+) -> float:
+    """One rep: claim `claims` times on one connection (or, given `seconds`, until that long
+    after the start), pausing about `think` seconds between claims (exponentially
+    distributed, as independent people do); one row per claim. Returns when (perf_counter)
+    the rep finished."""
     pause = random.Random(token)
     headers = {"Authorization": f"Token {token}"}
     # A sync worker closes the connection after each reply; http.client reopens it on the next
@@ -177,7 +181,10 @@ def _rep_claiming(port: int, token: str, claims: int, think: float, start: threa
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         start.wait(timeout=60)
-        for _ in range(claims):
+        until = time.perf_counter() + seconds
+        for _ in itertools.count() if seconds else range(claims):
+            if seconds and time.perf_counter() >= until:
+                break
             if think:
                 time.sleep(pause.expovariate(1 / think))
             started = time.perf_counter()
@@ -187,16 +194,17 @@ def _rep_claiming(port: int, token: str, claims: int, think: float, start: threa
             done = time.perf_counter()
             lead_id = json.loads(body)["lead"]["id"] if response.status == 200 else None
             server = server_ms(response.getheader("Server-Timing"))
-            out.append((server, (done - started) * 1000, lead_id, response.status, done))
+            out.append((server, (done - started) * 1000, lead_id, response.status, done, token))
         return time.perf_counter()
     finally:
         connection.close()
 
 
-def claims_over_http(port: int, tokens: list[str], claims: int, think: float) -> dict[str, Any]:
-    """Every rep a thread with its own connection and token, all started together; returns
-    server and client times, claimed lead ids, reply statuses, and the rate while every rep
-    was still claiming (the first rep to finish ends it: after that fewer reps load the server)."""
+def claims_over_http(port: int, tokens: list[str], claims: int, think: float, seconds: float = 0) -> dict[str, Any]:
+    """Every rep a thread with its own connection and token, all started together, each making
+    `claims` claims or claiming for `seconds`; returns server and client times, claimed lead
+    ids (and by which token), reply statuses, and the rate while every rep was still claiming
+    (the first rep to finish ends it: after that fewer reps load the server)."""
     rows: list[tuple] = []  # list.append is atomic: the threads share it without a lock
     finished: list[float] = []
     errors: list[BaseException] = []
@@ -204,7 +212,7 @@ def claims_over_http(port: int, tokens: list[str], claims: int, think: float) ->
 
     def rep(token: str) -> None:
         try:
-            finished.append(_rep_claiming(port, token, claims, think, start, rows))
+            finished.append(_rep_claiming(port, token, claims, think, start, rows, seconds))
         except BaseException as error:  # reported below, not lost in the thread
             errors.append(error)
             start.abort()
@@ -216,7 +224,7 @@ def claims_over_http(port: int, tokens: list[str], claims: int, think: float) ->
         start.wait(timeout=60)
     started = time.perf_counter()
     for thread in threads:
-        thread.join(timeout=300)
+        thread.join(timeout=300 + seconds)
     if errors or any(thread.is_alive() for thread in threads):
         raise RuntimeError(f"claim clients failed: {errors[:3]}")
     if any(row[0] is None for row in rows):
@@ -226,6 +234,7 @@ def claims_over_http(port: int, tokens: list[str], claims: int, think: float) ->
         "server": [row[0] for row in rows],
         "client": [row[1] for row in rows],
         "leads": [row[2] for row in rows if row[2] is not None],
+        "claimed_by": [(row[5], row[2]) for row in rows if row[2] is not None],
         "statuses": Counter(row[3] for row in rows),
         "rate": sum(1 for row in rows if row[4] <= all_claiming) / (all_claiming - started),
     }
