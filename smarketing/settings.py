@@ -309,7 +309,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "smarketing.lib.schema.ProductAutoSchema",
     "EXCEPTION_HANDLER": "smarketing.lib.api.exception_handler",
     # Behind a load balancer, how many proxies add X-Forwarded-For (client IPs for rate limits).
     "NUM_PROXIES": env_int("NUM_PROXIES", 0) or None,

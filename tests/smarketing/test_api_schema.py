@@ -1,0 +1,53 @@
+"""The API schema documents the refusals every view shares: 401, 403 for a role, 404 for an object or a page."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def documented(path: str, method: str) -> set[str]:
+    schema = Client().get("/api/schema/", {"format": "json"}).json()
+    return set(schema["paths"][path][method]["responses"])
+
+
+def api(user: Any = None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def test_an_anonymous_caller_gets_the_401_the_schema_lists():
+    assert api().get("/api/v1/campaigns/").status_code == 401
+    assert "401" in documented("/api/v1/campaigns/", "get")
+    assert api().get("/api/v1/notifications/").status_code == 401
+    assert "401" in documented("/api/v1/notifications/", "get")
+
+
+def test_the_public_capture_endpoint_lists_no_401():
+    assert "401" not in documented("/api/v1/capture/{form_key}/", "post")
+
+
+def test_a_role_refusal_is_a_403_the_schema_lists(rep):
+    assert api(rep).post("/api/v1/leads/", {"email": "ana@acme.example"}, format="json").status_code == 403
+    assert "403" in documented("/api/v1/leads/", "post")
+    assert api(rep).post("/api/v1/events/", [], format="json").status_code == 403
+    assert "403" in documented("/api/v1/events/", "post")
+
+
+def test_an_operation_open_to_every_logged_in_user_lists_no_403():
+    assert "403" not in documented("/api/v1/me/", "get")
+
+
+def test_a_page_past_the_last_is_a_404_the_schema_lists(marketer):
+    assert api(marketer).get("/api/v1/email-templates/", {"page": 9}).status_code == 404
+    assert "404" in documented("/api/v1/email-templates/", "get")
+
+
+def test_an_unknown_object_is_a_404_the_schema_lists(manager):
+    assert api(manager).get("/api/v1/teams/999999/").status_code == 404
+    assert "404" in documented("/api/v1/teams/{id}/", "get")
