@@ -86,10 +86,10 @@ def cluster() -> Iterator[Cluster]:
     folder = Path(tempfile.mkdtemp(prefix="smarketing-pg-"))
     shutil.chown(folder, "postgres", "postgres")
     initdb = [INITDB, "-D", str(folder / "data"), "-U", "postgres", "-A", "trust", "--no-sync"]
-    subprocess.run([RUNUSER, "-u", "postgres", "--", *initdb], check=True, capture_output=True, timeout=120)
     cluster = Cluster(folder, unused_port())
-    cluster.pg_ctl("start")
     try:
+        subprocess.run([RUNUSER, "-u", "postgres", "--", *initdb], check=True, capture_output=True, timeout=120)
+        cluster.pg_ctl("start")
         admin = psycopg2.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres")
         admin.autocommit = True
         admin.cursor().execute("CREATE DATABASE smarketing")
@@ -138,15 +138,15 @@ def server(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{base}/login/", timeout=60)  # the first request loads the app
-            break
-        except requests.ConnectionError:
-            assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            time.sleep(0.2)
     try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{base}/login/", timeout=60)  # the first request loads the app
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
+                time.sleep(0.2)
         yield base, seeded
     finally:
         process.terminate()
