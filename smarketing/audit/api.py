@@ -33,8 +33,8 @@ class ChangesView(APIView):
             kind=query.get("kind", ""),
             object_id=query.get("object_id"),
             actor=query.get("actor"),
-            since=query.get("since"),
-            until=query.get("until"),
+            since=query.get("from"),
+            until=query.get("to"),
             search=query.get("q", ""),
         )
         return paginated(self, request, rows, ChangeOut)

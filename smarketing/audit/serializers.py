@@ -16,13 +16,18 @@ class ChangeQueryIn(serializers.Serializer):
     actor = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_ID, help_text="The id of the user who made the change."
     )
-    since = serializers.DateField(required=False, help_text="The first day, in the instance's time zone.")
-    until = serializers.DateField(required=False, help_text="The last day, included.")
+    start = serializers.DateField(required=False, help_text="YYYY-MM-DD, the first day, in the instance's time zone.")
+    end = serializers.DateField(required=False, help_text="YYYY-MM-DD, the last day, included.")
     q = serializers.CharField(required=False, max_length=MAX_SEARCH, help_text="Part of the object's or person's name.")
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"], fields["to"] = fields.pop("start"), fields.pop("end")  # as the reports name them
+        return fields
+
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        if data.get("since") and data.get("until") and data["until"] < data["since"]:
-            raise serializers.ValidationError({"until": ["The last day cannot come before the first."]})
+        if data.get("from") and data.get("to") and data["to"] < data["from"]:
+            raise serializers.ValidationError({"to": ["The last day cannot come before the first."]})
         return data
 
 

@@ -23,8 +23,8 @@ def changes(request: HttpRequest) -> HttpResponse:
     rows = config_changes(
         kind=data["kind"],
         actor=data["actor"],
-        since=data["since"],
-        until=data["until"],
+        since=data["from"],
+        until=data["to"],
         search=data["q"],
         object_id=data["object"],
     )

@@ -79,7 +79,7 @@ def test_filters_by_kind_person_days_and_search(manager, marketer, manager_clien
     assert labels(kind="team") == ["Iberia"]
     assert labels(actor=marketer.pk) == ["Welcome", "CTO"]
     today = timezone.localdate()
-    assert labels(since=today - timedelta(days=5), until=today - timedelta(days=1)) == ["Welcome"]
+    assert labels(**{"from": today - timedelta(days=5), "to": today - timedelta(days=1)}) == ["Welcome"]
     assert labels(q="welc") == ["Welcome"]
     assert labels(q="manager") == ["Iberia"]  # the person's name too
     assert labels(kind="persona", object=7) == ["CTO"]
@@ -87,12 +87,12 @@ def test_filters_by_kind_person_days_and_search(manager, marketer, manager_clien
 
 def test_bad_filters_are_a_400_with_a_message_per_field(manager, manager_client):
     entry(manager)
-    response = manager_client.get(PAGE, {"kind": "lead", "since": "2026-13-01", "actor": "999"})
+    response = manager_client.get(PAGE, {"kind": "lead", "from": "2026-13-01", "actor": "999"})
     assert response.status_code == 400
     page = response.content.decode()
     assert "Kind: Choose a kind from the list." in page and "Changed by: Choose a person from the list." in page
     assert "From: Enter a valid date." in page
-    response = manager_client.get(PAGE, {"since": "2026-03-02", "until": "2026-03-01"})
+    response = manager_client.get(PAGE, {"from": "2026-03-02", "to": "2026-03-01"})
     assert response.status_code == 400 and "The last day cannot come before the first." in response.content.decode()
 
 
@@ -135,9 +135,11 @@ def test_the_api_lists_and_filters_entries(manager, marketer, manager_client):
 
 
 def test_the_api_answers_bad_filters_per_field(manager_client):
-    response = manager_client.get(API, {"kind": "lead", "since": "tomorrow", "object_id": str(2**70)})
+    response = manager_client.get(API, {"kind": "lead", "from": "tomorrow", "object_id": str(2**70)})
     assert response.status_code == 400
-    assert set(response.json()) == {"kind", "since", "object_id"}
+    assert set(response.json()) == {"kind", "from", "object_id"}
+    response = manager_client.get(API, {"from": "2026-03-02", "to": "2026-03-01"})
+    assert response.status_code == 400 and response.json() == {"to": ["The last day cannot come before the first."]}
 
 
 def test_the_admin_shows_entries_and_changes_none(manager):
