@@ -19,13 +19,14 @@ The row, not the broker's message, is the truth:
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
@@ -116,6 +117,31 @@ def job_heartbeat(job: Job, **fields: Any) -> None:
         setattr(job, name, value)
 
 
+@contextmanager
+def job_lease_kept(job: Job) -> Iterator[None]:
+    """Renew this run's lease every third of it while the block runs, for steps longer than a
+    lease (a backtest, rebuilding rollups): a lease then runs out only when the process dies.
+    Renewal stops by itself once the job is no longer this run's."""
+    stop = threading.Event()
+    interval = settings.JOB_LEASE_SECONDS / 3
+
+    def keep() -> None:
+        try:
+            mine = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts)
+            while not stop.wait(interval) and mine.update(lease_until=_lease_end(), heartbeat_at=timezone.now()):
+                pass
+        finally:
+            connections.close_all()  # this thread's own
+
+    keeper = threading.Thread(target=keep, name=f"job-{job.pk}-lease", daemon=True)
+    keeper.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        keeper.join(timeout=1)  # it may wait on the row a chunk's transaction holds: no need to wait for it
+
+
 def job_finish(job: Job, *, result: dict[str, Any], error: str = "", done: int | None = None) -> bool:
     """Done (or failed with `error`) if this run still holds the job; False when it does not."""
     fields: dict[str, Any] = {"result": result, "error": error, "finished_at": timezone.now(), "lease_until": None}
@@ -189,7 +215,8 @@ def job_run(*, job: Job, work: Callable[[Job, Advance], dict[str, Any]]) -> Job:
             job_heartbeat(job, **fields)
 
     try:
-        result = work(job, advance)
+        with job_lease_kept(job):
+            result = work(job, advance)
     except JobLeaseLost:
         log.warning("job %s: lease lost, left to the run that holds it now", job.pk)
         return job

@@ -193,3 +193,20 @@ def test_the_job_page_says_a_job_resumed_after_its_worker_stopped(manager_client
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, attempts=2)
     page = manager_client.get(reverse("leads:job", args=[job.pk])).text
     assert "the job resumed from where it was" in page and "(4 of 10)" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_longer_than_the_lease_keeps_its_lease_while_the_process_lives(manager, settings):
+    settings.JOB_LEASE_SECONDS = 0.6
+    job = jobs.job_queue(kind="backtest", params={}, total=1, by=manager)
+    seen = {}
+
+    def one_long_step(job: Job, advance: jobs.Advance) -> dict:
+        time.sleep(1.5)  # no chunk, no heartbeat of its own
+        seen["lease_left"] = Job.objects.get(pk=job.pk).lease_until > timezone.now()
+        seen["swept"] = jobs.jobs_sweep()["requeued"]
+        return {"ok": True}
+
+    jobs.job_run(job=job, work=one_long_step)
+    assert seen == {"lease_left": True, "swept": 0}
+    assert Job.objects.get(pk=job.pk).status == Job.Status.DONE
