@@ -4,13 +4,22 @@ manager sets.
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from leads.models import Agreement, Stage
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-03"})
+class MonthOut(serializers.DateField):
+    """A month given out as "YYYY-MM" (a date's format would promise a day)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m", **kwargs)
+
+
 class AgreementTermsOut(serializers.ModelSerializer):
-    month = serializers.DateField(format="%Y-%m")
+    month = MonthOut()
     saved = serializers.SerializerMethodField(help_text="False: no agreement set yet, these are the defaults.")
 
     class Meta:
@@ -32,7 +41,7 @@ class AgreementTermsOut(serializers.ModelSerializer):
 
 
 class CohortOut(serializers.Serializer):
-    month = serializers.DateField(format="%Y-%m")
+    month = MonthOut()
     handed_off = serializers.IntegerField()
     won = serializers.IntegerField()
     won_revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
@@ -40,7 +49,7 @@ class CohortOut(serializers.Serializer):
 
 
 class AttainmentOut(serializers.Serializer):
-    month = serializers.DateField(format="%Y-%m")
+    month = MonthOut()
     mql_delivered = serializers.IntegerField()
     mql_target = serializers.IntegerField()
     mql_pct = serializers.IntegerField(allow_null=True)
@@ -65,6 +74,7 @@ class AgreementOut(serializers.Serializer):
     attainment = AttainmentOut()
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}(-\d{2})?$", "example": "2026-03"})
 class MonthField(serializers.DateField):
     """A month as "YYYY-MM" (a full date is accepted and means its month)."""
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from leads.models import Channel
 from reports.dashboard.forms import CUSTOM, MONTH, PERIODS, QUARTER
 from reports.funnel.serializers import FunnelCohortOut, FunnelEntriesOut, VelocityRowOut
+from reports.serializers import MonthOut
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -35,7 +36,7 @@ class DashboardQueryIn(serializers.Serializer):
 
 
 class DashboardMonthOut(serializers.Serializer):
-    month = serializers.DateField(format="%Y-%m")
+    month = MonthOut()
     mql_delivered = serializers.IntegerField(help_text="Leads that moved into MQL in the month.")
     mql_target = serializers.IntegerField(help_text="Marketing's target under the month's agreement.")
     handed_off = serializers.IntegerField(help_text="Leads handed to sales in the month.")

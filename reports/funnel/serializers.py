@@ -9,6 +9,7 @@ from rest_framework import serializers
 from leads.models import Stage
 from reports.attribution.serializers import RoiQueryIn
 from reports.funnel.selectors import BY_COHORT, BY_PERIOD, GROUPINGS, CohortRow
+from reports.serializers import MonthOut
 
 
 class VelocityQueryIn(RoiQueryIn):
@@ -36,7 +37,7 @@ class FunnelCohortStageOut(serializers.Serializer):
 
 
 class FunnelCohortOut(serializers.Serializer):
-    month = serializers.DateField(format="%Y-%m", help_text="The month the leads were created in.")
+    month = MonthOut(help_text="The month the leads were created in.")
     leads = serializers.IntegerField(help_text="Leads created in the month (within the period).")
     stages = serializers.SerializerMethodField(help_text="A row per stage of the forward path, in order.")
 

@@ -1,5 +1,6 @@
 """The API schema documents the refusals every view shares: 401, 403 for a role, 404 for an object or a page."""
 
+import re
 from typing import Any
 
 import pytest
@@ -51,3 +52,14 @@ def test_a_page_past_the_last_is_a_404_the_schema_lists(marketer):
 def test_an_unknown_object_is_a_404_the_schema_lists(manager):
     assert api(manager).get("/api/v1/teams/999999/").status_code == 404
     assert "404" in documented("/api/v1/teams/{id}/", "get")
+
+
+def test_a_month_is_documented_as_the_yyyy_mm_the_api_gives(manager):
+    given = api(manager).get("/api/v1/agreement/", {"month": "2026-03"}).json()
+    assert given["agreement"]["month"] == "2026-03"
+    assert given["attainment"]["month"] == "2026-03"
+    schema = Client().get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+    for component in ("AgreementTermsOut", "AttainmentOut", "CohortOut", "FunnelCohortOut", "DashboardMonthOut"):
+        month = schema[component]["properties"]["month"]
+        assert "format" not in month, component
+        assert re.fullmatch(month["pattern"], "2026-03"), component
