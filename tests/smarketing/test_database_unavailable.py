@@ -24,7 +24,8 @@ from leads.models import Lead
 from smarketing.errors import RETRY_AFTER_SECONDS, server_error
 from tests.factories import LeadFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the rows must outlive a closed connection
+# The rows must outlive the closed connection: committed, not inside a test's transaction.
+with_rows = pytest.mark.django_db(transaction=True)
 
 
 def unused_port() -> int:
@@ -62,6 +63,7 @@ def token(marketer: User) -> str:
     return Token.objects.create(user=marketer).key
 
 
+@with_rows
 def test_a_page_answers_the_styled_503_while_the_database_is_away_and_works_once_it_is_back(
     marketer_client: Client, lead: Lead, database_away: Callable[[], None], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -85,6 +87,7 @@ def test_a_page_answers_the_styled_503_while_the_database_is_away_and_works_once
     assert "ada@example.com" in response.content.decode()
 
 
+@with_rows
 def test_the_api_answers_json_503_in_its_error_shape(token: str, lead: Lead, database_away: object) -> None:
     response = Client().get(f"/api/v1/leads/{lead.pk}/", HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 503
@@ -93,6 +96,7 @@ def test_the_api_answers_json_503_in_its_error_shape(token: str, lead: Lead, dat
     assert response.json() == {"detail": "The database is unavailable; try again shortly."}
 
 
+@with_rows
 def test_a_post_to_the_api_also_answers_503(token: str, database_away: object) -> None:
     response = Client().post(
         "/api/v1/leads/",
@@ -104,7 +108,6 @@ def test_a_post_to_the_api_also_answers_503(token: str, database_away: object) -
     assert "detail" in response.json()
 
 
-@pytest.mark.django_db(transaction=False)
 def test_a_middleware_that_fails_on_the_database_gets_the_503_too() -> None:
     # handler500 answers for a failure outside any view (a session saved on the way out); Django
     # calls it inside its `except`. No `db` fixture: pytest-django fails any database access.
@@ -120,7 +123,6 @@ def test_a_middleware_that_fails_on_the_database_gets_the_503_too() -> None:
     assert "Back in a moment" in loader.get_template("503.html").render()  # no context at all
 
 
-@pytest.mark.django_db(transaction=False)
 def test_any_other_crash_is_still_the_500() -> None:
     try:
         raise RuntimeError("a bug")
