@@ -35,7 +35,7 @@ def test_managers_and_marketing_read_the_archive_and_a_weeks_pack(request, pack,
     assert 'href="/reports/meeting-packs/"' in archive  # in the navigation
     html = client.get(PAGE).content.decode()
     assert "Meeting pack 2026-W11" in html
-    assert "<strong>3</strong> won (1750.00) and <strong>1</strong> lost" in html
+    assert "<strong>3</strong> won (USD 1,750.00) and <strong>1</strong> lost" in html
     assert "No budget" in html and "Ann Lee" in html and "Version 2" in html
     assert "No won revenue this week to credit to a campaign." in html  # the world's deals have no touches
 
