@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from leads.capture.ingest import EventIn, events_ingest, leads_ensure
 from leads.jobs import JobLeaseLost, job_claim, job_finish, job_heartbeat, job_lease_kept, job_queue
-from leads.models import LEAD_FIELD_LABELS, ChangeSource, Job, Lead, StageChange, normalize_email
+from leads.models import LEAD_FIELD_LABELS, ChangeSource, ErasedAddress, Job, Lead, StageChange, normalize_email
+from leads.models.privacy import ERASED_REFUSAL
 from leads.qualification import services as qualification
 from leads.scoring import services as scoring
 from smarketing.lib.csv_export import csv_safe
@@ -361,6 +362,7 @@ def _rows_readable(path: Path, delimiter: str) -> int:
 def _import_batch(job: Job, rows: list[ImportRow], counts: ImportCounts, line: int, errors_file: IO[str]) -> None:
     """Write one batch through the capture path and the job's checkpoint in one transaction:
     both commit or neither, so a resumed run never writes a row twice."""
+    rows = _erased_listed(rows, counts, errors_file)
     errors_file.flush()
     with transaction.atomic():
         if rows:
@@ -369,6 +371,20 @@ def _import_batch(job: Job, rows: list[ImportRow], counts: ImportCounts, line: i
             counts.updated += len(rows) - created
         checkpoint = {"line": line, "counts": asdict(counts), "errors_bytes": errors_file.tell()}
         job_heartbeat(job, done=counts.done, result=counts.as_result(""), checkpoint=checkpoint)
+
+
+def _erased_listed(rows: list[ImportRow], counts: ImportCounts, errors_file: IO[str]) -> list[ImportRow]:
+    """The rows to import: those whose address was erased at its owner's request go to the error
+    CSV by their line alone (the file need not repeat the address), one query a batch."""
+    erased = ErasedAddress.objects.among(row.email for row in rows)
+    if not erased:
+        return rows
+    errors = csv.writer(errors_file)
+    for row in rows:
+        if row.email in erased:
+            counts.failed += 1
+            errors.writerow([row.line, ERASED_REFUSAL])
+    return [row for row in rows if row.email not in erased]
 
 
 def leads_import(*, rows: list[ImportRow], key_prefix: str) -> int:

@@ -210,7 +210,9 @@ def test_a_public_form_drops_an_erased_address_without_telling_the_visitor(erase
     assert not Event.objects.filter(type="form_submitted").exists()
 
 
-def test_a_csv_import_creates_no_lead_for_an_erased_address(erased, marketer, settings, tmp_path: Path):
+def test_a_csv_import_lists_an_erased_address_as_a_bad_row_and_creates_no_lead(
+    erased, marketer, settings, tmp_path: Path
+):
     settings.MEDIA_ROOT = tmp_path
     text = f"email,first name\n{ANA},Ana\nnew@delta.io,Dee\n"
     upload = csv_io.import_store_upload(upload=SimpleUploadedFile("people.csv", text.encode(), "text/csv"))
@@ -222,9 +224,12 @@ def test_a_csv_import_creates_no_lead_for_an_erased_address(erased, marketer, se
     import_run(job=job)
     job.refresh_from_db()
     assert job.status == Job.Status.DONE, job.error
-    assert job.result["created"] == 1
+    assert (job.result["created"], job.result["updated"], job.result["failed"]) == (1, 0, 1)
     assert not Lead.objects.filter(email=ANA).exists()
     assert Lead.objects.filter(email="new@delta.io", first_name="Dee").exists()
+    errors = csv_io.import_path(job.result["errors_file"]).read_text(encoding="utf-8-sig")
+    assert "2,This address was erased at its owner's request: it may not be captured again." in errors
+    assert ANA not in errors
 
 
 # --- Never emailed again --------------------------------------------------------------------
