@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -30,7 +30,8 @@ from leads.models import Lead
 from leads.qualification.selectors import why_qualified
 from leads.scoring.selectors import score_explained
 from leads.selectors import leads_visible_to
-from leads.serializers import ErrorOut, LeadDetailOut, LeadOut
+from leads.serializers import LeadDetailOut, LeadOut
+from smarketing.lib.api import ERRORS
 from smarketing.roles import HasRole, Role, primary_role, user_roles
 
 READ_ROLES = (Role.MARKETING, Role.MANAGER, Role.SALES)
@@ -87,7 +88,7 @@ class LeadsView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Lead]:
         return _lead_rows(self.request.user)
 
-    @extend_schema(summary="List leads", responses={200: LeadOut(many=True), 400: ErrorOut})
+    @extend_schema(summary="List leads", responses={200: LeadOut(many=True), 400: ERRORS})
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # A misspelt filter would otherwise return every lead as if it had matched.
         unknown = sorted(set(request.query_params) - LEAD_FILTER_PARAMS - PAGE_PARAMS)
@@ -104,7 +105,7 @@ class LeadsView(generics.ListAPIView):
             "set a new lead's first touch."
         ),
         request=LeadUpsertIn,
-        responses={201: LeadDetailOut, 200: LeadDetailOut, 400: OpenApiResponse(description="A message per field.")},
+        responses={201: LeadDetailOut, 200: LeadDetailOut, 400: ERRORS},
     )
     def post(self, request: Request) -> Response:
         serializer = LeadUpsertIn(data=request.data)

@@ -127,7 +127,3 @@ class LeadDetailOut(LeadOut):
     def get_stage_history(self, lead: Lead) -> list[dict[str, Any]]:
         changes = lead.stage_changes.select_related("changed_by").order_by("-changed_at", "-id")
         return StageChangeOut(changes, many=True).data
-
-
-class ErrorOut(serializers.Serializer):
-    detail = serializers.CharField()

@@ -309,7 +309,7 @@ class CampaignOut(serializers.ModelSerializer):
         max_digits=20, decimal_places=MONEY_PLACES, read_only=True, help_text="The sum of its costs."
     )
     leads = serializers.IntegerField(read_only=True, help_text="Leads whose first touch was this campaign.")
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Campaign
@@ -339,7 +339,7 @@ class CampaignCostIn(serializers.Serializer):
 
 
 class CampaignCostOut(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = CampaignCost

@@ -66,7 +66,7 @@ from leads.sales.serializers import (
 from leads.sales.services import SalesError
 from leads.selectors import lead_for_user
 from leads.serializers import LeadOut
-from smarketing.lib.api import ERRORS, NOT_FOUND, REFUSED, paginated, roles, valid
+from smarketing.lib.api import ERRORS, NOT_FOUND, REFUSED, Pages, paginated, roles, valid
 from smarketing.roles import Role, has_role
 
 SALES = (Role.SALES, Role.MANAGER)
@@ -189,6 +189,8 @@ class LeadRecycleView(APIView):
 class LeadActivitiesView(APIView):
     """GET: anyone who may see the lead; POST: the rep working it or their manager."""
 
+    pagination_class = Pages  # read by the schema, which then shows the page envelope
+
     def get_permissions(self) -> list[BasePermission]:
         allowed = SALES if self.request.method == "POST" else ANY_ROLE
         return [permission() for permission in roles(*allowed)]
@@ -196,7 +198,6 @@ class LeadActivitiesView(APIView):
     @extend_schema(
         summary="A lead's activities",
         responses={200: ActivityOut(many=True), 403: REFUSED, 404: NOT_FOUND},
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
     )
     def get(self, request: Request, pk: int) -> Response:
         lead = lead_for_user(request.user, pk)  # whoever may open the lead reads its activities
@@ -227,11 +228,12 @@ def deal_rows(user: Any) -> QuerySet[Deal]:
 
 class DealsView(APIView):
     permission_classes = roles(*SALES)
+    pagination_class = Pages
 
     @extend_schema(
         summary="List deals",
         description="Yours (rep) or your teams' (manager), newest first; filter by `stage` id or `open`.",
-        parameters=[DealQueryIn, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        parameters=[DealQueryIn],
         responses={200: DealOut(many=True), 400: ERRORS, 403: REFUSED},
     )
     def get(self, request: Request) -> Response:
@@ -352,10 +354,11 @@ class ReasonsView(APIView):
 
 class NotificationsView(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = Pages
 
     @extend_schema(
         summary="Your notifications",
-        parameters=[OpenApiParameter("unread", bool), OpenApiParameter("page", int)],
+        parameters=[OpenApiParameter("unread", bool)],
         responses={200: NotificationOut(many=True)},
     )
     def get(self, request: Request) -> Response:
@@ -371,7 +374,7 @@ class NotificationsReadView(APIView):
         summary="Mark notifications read",
         description="The given ids, or all of yours when `ids` is left out.",
         request=NotificationsReadIn,
-        responses={200: inline_serializer("NotificationsReadOut", {"marked": serializers.IntegerField()})},
+        responses={200: inline_serializer("NotificationsReadOut", {"marked": serializers.IntegerField()}), 400: ERRORS},
     )
     def post(self, request: Request) -> Response:
         ids = valid(NotificationsReadIn, request.data)["ids"]

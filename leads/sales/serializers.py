@@ -61,7 +61,7 @@ class ActivityIn(serializers.Serializer):
 
 
 class ActivityOut(serializers.ModelSerializer):
-    by = serializers.CharField(source="by.username", default=None)
+    by = serializers.CharField(source="by.username", default=None, allow_null=True)
 
     class Meta:
         model = Activity
@@ -119,8 +119,8 @@ class DealStageOut(serializers.ModelSerializer):
 class DealOut(serializers.ModelSerializer):
     lead = LeadOut()
     stage = DealStageOut()
-    owner = serializers.CharField(source="owner.username", default=None)
-    lost_reason = serializers.CharField(source="lost_reason.code", default=None)
+    owner = serializers.CharField(source="owner.username", default=None, allow_null=True)
+    lost_reason = serializers.CharField(source="lost_reason.code", default=None, allow_null=True)
     currency = serializers.SerializerMethodField()
 
     class Meta:

@@ -22,7 +22,7 @@ class EmailTemplateOut(serializers.ModelSerializer):
 class LeadEmailOut(serializers.ModelSerializer):
     """One send to a lead: what it was, what became of it, and why when it was refused."""
 
-    template = serializers.CharField(source="template.name", default=None)
+    template = serializers.CharField(source="template.name", default=None, allow_null=True)
     reason_text = serializers.SerializerMethodField()
 
     class Meta:

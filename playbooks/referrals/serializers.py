@@ -18,7 +18,7 @@ class ReferralOut(serializers.ModelSerializer):
     code = serializers.CharField(source="referrer.code")
     lead_id = serializers.IntegerField(source="lead.id")
     lead_email = serializers.EmailField(source="lead.email")
-    paid_by = serializers.CharField(source="paid_by.username", default=None)
+    paid_by = serializers.CharField(source="paid_by.username", default=None, allow_null=True)
 
     class Meta:
         model = Referral

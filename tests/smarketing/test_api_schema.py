@@ -7,6 +7,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from tests.factories import CampaignFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -63,3 +65,34 @@ def test_a_month_is_documented_as_the_yyyy_mm_the_api_gives(manager):
         month = schema[component]["properties"]["month"]
         assert "format" not in month, component
         assert re.fullmatch(month["pattern"], "2026-03"), component
+
+
+@pytest.mark.parametrize(
+    ("path", "envelope"),
+    [
+        ("/api/v1/deals/", "PaginatedDealOutList"),
+        ("/api/v1/notifications/", "PaginatedNotificationOutList"),
+    ],
+)
+def test_a_paged_list_is_documented_with_the_page_envelope_it_answers(rep, path, envelope):
+    given = api(rep).get(path).json()
+    assert set(given) == {"count", "next", "previous", "results"}
+    schema = Client().get("/api/schema/", {"format": "json"}).json()
+    answer = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": f"#/components/schemas/{envelope}"}
+
+
+def test_a_field_the_api_gives_as_null_is_documented_as_nullable(marketer):
+    CampaignFactory(created_by=None)
+    assert api(marketer).get("/api/v1/campaigns/").json()["results"][0]["created_by"] is None
+    schema = Client().get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+    for component, field in [
+        ("CampaignOut", "created_by"),
+        ("CampaignCostOut", "created_by"),
+        ("DealOut", "lost_reason"),
+        ("DealOut", "owner"),
+        ("ActivityOut", "by"),
+        ("ReferralOut", "paid_by"),
+        ("LeadEmailOut", "template"),
+    ]:
+        assert schema[component]["properties"][field].get("nullable"), f"{component}.{field}"
