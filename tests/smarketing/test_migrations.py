@@ -6,23 +6,28 @@ table builds it CONCURRENTLY (smarketing.lib.migrations.AddIndexConcurrently, `a
 The scan below reads every migration's operations, as Django will run them, and fails on one
 that adds an index to a big table any other way. Migrations every live instance has run are
 history: they are listed, with what they built inside their transaction, and not held to it.
+On PostgreSQL, the operation is shown to let capture write while it builds, where a plain
+AddIndex makes the same write wait.
 """
 
 import inspect
 import re
+import threading
+import time
 from dataclasses import dataclass
 
+import psycopg2
 import pytest
 from django.apps import apps
 from django.conf import settings
 from django.contrib.postgres.operations import AddIndexConcurrently as PostgresAddIndexConcurrently
-from django.db import connection, migrations, models
+from django.db import OperationalError, connection, migrations, models
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
 
 from leads.models import Event
 from smarketing.lib.migrations import AddIndexConcurrently, RemoveIndexConcurrently, index_state
-from tests.factories import EventFactory
+from tests.factories import EventFactory, LeadFactory
 
 # Tables that grow with the leads and their events: millions of rows on a live instance.
 BIG_TABLES = {
@@ -311,3 +316,71 @@ def test_a_build_that_was_interrupted_is_dropped_and_built_again() -> None:
     assert event_indexes()[EVENT_INDEX.name]["columns"] == ["occurred_at", "type"]
     apply(operation, state, backwards=True)
     assert EVENT_INDEX.name not in event_indexes()
+
+
+def waiting_index_builds() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'CREATE INDEX%%' AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="CONCURRENTLY is PostgreSQL's")
+@pytest.mark.parametrize(
+    ("operation", "writes_wait"),
+    [
+        (AddIndexConcurrently(model_name="event", index=EVENT_INDEX), False),
+        (migrations.AddIndex(model_name="event", index=EVENT_INDEX), True),
+    ],
+    ids=["concurrently", "plain"],
+)
+def test_capture_writes_events_while_a_concurrent_build_runs_and_waits_behind_a_plain_one(
+    operation: object, writes_wait: bool
+) -> None:
+    lead = LeadFactory()
+    state = current_state()
+    db = connection.settings_dict
+    # An import in the middle of its batch: a transaction that has written to the events table.
+    writing = psycopg2.connect(
+        dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None, host=db["HOST"], port=db["PORT"] or None
+    )
+    writing.cursor().execute("LOCK TABLE leads_event IN ROW EXCLUSIVE MODE")  # what its INSERTs hold
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            apply(operation, state)
+        except Exception as error:  # reported by the assertions below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    builder = threading.Thread(target=build)
+    builder.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not waiting_index_builds():  # the build waits for the writing transaction
+            assert time.monotonic() < deadline, "the index build never started waiting"
+            time.sleep(0.05)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        try:
+            EventFactory(lead=lead)  # the next capture
+            waited = False
+        except OperationalError as error:
+            assert "lock timeout" in str(error)
+            waited = True
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    finally:
+        writing.commit()
+        writing.close()
+        builder.join(timeout=60)
+    assert errors == []
+    assert waited is writes_wait
+    assert event_indexes()[EVENT_INDEX.name]["columns"] == ["occurred_at", "type"]
+    apply(operation, state, backwards=True)
