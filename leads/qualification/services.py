@@ -5,6 +5,7 @@ goes lead → mql, and an MQL that satisfies the SQL tree goes mql → sql. Each
 the definition version and the rules that held. A stricter definition demotes nobody.
 """
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -48,9 +49,10 @@ def leads_qualify(
     *,
     lead_ids: Iterable[int] | None = None,
     definition: QualificationDefinition | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> dict[str, int]:
-    """Promote every lead (or the given ones) that the active definition qualifies."""
+    """Promote every lead (or the given ones) that the active definition qualifies; `progress(n,
+    promoted={stage: moved})` is called inside each chunk's transaction."""
     definition = definition or rulebook().definition  # capture calls this per event: cached
     if definition is None:
         return {}
@@ -122,7 +124,7 @@ def _promote(
     compiled: qualification_sql.Compiled,
     definition: QualificationDefinition,
     now: datetime,
-    progress: Callable[[int], None] | None,
+    progress: Callable[..., None] | None,
 ) -> int:
     descriptions = [trees.describe(leaf) for leaf in trees.leaves(tree)]
     moved = 0
@@ -135,6 +137,7 @@ def _promote(
             by_stage: dict[str, list[int]] = {}
             for lead_id, stage in chunk:
                 by_stage.setdefault(stage, []).append(lead_id)
+            moved_now = 0
             for from_stage, ids in by_stage.items():
                 promoted = leads_move_stage(
                     lead_ids=ids,
@@ -145,9 +148,10 @@ def _promote(
                     definition_version=definition.version,
                     matched_rules=held,
                 )
-                moved += len(promoted)
-        if progress:
-            progress(len(chunk))
+                moved_now += len(promoted)
+            moved += moved_now
+            if progress:  # in the chunk's transaction: a job's checkpoint commits with its moves
+                progress(len(chunk), promoted={str(target): moved_now})
     return moved
 
 
@@ -298,10 +302,20 @@ def definition_retire(*, definition: QualificationDefinition, by: AbstractBaseUs
 
 
 def requalify_run(*, job: Job) -> Job:
-    """The activation job: requalify every lead under the job's definition, with progress."""
+    """The activation job: requalify every lead under the job's definition, with progress.
+
+    Promotions only move leads forward, so a run resumed after its worker died finds only the
+    leads still to promote; the count of those promoted before is its checkpoint."""
 
     def work(job: Job, advance: Advance) -> dict[str, Any]:
         definition = QualificationDefinition.objects.get(pk=job.params["definition_id"])
-        return {"promoted": leads_qualify(definition=definition, progress=advance)}
+        so_far = Counter(job.checkpoint.get("promoted", {}))
+
+        def progress(count: int, *, promoted: dict[str, int]) -> None:
+            so_far.update(promoted)
+            advance(count, checkpoint={"promoted": dict(so_far)})
+
+        targets = leads_qualify(definition=definition, progress=progress)
+        return {"promoted": {target: so_far.get(target, 0) for target in targets}}
 
     return job_run(job=job, work=work)

@@ -210,3 +210,47 @@ def test_a_step_longer_than_the_lease_keeps_its_lease_while_the_process_lives(ma
     jobs.job_run(job=job, work=one_long_step)
     assert seen == {"lease_left": True, "swept": 0}
     assert Job.objects.get(pk=job.pk).status == Job.Status.DONE
+
+
+def test_a_requalification_killed_after_a_chunk_resumes_and_counts_every_promotion_once(
+    marketer, rep, manager, monkeypatch, django_capture_on_commit_callbacks
+):
+    from leads.demo.scoring import ARTICLE_MQL, ARTICLE_SQL
+    from leads.models import Stage, StageChange
+    from leads.qualification import services as qualification
+    from tests.factories import EventFactory, LeadFactory
+
+    webinar = timezone.now() - timedelta(days=3)
+    leads = LeadFactory.create_batch(5)
+    for lead in leads:
+        EventFactory(lead=lead, type="webinar_registered", occurred_at=webinar)
+        EventFactory(lead=lead, type="webinar_attended", occurred_at=webinar + timedelta(hours=1))
+    definition = qualification.definition_create(by=marketer, mql_rule=ARTICLE_MQL, sql_rule=ARTICLE_SQL)
+    qualification.definition_propose(definition=definition, by=marketer)
+    qualification.definition_sign(definition=definition, by=marketer, side="marketing")
+    qualification.definition_sign(definition=definition, by=rep, side="sales")
+    with django_capture_on_commit_callbacks(execute=False):
+        job = qualification.definition_activate(definition=definition, by=manager)
+    monkeypatch.setattr(qualification, "CHUNK", 2)
+    real_move = qualification.leads_move_stage
+    calls = []
+
+    def dies_on_the_second_chunk(**kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")  # the job stays running, as after SIGKILL
+        return real_move(**kwargs)
+
+    monkeypatch.setattr(qualification, "leads_move_stage", dies_on_the_second_chunk)
+    with pytest.raises(SystemExit):
+        qualification.requalify_run(job=job)
+    assert Lead.objects.filter(stage=Stage.MQL).count() == 2
+    assert Job.objects.get(pk=job.pk).checkpoint == {"promoted": {"mql": 2}}
+
+    monkeypatch.setattr(qualification, "leads_move_stage", real_move)
+    expire(job)
+    qualification.requalify_run(job=Job.objects.get(pk=job.pk))
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE
+    assert job.result == {"promoted": {"mql": 5, "sql": 0}}  # what one uninterrupted run counts
+    assert StageChange.objects.filter(to_stage=Stage.MQL).count() == 5
