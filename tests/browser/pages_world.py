@@ -7,7 +7,9 @@ draft definition with its backtest, an import job and a saved view fill the rema
 """
 
 import importlib
+import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -32,16 +34,18 @@ from leads.models import (
     DealStage,
     Handoff,
     HandoffStatus,
+    HistoryReader,
     Job,
     Lead,
     Persona,
     QualificationDefinition,
     ScoringRule,
+    StageChange,
 )
 from leads.qualification import backtest
 from leads.qualification import services as qualification
 from leads.sales import deals, teams, worklog
-from leads.sales.assignment import handoffs_follow_history
+from leads.sales.assignment import HANDOFF_READER, handoffs_follow_history
 from leads.scoring.rules import persona_save, rule_save
 from leads.scoring.services import rescore_run
 from leads.services import saved_view_create
@@ -148,6 +152,19 @@ class World:
     playbook: int  # an active playbook `lead` is in
 
 
+def caught_up(follow: Callable[[], int], reader: str) -> None:
+    """Run a reader of the stage history until it has read every change. On PostgreSQL it reads a
+    commit only once every transaction older than it has ended, which on a busy shared server
+    (another test run, a bench) can take a few tries."""
+    deadline = time.monotonic() + 10
+    while True:
+        follow()
+        newest = StageChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        if HistoryReader.objects.filter(name=reader, last_id__gte=newest).exists() or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+
+
 def email_of(first: str, last: str, company: str) -> str:
     if first == "Maximiliane":
         return LONG_EMAIL
@@ -173,7 +190,7 @@ def build_world() -> World:
     team, assignment_rule = _team(manager, rep, rep2)
     campaign, cost, form = _campaign(marketer)
     _leads(form)
-    handoffs_follow_history()  # what the worker does after each commit
+    caught_up(handoffs_follow_history, HANDOFF_READER)  # what the worker does after each commit
     lead, deal = _worked(rep, manager)
     draft = qualification.definition_create(
         by=marketer, mql_rule=DRAFT_MQL_TREE, sql_rule=SQL_TREE, name="Webinar or a strong fit", based_on=active
@@ -262,7 +279,7 @@ def _referral(manager: User) -> tuple[Any, str]:
     friend = {"email": "rosa.amiga@amistad.example", "first_name": "Rosa", "last_name": "Amiga", "company": "Amistad"}
     referral = referrals.referral_capture(referrer=referrer, data={**friend, "consent": True})
     lead_change_stage(lead=referral.lead, to_stage="customer", by=manager)
-    referrals.referrals_follow()  # what the worker does after each commit
+    caught_up(referrals.referrals_follow, referrals.READER)  # what the worker does after each commit
     return referral, referrals.nps_url(customer).rstrip("/").rsplit("/", 1)[1]
 
 
