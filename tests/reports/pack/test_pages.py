@@ -155,6 +155,13 @@ def test_a_marketer_closes_their_own_items_only(empty_pack, manager, marketer, m
     assert again.status_code == 400 and "Already closed by Mara Keting" in again.content.decode()
 
 
+def test_a_marketer_reads_a_week_with_an_item_nobody_owns_yet(empty_pack, manager, marketer_client):
+    """Only managers get the assign form; the others read the owner, here none (this was a 500)."""
+    action_item_add(monday=W11, text="Call the webinar no-shows", owner=None, due=None, by=manager)
+    page = marketer_client.get(PAGE)
+    assert page.status_code == 200 and "Call the webinar no-shows" in page.content.decode()
+
+
 def test_the_csv_holds_every_figure_with_formulas_neutralised(world, manager, manager_client):
     other = make_user("eve", Role.MANAGER, first_name="=cmd|' /C calc'!A0")
     action_item_add(monday=W11, text='=HYPERLINK("http://evil")', owner=other, due=None, by=manager)
