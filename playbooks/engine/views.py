@@ -9,7 +9,7 @@ for the panel on a lead it may open, which shows that lead's enrolments.
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +25,7 @@ from playbooks.models import Enrollment, LeadList, Playbook
 from smarketing.roles import Role, has_role, role_required
 
 EDITORS = (Role.MARKETING, Role.MANAGER)
+ANY_ROLE = (Role.MARKETING, Role.SALES, Role.MANAGER)  # a lead's panel: whoever may open the lead
 PLAYBOOKS_PER_PAGE = 25
 ENROLMENTS_PER_PAGE = 50
 
@@ -255,10 +256,13 @@ def enrolment_remove(request: HttpRequest, pk: int) -> HttpResponse:
 # --- A lead's playbooks (a panel on the lead page) -------------------------------------------
 
 
+@role_required(*ANY_ROLE)
 def lead_playbooks(request: HttpRequest, pk: int) -> HttpResponse:
     lead = lead_for_user(request.user, pk)
     may_enrol = has_role(request.user, *EDITORS)
-    if request.method == "POST" and may_enrol:
+    if request.method == "POST":
+        if not may_enrol:
+            raise PermissionDenied("Only marketing and managers enrol a lead in a playbook.")
         playbook = get_object_or_404(Playbook, pk=_int(request.POST.get("playbook")))
         try:
             entered = services.lead_enrol(playbook=playbook, lead=lead, by=request.user)
