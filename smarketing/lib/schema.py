@@ -3,7 +3,8 @@
 A view's `@extend_schema` documents what is its own (201, 400 per field, 409 …). What DRF answers
 for every view alike is added here, so no operation can leave one out: 401 without credentials
 (token auth asks for them with `WWW-Authenticate`), 403 when a role check guards it, 404 when the
-path names an object or the list is paged (a page past the last one). `REST_FRAMEWORK`'s
+path names an object or the list is paged (a page past the last one), 400 and 415 when a body
+cannot be read (malformed, or of a content type the operation does not read). `REST_FRAMEWORK`'s
 `DEFAULT_SCHEMA_CLASS` names it.
 """
 
@@ -24,6 +25,8 @@ class DetailOut(serializers.Serializer):
 NOT_AUTHENTICATED = OpenApiResponse(DetailOut, description="No valid token or session: log in or send a token.")
 ROLE_REFUSED = OpenApiResponse(DetailOut, description="Your role may not do this.")
 NOT_FOUND = OpenApiResponse(DetailOut, description="No such object among those you may see, or no such page.")
+UNREADABLE = OpenApiResponse(DetailOut, description="The body could not be parsed.")
+UNSUPPORTED = OpenApiResponse(DetailOut, description="The body's content type is not one this operation reads.")
 
 
 class ProductAutoSchema(AutoSchema):
@@ -43,4 +46,7 @@ class ProductAutoSchema(AutoSchema):
             refusals["403"] = ROLE_REFUSED
         if "{" in self.path or (self.method == "GET" and getattr(self.view, "pagination_class", None)):
             refusals["404"] = NOT_FOUND
+        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
+            refusals["400"] = UNREADABLE
+            refusals["415"] = UNSUPPORTED
         return refusals

@@ -96,3 +96,13 @@ def test_a_field_the_api_gives_as_null_is_documented_as_nullable(marketer):
         ("LeadEmailOut", "template"),
     ]:
         assert schema[component]["properties"][field].get("nullable"), f"{component}.{field}"
+
+
+def test_a_body_of_a_type_the_operation_does_not_read_is_a_415_the_schema_lists(manager):
+    response = api(manager).post("/api/v1/teams/", "name: Iberia", content_type="text/plain")
+    assert response.status_code == 415
+    assert "415" in documented("/api/v1/teams/", "post")
+    malformed = api(manager).post("/api/v1/teams/", "{", content_type="application/json")
+    assert malformed.status_code == 400
+    assert "400" in documented("/api/v1/teams/", "post")
+    assert "415" not in documented("/api/v1/teams/", "get")
