@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
@@ -156,3 +157,24 @@ def test_email_template_names_and_subjects_through_the_api(marketer, marketer_cl
     assert EmailTemplate.objects.count() >= len(XSS) - len([p for p in XSS if "{" in p]) - 2
     html = marketer_client.get(reverse("playbooks:email-templates")).content.decode()
     assert live_markup(html) == []
+
+
+def test_column_names_and_cells_of_an_uploaded_file_are_shown_as_text_on_the_mapping_page(
+    marketer_client, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    attacks = [payload for payload in XSS if "\x00" not in payload][:12]
+    header = ",".join(["email", *(_csv_cell(payload) for payload in attacks)])
+    row = ",".join(["ana@example.com", *(_csv_cell(payload) for payload in attacks)])
+    upload = SimpleUploadedFile("contacts.csv", f"{header}\n{row}\n".encode(), content_type="text/csv")
+    response = marketer_client.post(reverse("leads:import_new"), {"file": upload})
+    assert response.status_code == 302
+    page = marketer_client.get(response.url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert live_markup(html) == []
+    assert escape(attacks[0]) in html
+
+
+def _csv_cell(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'

@@ -50,7 +50,7 @@ SETTABLE = {
     "leads.Event": ["idempotency_key"],
     "leads.StageChange": ["reason", "note"],
     "leads.CaptureForm": ["name", "consent_text", "thank_you_url"],
-    "leads.SavedView": ["name"],
+    "leads.SavedView": ["name", "query"],
     "leads.QualificationDefinition": ["name", "notes"],
     "leads.Team": ["name"],
     "leads.AssignmentRule": ["name"],
