@@ -100,7 +100,14 @@ def every_page(world: World) -> list[tuple[str, str, str]]:
             continue  # a page only a step before leads to, or an error page of that test's own
         path = reverse(name, kwargs=spec.kwargs(world))
         visits += [(role, name, path) for role in spec.roles if spec.status == 200]
-    return visits
+    # The partials htmx loads into pages, and the message HTML the pages frame.
+    preview = reverse("playbooks:email-template-preview-html", args=[world.email_template])
+    return visits + [
+        *((role, "leads:notification_bell", reverse("leads:notification_bell")) for role in ("rep", "manager")),
+        ("marketer", "playbooks:lead-playbooks", reverse("playbooks:lead-playbooks", args=[world.lead])),
+        ("marketer", "playbooks:email-template-preview-html", f"{preview}?lead={world.other_lead}"),
+        ("marketer", "playbooks:outbox-email-html", reverse("playbooks:outbox-email-html", args=[world.outbox_email])),
+    ]
 
 
 def clients() -> dict[str, Client]:
@@ -138,6 +145,7 @@ def test_no_page_runs_what_users_and_integrations_typed(world: World, payload: s
     assert not problems, "\n".join(problems)
     # The attack did reach the pages, shown as the text it is.
     assert {"leads:list", "leads:detail", "leads:campaign", "playbooks:playbook", "playbooks:list"} <= showing
+    assert "playbooks:lead-playbooks" in showing
     assert len(showing) > 40, sorted(showing)
     assert live_markup(the_emails_written_now(world)) == []
 
