@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any
 
 from anymail import urls as anymail_urls
+from anymail.exceptions import AnymailConfigurationError
 from anymail.signals import AnymailTrackingEvent
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -31,12 +32,17 @@ def _secret_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not (getattr(settings, "ANYMAIL", {}) or {}).get("WEBHOOK_SECRET"):
             raise Http404("Email webhooks are off until ANYMAIL_WEBHOOK_SECRET is set.")
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except AnymailConfigurationError as missing:  # another service's key or package: not ours
+            raise Http404("This email service is not set up here.") from missing
 
     return guarded
 
 
 def webhook_urls() -> list[URLPattern]:
     """anymail's webhook URLs, each answering 404 until ANYMAIL_WEBHOOK_SECRET is set: without
-    a secret anymail would accept anyone's posts (and anyone could suppress any address)."""
+    a secret anymail would accept anyone's posts (and anyone could suppress any address). A
+    service whose own settings (a signing key, an extra package) are missing answers 404 too,
+    not a server error."""
     return [URLPattern(p.pattern, _secret_required(p.callback), name=p.name) for p in anymail_urls.urlpatterns]

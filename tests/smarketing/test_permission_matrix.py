@@ -10,8 +10,11 @@ rep, manager, `nobody` — a login without a role — and an anonymous visitor),
 and another's; a refused unsafe request must leave the database as it was. Django's admin is
 checked apart, as staff only.
 
-To add a view: give its URL name an Entry (`page`/`api`/`everyone` say who gets what for each
-method; `mine`/`theirs` name the owned object), then run this module.
+To add a view: give its URL name an entry in MATRIX, e.g.
+`"leads:thing": html(page(EDITORS), page(EDITORS, 302), lead, owned=True)`: `page`, `api`,
+`everyone` and `link` say who gets what for a method (`others` what a role gets on another's
+object), `html` and `reads` pair a page's GET and POST, `Entry` lists an API view's methods, and
+`lead`, `deal`, `team`, `mine(...)` or `ids(...)` fill the URL's kwargs. Then run this module.
 """
 
 import hashlib
@@ -158,13 +161,12 @@ class Entry:
     """One URL name: the answer to each method and how to fill its kwargs.
 
     `owned` entries are requested on the user's own object and on another's; `prepare` runs on
-    the logged-in client first (e.g. keeps an upload in its session); `query` is appended to the
-    path; `data` is the body of unsafe requests (JSON for the API, a form otherwise)."""
+    the logged-in client first (e.g. keeps an upload in its session); `data` is the body of
+    unsafe requests (JSON for the API, a form otherwise)."""
 
     methods: dict[str, Answers]
     kwargs: Kwargs = no_kwargs
     owned: bool = False
-    query: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     prepare: Callable[[Client, MatrixWorld, str], None] | None = None
     read_only: bool = False  # a POST that is let in must change nothing either
@@ -610,7 +612,7 @@ def test_permission_matrix(
     if role != ANONYMOUS and entry.prepare:
         entry.prepare(client, world, whose)
     kwargs = entry.kwargs(world, role, whose)
-    path = reverse(name, kwargs=kwargs) + entry.query
+    path = reverse(name, kwargs=kwargs)
     is_api = path.startswith("/api/")
     wrong = []
     for method, answers in entry.methods.items():
@@ -626,6 +628,19 @@ def test_permission_matrix(
                 wrong.append(f"{method} {path} answered {got} but changed {changes}")
             transaction.set_rollback(True)
     assert not wrong, f"{name} as {role} ({whose}):\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("name", sorted(WEBHOOKS))
+def test_an_email_webhook_refuses_a_post_without_the_shared_secret(
+    world: MatrixWorld, db: None, settings: Any, name: str
+) -> None:
+    """Switched on, a webhook refuses whoever does not send the secret (HTTP basic auth, 400), and
+    one of a service whose own key is not set here is not found (404): never a server error."""
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "hook-user:hook-password"}
+    before = database_state()
+    answer = Client().post(reverse(name), "{}", content_type="application/json")
+    assert answer.status_code in (400, 404)
+    assert changed_tables(before, database_state()) == []
 
 
 # --- Django's admin: staff only ------------------------------------------------------------------
