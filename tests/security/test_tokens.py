@@ -178,3 +178,19 @@ def test_every_forgery_of_an_nps_token_is_a_400_and_records_no_answer(customer_l
         assert visitor.get(url).status_code == 400, label
         assert visitor.post(url, {"score": "10"}).status_code == 400, label
     assert not Event.objects.filter(lead=customer_lead).exists()
+
+
+@pytest.mark.parametrize(
+    "code", ["AAAAAAAA", "<script>alert(1)</script>", "' OR '1'='1", "%00", "..%2F..%2Fadmin", "x" * 300]
+)
+def test_a_made_up_referral_code_or_form_key_is_a_404_that_echoes_nothing(code):
+    visitor = Client()
+    for response in (
+        visitor.get(f"/r/{code}/"),
+        visitor.post(f"/r/{code}/", {"email": "a@example.com"}),
+        visitor.get(f"/f/{code}/"),
+        visitor.post(f"/api/v1/capture/{code}/", {"email": "a@example.com"}),
+    ):
+        assert response.status_code == 404, (code, response.status_code)
+        assert "<script>alert(1)" not in response.content.decode()
+    assert not Lead.objects.exists()
