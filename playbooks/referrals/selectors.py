@@ -24,6 +24,8 @@ def referrer_by_code(code: str) -> Referrer | None:
     code = code.strip().upper()
     if not code or len(code) > Referrer._meta.get_field("code").max_length:
         return None
+    if not (code.isascii() and code.isalnum()):  # no code has anything else (PostgreSQL refuses a NUL)
+        return None
     return Referrer.objects.select_related("lead").filter(code=code).first()
 
 

@@ -194,3 +194,13 @@ def test_a_made_up_referral_code_or_form_key_is_a_404_that_echoes_nothing(code):
         assert response.status_code == 404, (code, response.status_code)
         assert "<script>alert(1)" not in response.content.decode()
     assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize("week", ["%00", "2026-W99", "<script>alert(1)</script>", "x" * 300, "2026-W01%00"])
+def test_a_made_up_meeting_pack_week_is_a_4xx_that_echoes_nothing(manager_client, week):
+    for path in (f"/reports/meeting-packs/{week}/", f"/reports/meeting-packs/{week}/csv/"):
+        response = manager_client.get(path)
+        assert 400 <= response.status_code < 500, (path, response.status_code)
+        assert "<script>alert(1)" not in response.content.decode()
+    response = manager_client.get(f"/api/v1/reports/meeting-packs/{week}/")
+    assert 400 <= response.status_code < 500, response.status_code
