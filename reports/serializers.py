@@ -2,6 +2,7 @@
 manager sets.
 """
 
+from datetime import date
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -14,8 +15,9 @@ from leads.models import Agreement, Stage
 class MonthOut(serializers.DateField):
     """A month given out as "YYYY-MM" (a date's format would promise a day)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%Y-%m", **kwargs)
+    def to_representation(self, value: date) -> str:
+        # strftime's %Y leaves a year before 1000 unpadded ("30-03"), which no longer reads as a month.
+        return f"{value.year:04d}-{value.month:02d}"
 
 
 class AgreementTermsOut(serializers.ModelSerializer):

@@ -19,6 +19,7 @@ from leads.serializers import LeadOut, NamedRefOut, UserRefOut
 from smarketing.roles import Role
 
 MAX_AMOUNT_DIGITS = 14
+ROW_ID_MAX = 2**63 - 1  # the largest id a BigAutoField holds
 
 
 class QueueItemOut(serializers.Serializer):
@@ -190,8 +191,13 @@ class NotificationOut(serializers.ModelSerializer):
 
 
 class NotificationsReadIn(serializers.Serializer):
+    # Bounded as a row id is: a larger number would overflow the database's integer, a 500.
     ids = serializers.ListField(
-        child=serializers.IntegerField(), required=False, allow_null=True, default=None, max_length=1_000
+        child=serializers.IntegerField(min_value=1, max_value=ROW_ID_MAX),
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=1_000,
     )
 
 
@@ -345,5 +351,7 @@ class RuleOut(serializers.ModelSerializer):
 
 class RulesOrderIn(serializers.Serializer):
     rule_ids = serializers.ListField(
-        child=serializers.IntegerField(), max_length=10_000, help_text="Every rule's id once, first rule first."
+        child=serializers.IntegerField(min_value=1, max_value=ROW_ID_MAX),
+        max_length=10_000,
+        help_text="Every rule's id once, first rule first.",
     )

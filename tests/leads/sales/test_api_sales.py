@@ -448,6 +448,21 @@ def test_a_user_reads_and_clears_only_their_notifications(rep, other_rep):
     assert Notification.objects.filter(read_at__isnull=True).count() == 1
 
 
+def test_an_id_larger_than_any_row_id_is_a_400_not_a_500(rep):
+    Notification.objects.create(user=rep, text="Overdue")
+    response = api(rep).post("/api/v1/notifications/read/", {"ids": [94724371015891615744]}, format="json")
+    assert response.status_code == 400
+    assert "ids" in response.json()
+    assert Notification.objects.filter(read_at__isnull=True).count() == 1
+
+
+def test_a_month_before_the_year_1000_still_reads_as_yyyy_mm(manager):
+    body = api(manager).get(AGREEMENT, {"month": "0030-03"}).json()
+    assert body["agreement"]["month"] == "0030-03"
+    assert body["attainment"]["month"] == "0030-03"
+    assert body["attainment"]["previous"]["month"] == "0030-02"
+
+
 # --- Schema -----------------------------------------------------------------------------
 
 
