@@ -62,6 +62,7 @@ from leads.capture.services import (
 from leads.jobs import job_for_user, jobs_visible_to
 from leads.models import Campaign, CampaignCost, CaptureForm, Job
 from leads.templatetags.sales_tags import money
+from smarketing.lib.forms import posted_data
 from smarketing.roles import Role, role_required
 
 
@@ -307,7 +308,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(*EDITORS)
 def campaign_create(request: HttpRequest) -> HttpResponse:
-    form = CampaignForm(request.POST or None)
+    form = CampaignForm(posted_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             campaign = campaigns.campaign_create(by=request.user, **form.cleaned_data)
@@ -323,7 +324,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 @role_required(*EDITORS)
 def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    form = CampaignForm.for_campaign(campaign, request.POST or None)
+    form = CampaignForm.for_campaign(campaign, posted_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             campaigns.campaign_update(campaign=campaign, by=request.user, **form.cleaned_data)

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from playbooks.email import rendering, selectors, services
 from playbooks.email.forms import LeadPickForm, OutboxListForm, TemplateForm, TemplateListForm
 from playbooks.models import EmailTemplate, OutboundEmail
+from smarketing.lib.forms import posted_data
 from smarketing.roles import Role, role_required
 
 EDITORS = (Role.MARKETING, Role.MANAGER)
@@ -79,7 +80,7 @@ def _template_page(request: HttpRequest, form: TemplateForm, template: EmailTemp
 
 @role_required(*EDITORS)
 def template_create(request: HttpRequest) -> HttpResponse:
-    form = TemplateForm(request.POST or None)
+    form = TemplateForm(posted_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             template = services.template_save(data=form.cleaned_data, by=request.user)
@@ -97,7 +98,7 @@ def template_create(request: HttpRequest) -> HttpResponse:
 @role_required(*EDITORS)
 def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(EmailTemplate, pk=pk)
-    form = TemplateForm.for_template(template, request.POST or None)
+    form = TemplateForm.for_template(template, posted_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.template_save(data=form.cleaned_data, by=request.user, template=template)

@@ -15,11 +15,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from leads.models import FUNNEL, CaptureForm, Stage
+from leads.models import FUNNEL, CaptureForm, Lead, Stage
 from leads.selectors import lead_for_user
 from playbooks.email.selectors import templates_list
 from playbooks.engine import builder, policies, selectors, services, shape
 from playbooks.engine.dry_run import playbook_dry_run
+from playbooks.engine.forms import EnrolForm
 from playbooks.lists.selectors import lists_of_lead
 from playbooks.models import Enrollment, LeadList, Playbook
 from smarketing.roles import Role, has_role, role_required
@@ -261,14 +262,17 @@ def enrolment_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def lead_playbooks(request: HttpRequest, pk: int) -> HttpResponse:
     lead = lead_for_user(request.user, pk)
     may_enrol = has_role(request.user, *EDITORS)
-    if request.method == "POST":
-        if not may_enrol:
-            raise PermissionDenied("Only marketing and managers enrol a lead in a playbook.")
-        playbook = get_object_or_404(Playbook, pk=_int(request.POST.get("playbook")))
+    if request.method != "POST":
+        return _lead_panel(request, lead, EnrolForm() if may_enrol else None)
+    if not may_enrol:
+        raise PermissionDenied("Only marketing and managers enrol a lead in a playbook.")
+    form = EnrolForm(request.POST)
+    if form.is_valid():
+        playbook = form.cleaned_data["playbook"]
         try:
             entered = services.lead_enrol(playbook=playbook, lead=lead, by=request.user)
         except ValidationError as refused:
-            messages.error(request, " ".join(refused.messages))
+            form.add_error(None, refused)  # keyed "playbook": shown on its field
         else:
             if entered:
                 messages.success(request, f"Enrolled in “{playbook.name}”.")
@@ -276,15 +280,30 @@ def lead_playbooks(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(
                     request, f"Not enrolled: the lead is in “{playbook.name}” already, or may not enter it again."
                 )
-        return redirect("leads:detail", lead.pk)
+            return redirect("leads:detail", lead.pk)
+    # The form is posted from the lead's page: its refusal comes back on a page of its own.
+    return _lead_panel(request, lead, form, template="playbooks/engine/lead_enrol.html", status=400)
+
+
+def _lead_panel(
+    request: HttpRequest,
+    lead: Lead,
+    enrol_form: EnrolForm | None,
+    *,
+    template: str = "playbooks/engine/lead_panel.html",
+    status: int = 200,
+) -> HttpResponse:
+    """The lead's enrolments and lists; the enrol form for marketing and managers, shown while
+    an active playbook exists (or with its refusal)."""
+    offer = enrol_form is not None and (enrol_form.errors or enrol_form.fields["playbook"].queryset.exists())
     context = {
         "lead": lead,
         "enrolments": selectors.lead_enrolments(lead),
         "lists": lists_of_lead(lead),
-        "may_enrol": may_enrol,
-        "playbooks": Playbook.objects.filter(status=Playbook.Status.ACTIVE) if may_enrol else [],
+        "may_enrol": enrol_form is not None,
+        "enrol_form": enrol_form if offer else None,
     }
-    return render(request, "playbooks/engine/lead_panel.html", context)
+    return render(request, template, context, status=status)
 
 
 def _int(raw: Any) -> int:

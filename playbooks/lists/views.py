@@ -30,6 +30,7 @@ from playbooks.lists.forms import (
     PreviewForm,
 )
 from playbooks.models import LeadList, ListMembership
+from smarketing.lib.forms import posted_data
 from smarketing.roles import Role, role_required
 
 EDITORS = (Role.MARKETING, Role.MANAGER)
@@ -81,7 +82,7 @@ def _saved(request: HttpRequest, form: ListForm, lead_list: LeadList | None) -> 
 
 @role_required(*EDITORS)
 def list_create(request: HttpRequest) -> HttpResponse:
-    form = ListForm(request.POST or None)
+    form = ListForm(posted_data(request))
     if request.method == "POST" and form.is_valid() and (lead_list := _saved(request, form, None)):
         what = "Segment" if lead_list.kind == Kind.SEGMENT else "List"
         messages.success(request, f"{what} “{lead_list.name}” created.")
@@ -92,7 +93,7 @@ def list_create(request: HttpRequest) -> HttpResponse:
 @role_required(*EDITORS)
 def list_edit(request: HttpRequest, pk: int) -> HttpResponse:
     lead_list = _list_or_404(pk)
-    form = ListForm.for_list(lead_list, request.POST or None)
+    form = ListForm.for_list(lead_list, posted_data(request))
     if request.method == "POST" and form.is_valid() and _saved(request, form, lead_list):
         messages.success(request, f"“{lead_list.name}” saved.")
         return redirect("playbooks:list", pk=lead_list.pk)
@@ -217,7 +218,7 @@ def list_import(request: HttpRequest, pk: int) -> HttpResponse:
     """Put the leads a file names on a static list (a CSV with an email column, or addresses one
     per line); the page then says what was added and which addresses match no lead."""
     lead_list = _list_or_404(pk)
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(posted_data(request), request.FILES or None)
     context: dict[str, Any] = {"lead_list": lead_list, "form": form, "outcome": None, "listed": UNKNOWN_LISTED}
     if request.method == "POST" and form.is_valid():
         try:

@@ -262,6 +262,25 @@ def test_a_refused_edit_changes_nothing(marketer_client):
     assert template.subject == "Hello {{ first_name }}"
 
 
+@pytest.mark.parametrize("editing", [False, True], ids=["new", "edit"])
+def test_a_form_sent_without_its_fields_is_a_400_naming_each_required_one(marketer_client, editing):
+    """Not the blank form again as if nothing had been sent (200): each missing field says so."""
+    template = make_template() if editing else None
+    response = marketer_client.post(edit_url(template) if editing else NEW, {})
+    assert response.status_code == 400
+    assert response.context["form"].errors == {
+        "name": ["Give the template a name."],
+        "kind": ["Choose a kind."],
+        "subject": ["Write a subject."],
+        "body": ["Write the message."],
+    }
+    page = response.content.decode()
+    assert "The template was not saved" in page
+    assert '<ul class="errorlist" id="id_subject_error"><li>Write a subject.</li></ul>' in page
+    stored = list(EmailTemplate.objects.values_list("name", "subject"))
+    assert stored == ([("Welcome", "Hello {{ first_name }}")] if editing else [])
+
+
 def test_an_unknown_template_is_404(marketer_client):
     assert marketer_client.get(reverse("playbooks:email-template", args=[999])).status_code == 404
 

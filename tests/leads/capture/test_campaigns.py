@@ -336,6 +336,21 @@ def test_the_create_form_shows_every_problem_on_its_field(marketer_client):
     assert Campaign.objects.count() == 1
 
 
+@pytest.mark.parametrize("editing", [False, True], ids=["new", "edit"])
+def test_a_form_sent_without_its_fields_is_a_400_naming_each_required_one(marketer_client, editing):
+    """Not the blank form again as if nothing had been sent (200): each missing field says so."""
+    campaign = CampaignFactory(name="Spring", channel="webinar") if editing else None
+    path = reverse("leads:campaign_edit", args=[campaign.pk]) if editing else NEW
+    response = marketer_client.post(path, {})
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert (errors["name"], errors["channel"]) == (["Give the campaign a name."], ["Choose a channel."])
+    body = response.content.decode()
+    assert '<a href="#id_name">Name</a>: Give the campaign a name.' in body
+    assert '<ul class="errorlist" id="id_channel_error">' in body
+    assert list(Campaign.objects.values_list("name", "channel")) == ([("Spring", "webinar")] if editing else [])
+
+
 def test_a_manager_edits_a_campaign(manager_client):
     campaign = CampaignFactory(name="Spring", utm_campaign="spring", budget=Decimal(10))
     edit = reverse("leads:campaign_edit", args=[campaign.pk])

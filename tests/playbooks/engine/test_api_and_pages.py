@@ -1,6 +1,8 @@
 """Playbooks through the API and the builder page: bad input gets a 400 naming each field and
 nothing is stored; a marketer builds, dry-runs and activates; who may do what."""
 
+import html
+
 import pytest
 from django.urls import reverse
 
@@ -159,3 +161,91 @@ def test_pages_answer_with_few_queries(seed, marketer, marketer_client, django_a
         assert marketer_client.get(reverse("playbooks:playbook", args=[seed.conversion.pk])).status_code == 200
     page = marketer_client.get(reverse("playbooks:playbook-dry-run", args=[seed.nurture.pk]))
     assert page.status_code == 200 and b"would enter" in page.content
+
+
+# --- A lead's playbooks panel ------------------------------------------------------------------
+
+
+def panel_url(lead) -> str:
+    return reverse("playbooks:lead-playbooks", args=[lead.pk])
+
+
+def test_a_marketer_enrols_a_lead_from_its_panel(seed, marketer_client):
+    lead = LeadFactory(consent=True)
+    panel = marketer_client.get(panel_url(lead)).content.decode()
+    assert '<label for="enrol-playbook">Enrol in</label>' in panel
+    assert f'<option value="{seed.conversion.pk}">Conversion content</option>' in panel
+    answer = marketer_client.post(panel_url(lead), {"playbook": seed.conversion.pk}, follow=True)
+    assert answer.redirect_chain == [(reverse("leads:detail", args=[lead.pk]), 302)]
+    assert "Enrolled in “Conversion content”." in answer.content.decode()
+    assert list(Enrollment.objects.filter(lead=lead).values_list("playbook__name", flat=True)) == ["Conversion content"]
+
+
+def pause(playbook: Playbook, by) -> str:
+    services.playbook_pause(playbook=playbook, by=by)
+    return str(playbook.pk)
+
+
+NOT_LISTED = "Choose one of the active playbooks listed: that one does not exist or is not active."
+
+
+@pytest.mark.parametrize(
+    ("playbook", "message"),
+    [
+        (None, "Choose a playbook to enrol the lead in."),
+        ("", "Choose a playbook to enrol the lead in."),
+        ("999999", NOT_LISTED),
+        ("99999999999999999999999", NOT_LISTED),
+        ("nurture", NOT_LISTED),
+        ("1\x00", "Null characters are not allowed."),
+        ("paused", NOT_LISTED),
+    ],
+    ids=["missing", "empty", "unknown", "too-big", "not-a-number", "nul", "paused"],
+)
+def test_an_enrolment_without_an_active_playbook_is_a_400_on_the_playbook_field(
+    seed, marketer, manager_client, playbook, message
+):
+    lead = LeadFactory(consent=True)
+    if playbook == "paused":
+        playbook = pause(seed.conversion, marketer)
+    answer = manager_client.post(panel_url(lead), {} if playbook is None else {"playbook": playbook})
+    assert answer.status_code == 400
+    assert answer.context["enrol_form"].errors == {"playbook": [message]}
+    page = answer.content.decode()
+    # The panel on a page of its own: the message tied to the select, the way back to the lead.
+    assert 'aria-invalid="true" aria-describedby="enrol-playbook_error"' in page
+    assert f'<ul class="errorlist" id="enrol-playbook_error"><li>{html.escape(message)}</li></ul>' in page
+    assert f'href="{reverse("leads:detail", args=[lead.pk])}"' in page
+    assert not Enrollment.objects.filter(lead=lead).exists()
+
+
+def test_the_refusal_shows_when_no_playbook_is_active_any_more(seed, marketer, marketer_client):
+    lead = LeadFactory(consent=True)
+    for playbook in (seed.nurture, seed.conversion):
+        pause(playbook, marketer)
+    assert b"Enrol in" not in marketer_client.get(panel_url(lead)).content  # nothing to offer
+    answer = marketer_client.post(panel_url(lead), {"playbook": seed.conversion.pk})
+    assert answer.status_code == 400
+    assert html.escape(NOT_LISTED) in answer.content.decode()
+    assert not Enrollment.objects.exists()
+
+
+def test_a_rep_posting_to_another_reps_lead_finds_nothing_whatever_it_sends(seed, rep_client, other_rep):
+    theirs = LeadFactory(owner=other_rep, consent=True)
+    for data in ({}, {"playbook": "999999"}, {"playbook": seed.conversion.pk}):
+        assert rep_client.post(panel_url(theirs), data).status_code == 404
+    assert not Enrollment.objects.exists()
+
+
+def test_the_panel_and_its_refusal_take_few_queries_whatever_the_leads_enrolments(
+    seed, marketer, marketer_client, django_assert_max_num_queries
+):
+    lead = LeadFactory(consent=True)
+    for playbook in (seed.nurture, seed.conversion):
+        services.lead_enrol(playbook=playbook, lead=lead, by=marketer)
+    runner.enrolments_run_due()
+    # The login's 3, the lead, its enrolments and their steps, its lists, the form's playbooks.
+    with django_assert_max_num_queries(10):
+        assert marketer_client.get(panel_url(lead)).content.count(b'<ol class="enrolment-steps">') == 2
+    with django_assert_max_num_queries(10):
+        assert marketer_client.post(panel_url(lead), {}).status_code == 400

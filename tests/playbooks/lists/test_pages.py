@@ -192,6 +192,18 @@ def test_editing_keeps_what_the_service_refuses(marketer_client):
     assert lead_list.name == "Monthly"
 
 
+@pytest.mark.parametrize("editing", [False, True], ids=["new", "edit"])
+def test_a_form_sent_without_its_fields_is_a_400_naming_each_required_one(marketer_client, editing):
+    """Not the blank form again as if nothing had been sent (200): each missing field says so."""
+    lead_list = make_list() if editing else None
+    response = marketer_client.post(url("list-edit", lead_list) if editing else NEW, {})
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert (errors["name"], errors["kind"]) == (["Give the list a name."], ["Choose a static list or a segment."])
+    assert '<ul class="errorlist" id="id_name_error"><li>Give the list a name.</li></ul>' in response.content.decode()
+    assert list(LeadList.objects.values_list("name", "kind")) == ([("Newsletter", "static")] if editing else [])
+
+
 def test_the_edit_page_shows_the_condition_and_asks_for_a_live_count(marketer_client):
     seg = make_list("Spain", kind="segment", condition=SPAIN)
     page = marketer_client.get(url("list-edit", seg)).content.decode()
@@ -289,6 +301,17 @@ def test_importing_a_csv_lists_the_addresses_that_match_no_lead(marketer_client)
     assert response.status_code == 400
     assert "not UTF-8" in " ".join(response.context["form"].errors["file"])
     assert ListMembership.objects.count() == 1
+
+
+def test_an_import_sent_without_a_file_is_a_400_naming_the_file_field(marketer_client):
+    lead_list = make_list()
+    LeadFactory(email="ana@example.com")
+    response = marketer_client.post(url("list-import", lead_list), {})
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == ["Choose a file."]
+    assert response.context["outcome"] is None
+    assert '<ul class="errorlist" id="id_file_error"><li>Choose a file.</li></ul>' in response.content.decode()
+    assert not ListMembership.objects.exists()
 
 
 def test_deleting_asks_first_then_keeps_the_leads(marketer_client):
