@@ -180,7 +180,7 @@ class DealReopenIn(serializers.Serializer):
 
 
 class DealQueryIn(serializers.Serializer):
-    stage = serializers.IntegerField(required=False)
+    stage = serializers.IntegerField(required=False, min_value=1, max_value=ROW_ID_MAX)
     open = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 

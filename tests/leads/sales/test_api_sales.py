@@ -456,6 +456,12 @@ def test_an_id_larger_than_any_row_id_is_a_400_not_a_500(rep):
     assert Notification.objects.filter(read_at__isnull=True).count() == 1
 
 
+def test_a_deal_stage_filter_larger_than_any_row_id_is_a_400_not_a_500(rep):
+    response = api(rep).get(DEALS, {"stage": "1484105674528603266823097417728"})
+    assert response.status_code == 400
+    assert "stage" in response.json()
+
+
 def test_a_month_before_the_year_1000_still_reads_as_yyyy_mm(manager):
     body = api(manager).get(AGREEMENT, {"month": "0030-03"}).json()
     assert body["agreement"]["month"] == "0030-03"
