@@ -13,6 +13,6 @@ class EraseIn(serializers.Serializer):
 class ErasureOut(serializers.Serializer):
     lead = serializers.IntegerField(source="lead_id")
     erased_at = serializers.DateTimeField()
-    erased_by = serializers.CharField(source="erased_by.get_username", default=None)
+    erased_by = serializers.CharField(source="erased_by.get_username", default=None, allow_null=True)
     counts = serializers.DictField(child=serializers.IntegerField(), help_text="Rows scrubbed, by kind.")
     already_erased = serializers.BooleanField(help_text="True when an earlier request had erased it.")

@@ -157,6 +157,19 @@ def test_erasing_twice_keeps_the_first_record(rep, manager):
     assert LeadErasure.objects.get().pk == first.pk
 
 
+def test_an_erasure_whose_manager_left_answers_with_no_name(rep, manager, django_user_model):
+    world = person_world(rep)
+    lead_erase(lead=world.lead, by=manager)
+    other_manager = django_user_model.objects.create_user("manager-two")
+    other_manager.groups.set(manager.groups.all())
+    manager.delete()
+    again = api(other_manager).post(f"/api/v1/leads/{world.lead.pk}/erase/", {"confirm": True}, format="json")
+    assert again.status_code == 200
+    assert again.json()["already_erased"] is True and again.json()["erased_by"] is None
+    schema = api(other_manager).get("/api/schema/?format=json").json()
+    assert schema["components"]["schemas"]["ErasureOut"]["properties"]["erased_by"]["nullable"] is True
+
+
 # --- Never captured again -----------------------------------------------------------------
 
 
