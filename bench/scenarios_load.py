@@ -515,7 +515,11 @@ def soak_results(
         Result("soak: capture p50", percentile([row[1] for row in rows], 50), "ms", note=note),
         Result("soak: capture p95", percentile([row[1] for row in rows], 95), "ms", note=note),
         Result(
-            "soak: failed replies", sum(n for s, n in statuses.items() if s >= 300), "replies", 0, note=f"{statuses}"
+            "soak: failed replies",
+            sum(n for s, n in statuses.items() if s >= 300),
+            "replies",
+            0,
+            note=str(dict(statuses)),
         ),
         Result("soak: worker tasks run", sum(tasks.values()), "tasks", note=f"{made:,} new leads captured"),
     ]
