@@ -21,6 +21,7 @@ from leads.capture.campaigns import (
     campaign_cost_checked,
 )
 from leads.models import Campaign, CaptureForm, Channel
+from smarketing.lib.forms import DateInput
 
 # Email is always on the form and always required, so the builder does not offer it.
 OPTIONAL_FIELD_CHOICES = [(name, label) for name, label in CaptureForm.FIELD_CHOICES if name != "email"]
@@ -141,10 +142,6 @@ class ImportMappingForm(forms.Form):
     def mapping(self) -> dict[str, int]:
         """{lead field: column index} for the chosen columns."""
         return {target: int(name.removeprefix("col_")) for name, target in self.cleaned_data.items() if target}
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 def _money_field(label: str, *, required: bool, help_text: str = "") -> forms.DecimalField:

@@ -20,6 +20,7 @@ from leads.sales.assignment import REGIONS
 from leads.sales.manual_handoff import MAX_NOTE
 from leads.sales.services import SalesError
 from leads.sales.teams import MAX_CAPACITY, MAX_NAME
+from smarketing.lib.forms import DateInput
 from smarketing.roles import Role
 
 MAX_AMOUNT = Decimal("999999999999.99")  # Deal.amount holds 14 digits, 2 after the point
@@ -51,10 +52,6 @@ class ReasonField(forms.ChoiceField):
         self.kind = kind
         messages = {"required": "Choose a reason from the list.", "invalid_choice": "Choose a reason from the list."}
         super().__init__(choices=[], error_messages=messages, **kwargs)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class PageForm(forms.Form):

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from leads.models import FUNNEL, Campaign, Channel, DealStage, Lead, Persona, QualificationDefinition
 from reports.attribution.forms import recent_months
+from smarketing.lib.forms import DateInput
 from smarketing.lib.periods import month_first, next_month
 
 MONTH, QUARTER, CUSTOM = "month", "quarter", "custom"
@@ -113,8 +114,8 @@ class DashboardQueryForm(forms.Form):
     period = forms.ChoiceField(label="Period", choices=PERIODS, required=False)
     month = forms.ChoiceField(label="Month", required=False)
     quarter = forms.ChoiceField(label="Quarter", required=False)
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label="From", required=False, widget=DateInput)
+    end = forms.DateField(label="To", required=False, widget=DateInput)
     campaign = forms.ModelChoiceField(
         label="Campaign",
         queryset=Campaign.objects.order_by("name", "id"),

@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from reports.pack.models import ActionItem
 from reports.pack.selectors import person_name
+from smarketing.lib.forms import DateInput
 from smarketing.roles import Role
 
 
@@ -35,7 +36,7 @@ class ActionItemForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "What is to be done, by whom it is clear"}),
     )
     owner = OwnerField()
-    due = forms.DateField(label="Due", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due = forms.DateField(label="Due", required=False, widget=DateInput)
 
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

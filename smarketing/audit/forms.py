@@ -5,12 +5,9 @@ from typing import Any
 from django import forms
 
 from smarketing.audit.models import ConfigKind
+from smarketing.lib.forms import DateInput
 
 MAX_SEARCH = 100
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class ChangeFilterForm(forms.Form):

@@ -1,6 +1,13 @@
 """What a page's form is bound to."""
 
+from django import forms
 from django.http import HttpRequest, QueryDict
+
+
+class DateInput(forms.DateInput):
+    """A date field as the browser's own date picker."""
+
+    input_type = "date"
 
 
 def posted_data(request: HttpRequest) -> QueryDict | None:
