@@ -23,13 +23,14 @@ from leads.sales.forms import (
 )
 from leads.sales.services import SalesError
 from leads.sales.views.common import day_text, partial_error
+from smarketing.lib.forms import posted_data
 from smarketing.roles import Role, role_required
 
 
 @role_required(Role.MANAGER)
 def team_list(request: HttpRequest) -> HttpResponse:
     """The manager's teams (every team for a superuser), a form for a new one, and the rules."""
-    form = TeamForm(request.POST or None, user=request.user)
+    form = TeamForm(posted_data(request), user=request.user)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -186,7 +187,7 @@ def assignment_rule_form(request: HttpRequest, pk: int | None = None) -> HttpRes
     """Create (no pk) or change an assignment rule; any manager (the rules route every team's leads)."""
     rule = get_object_or_404(AssignmentRule, pk=pk) if pk is not None else None
     initial = RuleForm.initial_for(rule) if rule else {"is_active": True}
-    form = RuleForm(request.POST or None, initial=initial)
+    form = RuleForm(posted_data(request), initial=initial)
     team, back = _back_to(request)
     if request.method == "POST":
         if form.is_valid():

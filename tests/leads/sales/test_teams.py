@@ -306,6 +306,15 @@ def test_the_teams_list_shows_my_teams_and_creates_one(manager_client, manager, 
     assert again.status_code == 400 and "There is already a team called" in again.content.decode()
 
 
+def test_a_team_sent_without_its_name_is_a_400_naming_the_field(manager_client, team):
+    """Not the blank form again as if nothing had been sent: the name says it is required."""
+    response = manager_client.post(TEAMS, {})
+    assert response.status_code == 400
+    assert response.context["form"].errors == {"name": ["This field is required."]}
+    assert '<ul class="errorlist" id="team_name_error"><li>This field is required.</li></ul>' in response.text
+    assert list(Team.objects.values_list("name", flat=True)) == ["Iberia"]
+
+
 def test_the_team_page_shows_reps_rules_and_the_preview(manager_client, team, rep):
     lead = assigned_lead(rep)
     Handoff.objects.filter(lead=lead).update(first_touch_at=timezone.now())
@@ -409,6 +418,20 @@ def test_rules_are_created_edited_and_deleted_from_their_form(manager_client, te
 def test_the_rule_form_refuses_a_missing_target(manager_client):
     response = manager_client.post(reverse("leads:assignment_rule_new"), {"name": "R"})
     assert response.status_code == 400 and "Choose a team or a rep." in response.content.decode()
+
+
+@pytest.mark.parametrize("editing", [False, True], ids=["new", "edit"])
+def test_a_rule_sent_without_its_fields_is_a_400_naming_each_required_one(manager_client, team, editing):
+    rule = rule_to(team=team, countries=["ES"]) if editing else None
+    path = reverse("leads:assignment_rule_edit", args=[rule.pk]) if editing else reverse("leads:assignment_rule_new")
+    response = manager_client.post(path, {})
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert (errors["name"], errors["target"]) == (["This field is required."], ["Choose a team or a rep."])
+    assert '<ul class="errorlist" id="rule_name_error"><li>This field is required.</li></ul>' in response.text
+    assert '<ul class="errorlist" id="rule_target_error"><li>Choose a team or a rep.</li></ul>' in response.text
+    saved = [("rule 0", ["ES"], team.pk, True)] if editing else []
+    assert list(AssignmentRule.objects.values_list("name", "countries", "team", "is_active")) == saved
 
 
 def test_up_and_down_move_a_rule_and_keep_the_keyboard_on_it(manager_client, team):
