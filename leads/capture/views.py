@@ -111,7 +111,7 @@ def form_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(*EDITORS)
 def form_create(request: HttpRequest) -> HttpResponse:
-    builder = CaptureFormBuilderForm(request.POST or None)
+    builder = CaptureFormBuilderForm(posted_data(request))
     if request.method == "POST" and builder.is_valid():
         form = capture_form_create(data=builder.cleaned_data, by=request.user)
         messages.success(request, f"Form “{form.name}” created. Share its page link or paste the snippet below.")
@@ -123,7 +123,7 @@ def form_create(request: HttpRequest) -> HttpResponse:
 @role_required(*EDITORS)
 def form_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = get_object_or_404(CaptureForm, pk=pk)
-    builder = CaptureFormBuilderForm.for_instance(form, request.POST or None)
+    builder = CaptureFormBuilderForm.for_instance(form, posted_data(request))
     if request.method == "POST" and builder.is_valid():
         capture_form_update(form=form, data=builder.cleaned_data)
         state = "It accepts submissions." if form.is_active else "It is inactive: submissions are refused."
@@ -167,7 +167,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(*EDITORS)
 def import_new(request: HttpRequest) -> HttpResponse:
-    form = ImportUploadForm(request.POST or None, request.FILES or None, max_bytes=IMPORT_MAX_BYTES)
+    form = ImportUploadForm(posted_data(request), request.FILES or None, max_bytes=IMPORT_MAX_BYTES)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -200,7 +200,7 @@ def import_map(request: HttpRequest, token: UUID) -> HttpResponse:
     """Choose the lead field of each column; preview ten rows; start the import."""
     upload = _draft(request, token)
     guesses = import_guess_mapping(upload.headers)
-    form = ImportMappingForm(request.POST or None, headers=upload.headers, fields=IMPORT_FIELDS, guesses=guesses)
+    form = ImportMappingForm(posted_data(request), headers=upload.headers, fields=IMPORT_FIELDS, guesses=guesses)
     context: dict[str, Any] = {"upload": upload, "form": form}
     if request.method != "POST":
         mapping = {target: index for index, target in guesses.items()}

@@ -147,6 +147,21 @@ def test_a_name_is_required(marketer_client):
     assert "This field is required." in response.content.decode()
 
 
+@pytest.mark.parametrize("editing", [False, True], ids=["new", "edit"])
+def test_a_form_sent_without_its_fields_is_a_400_naming_the_required_name(marketer_client, editing):
+    """Not the blank builder again as if nothing had been sent: the name says it is required,
+    under its input and tied to it for a screen reader."""
+    form = make_form() if editing else None
+    response = marketer_client.post(reverse("leads:form_edit", args=[form.pk]) if editing else NEW, {})
+    assert response.status_code == 400
+    assert response.context["builder"].errors == {"name": ["This field is required."]}
+    assert 'aria-describedby="id_name_helptext id_name_error"' in response.text
+    assert '<ul class="errorlist" id="id_name_error"><li>This field is required.</li></ul>' in response.text
+    assert '<span class="help" id="id_name_helptext">' in response.text
+    kept = [("Webinar", ["email", "first_name"], True)] if editing else []
+    assert list(CaptureForm.objects.values_list("name", "fields", "is_active")) == kept
+
+
 def test_editing_keeps_the_key_and_can_switch_the_form_off(marketer_client):
     form = make_form()
     key = form.key

@@ -222,6 +222,29 @@ def test_a_bad_mapping_is_a_400_with_a_message(marketer_client, media, mapping, 
     assert not Job.objects.exists()
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "in-place"])
+def test_a_mapping_sent_empty_is_a_400_asking_for_the_email_column(marketer_client, media, htmx):
+    """Every column left unchosen: no preview of nothing, the email column is asked for."""
+    upload = SimpleUploadedFile("people.csv", b"A,B\nana@acme.io,Acme\n", content_type="text/csv")
+    url = marketer_client.post(reverse("leads:import_new"), {"file": upload}).url
+    response = marketer_client.post(url, {}, **({"HTTP_HX_REQUEST": "true"} if htmx else {}))
+    assert response.status_code == 400
+    message = "Choose the column that holds the email address: it is required."
+    assert f'<p class="error">Fix the mapping to see the preview: {message}</p>' in response.text
+    if not htmx:
+        assert f'<div role="alert"><ul class="errorlist nonfield"><li>{message}</li></ul></div>' in response.text
+    assert not Job.objects.exists()
+    assert marketer_client.get(url).status_code == 200  # the upload is still there to map
+
+
+def test_an_upload_sent_without_a_file_is_a_400_naming_the_file_field(marketer_client, media):
+    response = marketer_client.post(reverse("leads:import_new"), {})
+    assert response.status_code == 400
+    assert response.context["form"].errors == {"file": ["This field is required."]}
+    assert '<ul class="errorlist" id="id_file_error"><li>This field is required.</li></ul>' in response.text
+    assert not (media / "imports").exists() and not Job.objects.exists()
+
+
 def test_a_file_that_is_not_utf8_is_refused_with_what_to_do(marketer_client, media):
     upload = SimpleUploadedFile("latin.csv", "email,company\nana@acme.io,Compañía\n".encode("latin-1"))
     response = marketer_client.post(reverse("leads:import_new"), {"file": upload})
