@@ -1,5 +1,5 @@
 """Background jobs a page can follow: queued as a row, claimed under a lease, worked in
-committed chunks with a checkpoint, finished or failed — and resumed when their worker dies.
+committed chunks with a checkpoint, finished or failed — and resumed when their worker dies or hangs.
 
 A job's kind names its Celery task: a job of kind "rescore" runs as the task "jobs.rescore",
 declared in its feature's tasks.py. Asking for a job writes the row in the asking transaction
@@ -10,10 +10,12 @@ The row, not the broker's message, is the truth:
    which counts an attempt and gives it a lease of JOB_LEASE_SECONDS;
 2. every committed chunk renews the lease and stores the job's progress and checkpoint
    (`job_heartbeat`), conditioned on the attempt still being the job's: a run that lost its
-   lease stops at its next chunk instead of writing beside the one that took over;
+   lease stops at its next chunk instead of writing beside the one that took over; between
+   chunks a thread renews the lease while the run makes progress, and lets it run out once
+   no chunk committed for JOB_STALL_SECONDS (the run hangs);
 3. beat's `jobs.sweep` (every JOB_SWEEP_SECONDS) sends again the queued jobs nobody took
    within JOB_SEND_AGAIN_SECONDS (the broker was down, or lost the message) and re-queues
-   the running jobs whose lease ran out (their worker died), which resume from their
+   the running jobs whose lease ran out (their worker died or hung), which resume from their
    checkpoint; a job that ran out of JOB_MAX_ATTEMPTS fails with a message saying so.
 """
 
@@ -117,18 +119,32 @@ def job_heartbeat(job: Job, **fields: Any) -> None:
         setattr(job, name, value)
 
 
+def job_lease_renew(job: Job) -> bool:
+    """Extend this run's lease if the run is making progress: it committed a chunk (or was
+    claimed) within JOB_STALL_SECONDS. False when the job is no longer this run's, or the run
+    stalled: its lease is then left to run out and the sweep re-queues the job as for a dead
+    worker (a hung run that wakes finds its lease lost at its next chunk)."""
+    progressing = Q(heartbeat_at__gte=timezone.now() - timedelta(seconds=settings.JOB_STALL_SECONDS))
+    mine = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts)
+    if mine.filter(progressing).update(lease_until=_lease_end()):
+        return True
+    if mine.exists():
+        log.warning("job %s: no progress for %s s, its lease is left to run out", job.pk, settings.JOB_STALL_SECONDS)
+    return False
+
+
 @contextmanager
 def job_lease_kept(job: Job) -> Iterator[None]:
     """Renew this run's lease every third of it while the block runs, for steps longer than a
-    lease (a backtest, rebuilding rollups): a lease then runs out only when the process dies.
-    Renewal stops by itself once the job is no longer this run's."""
+    lease (a backtest, rebuilding rollups): a lease then runs out only when the process dies or
+    the run makes no progress for JOB_STALL_SECONDS (it hangs). Renewal stops for good once the
+    job is no longer this run's or the run stalled (`job_lease_renew`)."""
     stop = threading.Event()
     interval = settings.JOB_LEASE_SECONDS / 3
 
     def keep() -> None:
         try:
-            mine = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts)
-            while not stop.wait(interval) and mine.update(lease_until=_lease_end(), heartbeat_at=timezone.now()):
+            while not stop.wait(interval) and job_lease_renew(job):
                 pass
         finally:
             connections.close_all()  # this thread's own
@@ -174,7 +190,7 @@ def jobs_sweep() -> dict[str, int]:
         for pk, kind in due:
             task_send_on_commit(job_task_name(kind), pk)
     if requeued or failed:
-        log.warning("jobs sweep: %d job(s) whose worker died re-queued, %d given up", requeued, failed)
+        log.warning("jobs sweep: %d job(s) whose worker died or hung re-queued, %d given up", requeued, failed)
     return {"requeued": requeued, "sent": len(due), "failed": failed}
 
 

@@ -385,10 +385,12 @@ if MEETING_PACK_DAY not in DAY_NAMES or not 0 <= MEETING_PACK_HOUR <= 23:
     raise ImproperlyConfigured("MEETING_PACK_DAY is a weekday's English name and MEETING_PACK_HOUR 0 to 23.")
 MEETING_PACK_TOP = env_int("MEETING_PACK_TOP", 5)
 MEETING_PACK_ATTRIBUTION_MODEL = env_str("MEETING_PACK_ATTRIBUTION_MODEL", "linear")
-# Background jobs (leads.jobs): a running job's lease, renewed by each committed chunk; beat's
-# sweep re-queues a job whose lease ran out (its worker died) and sends again a queued job
-# nobody took (the broker was down or lost it); after JOB_MAX_ATTEMPTS claims a job fails.
+# Background jobs (leads.jobs): a running job's lease, renewed by each committed chunk and, while
+# the run commits one at least every JOB_STALL_SECONDS, between them; beat's sweep re-queues a
+# job whose lease ran out (its worker died or hung) and sends again a queued job nobody took
+# (the broker was down or lost it); after JOB_MAX_ATTEMPTS claims a job fails.
 JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60)
+JOB_STALL_SECONDS = env_int("JOB_STALL_SECONDS", 15 * 60)
 JOB_SEND_AGAIN_SECONDS = env_int("JOB_SEND_AGAIN_SECONDS", 60)
 JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 30)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5)

@@ -404,7 +404,9 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Durability (leads.jobs): when its task was last sent, the running worker's lease (renewed
-    # with every committed chunk), how many runs claimed it, and where the next run resumes.
+    # with every committed chunk), when the run last made progress (claimed it or committed a
+    # chunk: a run without any for JOB_STALL_SECONDS loses its lease), how many runs claimed it,
+    # and where the next run resumes.
     sent_at = models.DateTimeField(default=timezone.now)
     lease_until = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

@@ -5,6 +5,7 @@ A tree is evaluated as of each month's end, so only events before that moment co
 same compiled SQL as live qualification does the work, a month at a time.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -61,8 +62,11 @@ def _outcomes(ids: set[int]) -> dict[str, int]:
     return {"opportunities": opportunities, "won": won}
 
 
-def backtest_tree(tree: dict[str, Any], boundaries: list[datetime]) -> list[dict[str, Any]]:
-    """Per month: leads the tree first qualifies that month, and how many went on to win.
+def backtest_tree(
+    tree: dict[str, Any], boundaries: list[datetime], progress: Callable[[], None] = lambda: None
+) -> list[dict[str, Any]]:
+    """Per month: leads the tree first qualifies that month, and how many went on to win
+    (`progress()` after each month, so a job's lease is kept while months go by).
 
     1. Evaluate the tree as of the window's start: those leads qualified before it.
     2. For each month's end (the next month's start, or now), evaluate again; leads not
@@ -78,23 +82,31 @@ def backtest_tree(tree: dict[str, Any], boundaries: list[datetime]) -> list[dict
         new = now_qualified - seen
         seen |= now_qualified
         out.append({"month": start.strftime("%Y-%m"), "count": len(new), **_outcomes(new)})
+        progress()
     return out
 
 
-def backtest(*, definition: QualificationDefinition, months: int = 12, now: datetime | None = None) -> dict[str, Any]:
-    """The draft beside the active version over the past `months` months."""
+def backtest(
+    *,
+    definition: QualificationDefinition,
+    months: int = 12,
+    now: datetime | None = None,
+    progress: Callable[[], None] = lambda: None,
+) -> dict[str, Any]:
+    """The draft beside the active version over the past `months` months (`progress()` after each
+    month of each tree)."""
     boundaries = month_starts(months, now or timezone.now())
     active = active_definition()
     result: dict[str, Any] = {"months": [b.strftime("%Y-%m") for b in boundaries[:-1]], "version": definition.version}
     result["draft"] = {
-        "mql": backtest_tree(definition.mql_rule, boundaries),
-        "sql": backtest_tree(definition.sql_rule, boundaries),
+        "mql": backtest_tree(definition.mql_rule, boundaries, progress),
+        "sql": backtest_tree(definition.sql_rule, boundaries, progress),
     }
     if active and active.pk != definition.pk:
         result["active_version"] = active.version
         result["active"] = {
-            "mql": backtest_tree(active.mql_rule, boundaries),
-            "sql": backtest_tree(active.sql_rule, boundaries),
+            "mql": backtest_tree(active.mql_rule, boundaries, progress),
+            "sql": backtest_tree(active.sql_rule, boundaries, progress),
         }
     for side in ("draft", "active"):
         for stage in ("mql", "sql"):
@@ -112,7 +124,9 @@ def backtest(*, definition: QualificationDefinition, months: int = 12, now: date
 def backtest_run(*, job: Job) -> Job:
     def work(job: Job, advance: Advance) -> dict[str, Any]:
         definition = QualificationDefinition.objects.get(pk=job.params["definition_id"])
-        return backtest(definition=definition, months=job.params.get("months", 12))
+        # Each month counts as progress (none done): a long backtest is not taken for a hung one.
+        months = job.params.get("months", 12)
+        return backtest(definition=definition, months=months, progress=lambda: advance(0))
 
     return job_run(job=job, work=work)
 

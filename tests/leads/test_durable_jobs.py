@@ -212,6 +212,68 @@ def test_a_step_longer_than_the_lease_keeps_its_lease_while_the_process_lives(ma
     assert Job.objects.get(pk=job.pk).status == Job.Status.DONE
 
 
+def test_a_run_without_progress_for_the_stall_limit_is_no_longer_renewed_and_the_sweep_requeues_it(
+    manager, settings, caplog
+):
+    settings.JOB_LEASE_SECONDS, settings.JOB_STALL_SECONDS = 0.3, 0.6
+    job = jobs.job_queue(kind="rescore", params={}, total=10, by=manager)
+    jobs.job_claim(job)
+    time.sleep(0.4)
+    assert jobs.job_lease_renew(job)  # claimed 0.4 s ago: still within the stall limit
+    jobs.job_heartbeat(job, done=1)  # a chunk committed: the stall limit counts from here
+    time.sleep(0.4)
+    assert jobs.job_lease_renew(job)
+    renewed_until = Job.objects.get(pk=job.pk).lease_until
+
+    time.sleep(0.4)  # 0.8 s since the last chunk: the run hangs
+    assert not jobs.job_lease_renew(job)
+    assert Job.objects.get(pk=job.pk).lease_until == renewed_until
+    assert f"job {job.pk}: no progress for 0.6 s" in caplog.text
+    time.sleep(max(0, (renewed_until - timezone.now()).total_seconds()) + 0.05)
+    assert jobs.jobs_sweep()["requeued"] == 1
+    assert Job.objects.get(pk=job.pk).status == Job.Status.QUEUED
+    with pytest.raises(jobs.JobLeaseLost):
+        jobs.job_heartbeat(job, done=2)  # the hung run wakes: it stops at its next chunk
+    assert jobs.job_claim(taker := Job.objects.get(pk=job.pk))
+    assert (taker.attempts, taker.done) == (2, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hung_run_loses_its_lease_is_requeued_and_stops_quietly_when_it_wakes(manager, settings):
+    settings.JOB_LEASE_SECONDS, settings.JOB_STALL_SECONDS = 0.6, 1
+    job = jobs.job_queue(kind="rescore", params={}, total=10, by=manager)
+    seen = {}
+
+    def hangs_after_a_chunk(job: Job, advance: jobs.Advance) -> dict:
+        advance(1, checkpoint={"after": 1})
+        time.sleep(2.5)  # no chunk for longer than the stall limit: the keeper lets the lease run out
+        seen["lease_left"] = Job.objects.get(pk=job.pk).lease_until > timezone.now()
+        seen["swept"] = jobs.jobs_sweep()["requeued"]
+        advance(1)  # wakes: the lease is lost, so the run stops here
+        seen["went_on"] = True
+        return {"ok": True}
+
+    jobs.job_run(job=job, work=hangs_after_a_chunk)
+    assert seen == {"lease_left": False, "swept": 1}
+    job.refresh_from_db()
+    assert (job.status, job.done, job.checkpoint, job.attempts) == (Job.Status.QUEUED, 1, {"after": 1}, 1)
+
+
+def test_a_backtest_counts_each_month_as_progress_so_a_long_one_is_not_taken_for_a_hung_one(marketer, monkeypatch):
+    from leads.demo.scoring import ARTICLE_MQL, ARTICLE_SQL
+    from leads.qualification import backtest
+    from leads.qualification import services as qualification
+
+    definition = qualification.definition_create(by=marketer, mql_rule=ARTICLE_MQL, sql_rule=ARTICLE_SQL)
+    job = backtest.backtest_enqueue(definition=definition, by=marketer)
+    heartbeats = []
+    real_heartbeat = jobs.job_heartbeat
+    monkeypatch.setattr(jobs, "job_heartbeat", lambda job, **fields: heartbeats.append(real_heartbeat(job, **fields)))
+    backtest.backtest_run(job=job)
+    assert Job.objects.get(pk=job.pk).status == Job.Status.DONE
+    assert len(heartbeats) == 12 * 2  # twelve months of the draft's MQL and SQL trees
+
+
 def test_a_requalification_killed_after_a_chunk_resumes_and_counts_every_promotion_once(
     marketer, rep, manager, monkeypatch, django_capture_on_commit_callbacks
 ):
