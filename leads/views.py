@@ -60,6 +60,7 @@ from leads.services import (
     saved_view_create,
     saved_view_delete,
 )
+from smarketing.lib.forms import posted_data
 from smarketing.roles import Role, has_role, role_required
 
 ANY_ROLE = (Role.MARKETING, Role.SALES, Role.MANAGER)
@@ -319,7 +320,7 @@ def _persona_conditions(lead: Lead) -> list[dict[str, Any]]:
 @role_required(*EDITORS)
 def lead_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     lead = lead_for_user(request.user, pk)
-    form = LeadEditForm(request.POST or None, instance=lead)
+    form = LeadEditForm(posted_data(request), instance=lead)
     if request.method == "POST":
         if form.is_valid():
             changed = lead_edit(lead=lead, changes={name: form.cleaned_data[name] for name in form.changed_data})

@@ -13,7 +13,7 @@ from django.utils import timezone
 from leads import selectors as forms_leads
 from leads.capture.ingest import EventIn, events_ingest
 from leads.demo.scoring import ARTICLE_MQL, ARTICLE_SQL
-from leads.models import DefinitionStatus, Job, Lead, Persona, SavedView, ScoringRule, Stage
+from leads.models import LEAD_PROFILE_FIELDS, DefinitionStatus, Job, Lead, Persona, SavedView, ScoringRule, Stage
 from leads.qualification import services as qualification
 from leads.services import leads_set_owner_run
 from tests.factories import CampaignFactory, EventFactory, LeadFactory
@@ -493,7 +493,31 @@ def test_editing_with_bad_values_is_a_400_with_a_message_per_field(manager_clien
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert set(errors) == {"first_name", "country", "company_size"}
-    assert Lead.objects.get(pk=lead.pk).first_name == "Ana"
+    assert (
+        '<ul class="errorlist" id="id_country_error"><li>Ensure this value has at most 2 characters (it has 5).</li>'
+        in response.text
+    )
+    assert Lead.objects.filter(pk=lead.pk, first_name="Ana", country=lead.country).exists()
+
+
+def test_a_lead_sent_with_every_field_empty_is_saved_cleared(marketer_client):
+    """Every fact on the form is optional, so an empty POST is the form sent with each input
+    cleared: saved and rescored like any edit, not the form again as if nothing had been sent."""
+    Persona.objects.create(name="SaaS", conditions=[{"field": "industry", "op": "eq", "value": "SaaS", "weight": 1}])
+    lead = LeadFactory(first_name="Ana", company="Acme", country="ES", company_size=40)
+    edit = reverse("leads:edit", args=[lead.pk])
+    marketer_client.post(edit, {"first_name": "Ana", "company": "Acme", "country": "ES", "industry": "SaaS"})
+    assert Lead.objects.get(pk=lead.pk).fit_score == 100
+
+    response = marketer_client.post(edit, {}, follow=True)
+
+    assert response.redirect_chain == [(reverse("leads:detail", args=[lead.pk]), 302)]
+    assert "Saved first_name, company, industry, country; the score was recalculated." in response.text
+    lead.refresh_from_db()
+    assert {name: getattr(lead, name) for name in LEAD_PROFILE_FIELDS} == dict.fromkeys(LEAD_PROFILE_FIELDS, "") | {
+        "company_size": None
+    }
+    assert lead.fit_score == 0
 
 
 def test_rep_cannot_edit_a_lead_even_their_own(rep_client, rep):

@@ -224,7 +224,8 @@ MATRIX: dict[str, Entry] = {
     "leads:view_delete": html(
         POST_ONLY, page(ANY_ROLE, 302, others={r: 404 for r in ANY_ROLE}), mine("view"), owned=True
     ),
-    "leads:edit": html(page(EDITORS), page(EDITORS, 400), lead, owned=True),
+    # Every fact on a lead's form is optional: an empty POST saves them cleared and goes back to the lead.
+    "leads:edit": html(page(EDITORS), page(EDITORS, 302), lead, owned=True),
     "leads:merge": reads(page(EDITORS), lead, owned=True),
     # Marketing and managers open every lead: merging two is theirs to do, whoever holds them.
     "leads:merge_confirm": html(page(EDITORS), page(EDITORS, 302), ids(pk="lead", other_pk="other_lead")),
