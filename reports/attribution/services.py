@@ -44,6 +44,7 @@ from reports.attribution.cursors import Rows, Table, cursor_place, head_of, rows
 from reports.attribution.models import DealCredit, LeadMilestone, Milestone, RollupState
 from reports.attribution.selectors import WonDeal, _touches_by_deal, deal_credits, mql_moments
 from reports.funnel import sql as funnel_sql
+from reports.funnel.days import days_rebuild, days_refreshed
 from reports.funnel.models import StageEntry, StageMove
 from smarketing.lib import sql
 
@@ -192,11 +193,16 @@ def milestones_refresh(lead_ids: list[int]) -> None:
 
 
 def funnel_refresh(lead_ids: list[int]) -> None:
-    """These leads' funnel rows (reports.funnel.models), made again from their rows and history."""
+    """These leads' funnel rows (reports.funnel.models), made again from their rows and history,
+    and the day totals changed by as much."""
+    for chunk in sql.chunked(sorted(set(lead_ids)), LEAD_BATCH):
+        days_refreshed(chunk, lambda chunk=chunk: _funnel_rows_again(chunk))
+
+
+def _funnel_rows_again(lead_ids: list[int]) -> None:
     with connection.cursor() as cursor:
-        for chunk in sql.chunked(sorted(set(lead_ids)), LEAD_BATCH):
-            for statement, params in funnel_sql.funnel_refresh(chunk):
-                cursor.execute(*sql.bind(statement, **params))
+        for statement, params in funnel_sql.funnel_refresh(lead_ids):
+            cursor.execute(*sql.bind(statement, **params))
 
 
 # --- Credits --------------------------------------------------------------------------------
@@ -282,6 +288,8 @@ def _rebuild(*, progress: Progress | None) -> dict[str, Any]:
         pending = pool.submit(_milestones_of_ranges, ranges, say, own_connection=True) if parallel else None
         won = _credits_rebuild(say)
         count = pending.result() if pending else _milestones_of_ranges(ranges, say)
+    days = days_rebuild()
+    say(f"funnel: {days['days']:,} days counted")
     if parallel:  # outside a transaction: the pages' counts then read the index alone, planned on statistics
         with connection.cursor() as cursor:
             cursor.execute(rollups_sql.ROLLUPS_VACUUM_PG)

@@ -4,7 +4,7 @@ and a set of leads the funnel, velocity, pipeline, won revenue and why sales sai
 Definitions are the other reports' (DESIGN, "Reports"), and so are most reads:
 
 - agreement, per month (whole teams: targets are the teams', so the filters do not apply):
-  MQLs delivered (from the funnel's rollup of first entries), handed off, won, won revenue,
+  MQLs delivered (from the funnel's day totals of first entries), handed off, won, won revenue,
   and touched in time exactly as `reports.selectors.agreement_attainment` counts them for one
   month, read here for every month of the trend at once; handoffs accepted: of a month's
   handoffs, those whose lead sales moved to opportunity (the worklog's "accept", as win/loss
@@ -35,6 +35,7 @@ from reports.funnel.selectors import (
     VelocityRow,
     cohort_leads,
     entered_leads,
+    first_entries_in,
     first_entries_per_month,
     funnel_by_cohort,
     funnel_by_period,
@@ -162,8 +163,8 @@ def _first_mqls(start: datetime, end: datetime) -> QuerySet[StageEntry]:
 
 
 def mqls_delivered(month: date) -> int:
-    """The month's MQLs delivered (its leads' first moves into MQL), from the funnel's rollup."""
-    return _first_mqls(*month_bounds(month)).count()
+    """The month's MQLs delivered (its leads' first moves into MQL), from the funnel's day totals."""
+    return first_entries_in(Stage.MQL, month)
 
 
 def _mqls_per_month(months: list[date]) -> dict[date, int]:

@@ -12,6 +12,18 @@ a row per lead, per first entry or per move instead of the whole history of a pe
 Both are derived data, like the ROI's: they point at their lead without a database constraint
 and under a hidden name, so a lead merge does not move them (the survivor is recomputed) while
 deleting a lead deletes them; `manage.py reports_rebuild` makes them again from scratch.
+
+And the same first entries counted per day, so that a period's figures add up a few hundred
+rows of days instead of counting every lead that entered a stage in it (the dashboard's trend,
+cohorts and entries at a million leads):
+
+- CohortDay: the leads created on a day with each furthest place (the creation rows);
+- EntryDay: the leads that first entered each stage on a day.
+
+A day is the instance's zone's (TIME_ZONE): the periods the pages offer are whole days of it.
+`reports.funnel.days` keeps them equal to StageEntry's rows: each refresh of a lead's rows adds
+the difference it made, deleting a lead takes its rows out (`CASCADE_COUNTED`), and a rebuild
+counts them afresh (as it must after TIME_ZONE changes).
 """
 
 from django.db import models
@@ -21,11 +33,23 @@ from leads.models import Lead
 CREATED = "created"
 
 
+def CASCADE_COUNTED(collector, field, sub_objs, using):  # noqa: N802 (named like Django's CASCADE)
+    """CASCADE for a deleted lead's first entries, taken out of the day totals first (a merge
+    deletes the other lead, an admin may delete one)."""
+    from reports.funnel.days import days_subtract  # the module that keeps the totals imports this one
+
+    days_subtract(sub_objs, using=using)
+    models.CASCADE(collector, field, sub_objs, using)
+
+
+CASCADE_COUNTED.lazy_sub_objs = True  # a query for the totals, not the rows loaded one by one
+
+
 class StageEntry(models.Model):
     """When a lead was created (stage "created"), or first entered a stage of the forward path."""
 
     pk = models.CompositePrimaryKey("lead", "stage")
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
+    lead = models.ForeignKey(Lead, on_delete=CASCADE_COUNTED, related_name="+", db_constraint=False, db_index=False)
     stage = models.CharField(max_length=20)
     at = models.DateTimeField()
     furthest = models.SmallIntegerField(
@@ -58,3 +82,29 @@ class StageMove(models.Model):
 
     def __str__(self) -> str:
         return f"lead {self.lead_id}: from {self.from_stage} {self.moved_at:%Y-%m-%d}"
+
+
+class CohortDay(models.Model):
+    """How many leads were created on a day (the instance's zone) whose furthest place is
+    `furthest`: StageEntry's creation rows, counted."""
+
+    pk = models.CompositePrimaryKey("day", "furthest")
+    day = models.DateField()
+    furthest = models.SmallIntegerField(help_text="The furthest stage's place in FUNNEL (-1: none of it).")
+    leads = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.leads} created, furthest {self.furthest}"
+
+
+class EntryDay(models.Model):
+    """How many leads first entered a stage of the forward path on a day (the instance's zone):
+    StageEntry's entry rows, counted."""
+
+    pk = models.CompositePrimaryKey("stage", "day")
+    stage = models.CharField(max_length=20)
+    day = models.DateField()
+    leads = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.leads} first entered {self.stage}"

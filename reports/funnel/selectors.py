@@ -31,27 +31,28 @@ one of its figures, built from the same query, so a figure and its list cannot d
 Each report is one query whatever the number of leads, and none reads the stage history: they
 read its rollups (reports.funnel.models, kept current by `reports.rollups_update` every 15 s, so
 a move shows within seconds): a creation row per lead with its furthest stage, a row per first
-entry, a row per move with when its lead entered the stage it left. On PostgreSQL the velocity's
-medians are taken in the database (percentile_cont over seconds); elsewhere in Python.
+entry, a row per move with when its lead entered the stage it left. Over every lead and whole
+days (every period the pages offer), cohorts and entries add up the same rows' day totals
+instead (CohortDay, EntryDay: a few hundred rows for a year, where the rows are millions), which
+the rollups keep equal to them. On PostgreSQL the velocity's medians are taken in the database
+(percentile_cont over seconds); elsewhere in Python.
 """
 
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, QuerySet
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, QuerySet, Sum
 from django.db.models.functions import Cast, Extract, TruncMonth
 from django.utils import timezone
 
 from leads.models import FUNNEL, Lead
-from reports.funnel import sql as funnel_sql
-from reports.funnel.models import CREATED, StageEntry, StageMove
-from smarketing.lib import sql
-from smarketing.lib.periods import month_bounds, month_first, next_month
+from reports.funnel.models import CREATED, CohortDay, EntryDay, StageEntry, StageMove
+from smarketing.lib.periods import month_first, next_month
 
 BY_COHORT, BY_PERIOD = "cohort", "period"
 GROUPINGS = (BY_COHORT, BY_PERIOD)
@@ -129,17 +130,28 @@ def funnel_by_cohort(*, start: datetime, end: datetime, leads: QuerySet[Lead] | 
     """Per month of creation in [start, end), how many leads reached each stage (see the module).
 
     1. per lead created in the range, its furthest stage (the rollup's creation row);
-    2. count leads per month and furthest stage (one query, grouped in the database);
+    2. count leads per month and furthest stage (one query, grouped in the database; without
+       `leads`, over whole days, the sum of the rollup's day totals of the same rows);
     3. a lead reached every stage up to its furthest: sum the counts from the right.
     Every month of the range has a row, empty or not.
     """
-    grouped = (
-        _created(start=start, end=end, leads=leads)
-        .annotate(cohort=TruncMonth("at", tzinfo=timezone.get_current_timezone()))
-        .values("cohort", "furthest")
-        .annotate(n=Count("*"))
-        .order_by()
-    )
+    days = whole_days(start, end)
+    if leads is None and days:  # every lead: the day totals of the same rows
+        grouped = (
+            CohortDay.objects.filter(day__gte=days[0], day__lt=days[1])
+            .annotate(cohort=TruncMonth("day"))
+            .values("cohort", "furthest")
+            .annotate(n=Sum("leads"))
+            .order_by()
+        )
+    else:
+        grouped = (
+            _created(start=start, end=end, leads=leads)
+            .annotate(cohort=TruncMonth("at", tzinfo=timezone.get_current_timezone()))
+            .values("cohort", "furthest")
+            .annotate(n=Count("*"))
+            .order_by()
+        )
     rows = {month: CohortRow(month=month) for month in _months(start, end)}
     for group in grouped:
         month = _as_date(group["cohort"])
@@ -180,13 +192,18 @@ def entered_leads(*, start: datetime, end: datetime, stage: str, leads: QuerySet
 def funnel_by_period(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None = None) -> list[StageRow]:
     """Per stage of the forward path, the leads whose first ever entry into it falls in
     [start, end), and the rate from each stage's figure to the next's (see the module). One query."""
-    counts = dict(
-        _first_entries(start=start, end=end, leads=leads)
-        .values("stage")
-        .annotate(n=Count("*"))
-        .order_by()
-        .values_list("stage", "n")
-    )
+    days = whole_days(start, end)
+    if leads is None and days:  # every lead: the day totals of the same rows
+        counted = EntryDay.objects.filter(stage__in=FUNNEL, day__gte=days[0], day__lt=days[1])
+        counts = dict(counted.values("stage").annotate(n=Sum("leads")).order_by().values_list("stage", "n"))
+    else:
+        counts = dict(
+            _first_entries(start=start, end=end, leads=leads)
+            .values("stage")
+            .annotate(n=Count("*"))
+            .order_by()
+            .values_list("stage", "n")
+        )
     rows = [StageRow(stage=stage, entries=counts.get(stage, 0)) for stage in FUNNEL]
     for row, later in zip(rows, rows[1:], strict=False):
         row.rate_to_next = rate(later.entries, row.entries)
@@ -194,15 +211,32 @@ def funnel_by_period(*, start: datetime, end: datetime, leads: QuerySet[Lead] | 
 
 
 def first_entries_per_month(stage: str, months: list[date]) -> dict[date, int]:
-    """Per month (first days, the instance's zone), the leads whose first entry into `stage` falls
-    in it (no filter: the agreement's trend); one query, a count per month."""
-    params: dict[str, Any] = {"stage": stage}
-    for n, month in enumerate(months):
-        start, end = month_bounds(month)
-        params[f"start_{n}"], params[f"end_{n}"] = sql.db_datetime(start), sql.db_datetime(end)
-    with connection.cursor() as cursor:
-        cursor.execute(*sql.bind(funnel_sql.entries_per_range(len(months)), **params))
-        return {months[n]: count for n, count in cursor.fetchall()}
+    """Per month (first days, the instance's zone, oldest first), the leads whose first entry
+    into `stage` falls in it (no filter: the agreement's trend); one query over the day totals."""
+    counted = (
+        EntryDay.objects.filter(stage=stage, day__gte=months[0], day__lt=next_month(months[-1]))
+        .annotate(month=TruncMonth("day"))
+        .values("month")
+        .annotate(n=Sum("leads"))
+        .order_by()
+        .values_list("month", "n")
+    )
+    found = {_as_date(month): n for month, n in counted}
+    return {month: found.get(month, 0) for month in months}
+
+
+def first_entries_in(stage: str, month: date) -> int:
+    """The leads whose first entry into `stage` falls in `month`, from the day totals."""
+    return first_entries_per_month(stage, [month])[month]
+
+
+def whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
+    """[start, end) as [first day, day after the last) when both are midnights of the instance's
+    zone, as every period the pages offer is; None otherwise (then only the rows can say)."""
+    first, after = timezone.localtime(start), timezone.localtime(end)
+    if first.time() != time.min or after.time() != time.min:
+        return None
+    return first.date(), after.date()
 
 
 # --- Velocity ----------------------------------------------------------------------------------

@@ -83,14 +83,3 @@ def funnel_insert_range() -> list[str]:
 FUNNEL_CLEAR_PG = "TRUNCATE reports_stageentry, reports_stagemove"
 # After a rebuild: the visibility map set (the pages' reads are index-only scans), statistics taken.
 FUNNEL_VACUUM_PG = "VACUUM (ANALYZE) reports_stageentry, reports_stagemove"
-
-
-def entries_per_range(ranges: int) -> str:
-    """The count of first entries into %(stage)s in each of `ranges` ranges [%(start_N)s, %(end_N)s),
-    as (N, count): a count of the index's entries per range, cheaper than grouping every entry
-    of the whole span by month."""
-    return " UNION ALL ".join(
-        f"SELECT {n} AS n, (SELECT COUNT(*) FROM reports_stageentry WHERE stage = %(stage)s "
-        f"AND at >= %(start_{n})s AND at < %(end_{n})s) AS entries"
-        for n in range(ranges)
-    )

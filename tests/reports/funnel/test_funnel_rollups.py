@@ -1,16 +1,19 @@
 """The funnel's rollups (reports.funnel.models), kept by the ROI's runs: what the runs leave equals
 what the definitions give from the leads and their history, and what a rebuild makes."""
 
-from collections import defaultdict
-from datetime import datetime
+from collections import Counter, defaultdict
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from leads.models import FUNNEL, Lead, Stage, StageChange
 from leads.services import lead_merge
 from reports.attribution.services import rollups_rebuild, rollups_update
-from reports.funnel.models import CREATED, StageEntry, StageMove
+from reports.funnel.models import CREATED, CohortDay, EntryDay, StageEntry, StageMove
+from reports.funnel.selectors import funnel_by_cohort
 from tests.factories import LeadFactory
 from tests.reports.funnel.world import at, build_world, move
 
@@ -97,3 +100,62 @@ def test_incremental_runs_equal_a_rebuild(world, manager):
     incremental = (entries_now(), moves_now())
     rollups_rebuild()
     assert (entries_now(), moves_now()) == incremental
+
+
+def days_now() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The day totals, without the days a change brought back to nothing."""
+    cohorts = CohortDay.objects.filter(leads__gt=0).values_list("day", "furthest", "leads")
+    entries = EntryDay.objects.filter(leads__gt=0).values_list("stage", "day", "leads")
+    return sorted(cohorts), sorted(entries)
+
+
+def days_from_the_rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """StageEntry's rows counted per day of the instance's zone, in Python."""
+    cohorts: Counter[tuple[Any, ...]] = Counter()
+    entries: Counter[tuple[Any, ...]] = Counter()
+    for _, stage, when, furthest in entries_now():
+        day = timezone.localdate(when)
+        if stage == CREATED:
+            cohorts[(day, furthest)] += 1
+        else:
+            entries[(stage, day)] += 1
+    return sorted((*key, n) for key, n in cohorts.items()), sorted((*key, n) for key, n in entries.items())
+
+
+def test_the_day_totals_follow_runs_merges_and_deletions(world, manager):
+    """Every change the runs make to the rows shows in the day totals, and so does a lead a merge
+    or a person deletes; a rebuild counts the same."""
+    assert days_now() == days_from_the_rows()
+    assert days_now()[0]  # the world's leads are counted, not two empty lists
+    newcomer = LeadFactory(created_at=at(3, 1), stage=Stage.SUBSCRIBER)
+    rollups_update()
+    move(newcomer, Stage.MQL, at(3, 2))
+    move(world["B"], Stage.OPPORTUNITY, at(3, 3))  # an old lead's furthest place grows: its creation day changes
+    rollups_update()
+    assert days_now() == days_from_the_rows()
+    lead_merge(survivor=world["F"], other=world["D"], by=manager)
+    rollups_update()
+    assert days_now() == days_from_the_rows()
+    newcomer.delete()
+    assert not StageEntry.objects.filter(lead_id=newcomer.pk).exists()
+    assert days_now() == days_from_the_rows()
+    incremental = days_now()
+    rollups_rebuild()
+    assert days_now() == incremental
+
+
+def test_a_day_is_the_instances_zones(db, settings):
+    """A lead created at 00:30 on 1 February in Madrid (23:30 on 31 January in UTC) counts for
+    February there, in the day totals as in the rows they add up."""
+    settings.TIME_ZONE = "Europe/Madrid"
+    assert rollups_update()["rebuilt"]
+    early = datetime(2026, 2, 1, 0, 30, tzinfo=ZoneInfo("Europe/Madrid"))
+    LeadFactory(created_at=early, stage=Stage.SUBSCRIBER)
+    rollups_update()
+    assert list(CohortDay.objects.values_list("day", "leads")) == [(date(2026, 2, 1), 1)]
+    rows = funnel_by_cohort(start=month_start(2026, 1), end=month_start(2026, 3))
+    assert [(row.month, row.leads) for row in rows] == [(date(2026, 1, 1), 0), (date(2026, 2, 1), 1)]
+
+
+def month_start(year: int, month: int) -> datetime:
+    return datetime(year, month, 1, tzinfo=timezone.get_current_timezone())

@@ -1,0 +1,75 @@
+"""The day totals of the funnel's first entries (reports.funnel.models: CohortDay, EntryDay), kept
+equal to StageEntry's rows: a refresh of some leads' rows adds what it changed, a deleted lead's
+rows are taken out, a rebuild counts them all again. Days are the instance's zone's."""
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from django.db import connections
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from reports.funnel.models import CREATED, CohortDay, EntryDay, StageEntry
+
+# (stage, day, furthest) → leads; furthest is None on an entry row.
+Totals = dict[tuple[str, date, int | None], int]
+
+COHORT_ADD = (
+    "INSERT INTO reports_cohortday (day, furthest, leads) VALUES {rows} "
+    "ON CONFLICT (day, furthest) DO UPDATE SET leads = reports_cohortday.leads + excluded.leads"
+)
+ENTRY_ADD = (
+    "INSERT INTO reports_entryday (stage, day, leads) VALUES {rows} "
+    "ON CONFLICT (stage, day) DO UPDATE SET leads = reports_entryday.leads + excluded.leads"
+)
+ROWS_PER_STATEMENT = 500
+
+
+def totals_of(entries: QuerySet[StageEntry]) -> Totals:
+    """The rows counted per stage, day and furthest place: one grouped query."""
+    grouped = (
+        entries.annotate(day=TruncDate("at", tzinfo=timezone.get_current_timezone()))
+        .values_list("stage", "day", "furthest")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    return {(stage, day, furthest): n for stage, day, furthest, n in grouped}
+
+
+def days_refreshed(lead_ids: list[int], refresh: Callable[[], None]) -> None:
+    """Run `refresh` (which makes these leads' StageEntry rows again) and add to the day totals
+    the difference it made. Call it in the refresh's transaction."""
+    leads = StageEntry.objects.filter(lead_id__in=lead_ids)
+    before = totals_of(leads)
+    refresh()
+    after = totals_of(leads)
+    change = {key: after.get(key, 0) - before.get(key, 0) for key in before.keys() | after.keys()}
+    days_add({key: n for key, n in change.items() if n})
+
+
+def days_subtract(entries: QuerySet[StageEntry], *, using: str) -> None:
+    """Take these rows (about to be deleted) out of the day totals."""
+    days_add({key: -n for key, n in totals_of(entries.using(using)).items()}, using=using)
+
+
+def days_add(totals: Totals, *, using: str = "default") -> None:
+    """Add these counts (negative to subtract) to the day totals, creating the days not there."""
+    cohort = [(day, furthest, n) for (stage, day, furthest), n in totals.items() if stage == CREATED]
+    entries = [(stage, day, n) for (stage, day, _), n in totals.items() if stage != CREATED]
+    with connections[using].cursor() as cursor:
+        for statement, rows in ((COHORT_ADD, cohort), (ENTRY_ADD, entries)):
+            for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                chunk = rows[start : start + ROWS_PER_STATEMENT]
+                values = ", ".join(["(" + ", ".join(["%s"] * len(chunk[0])) + ")"] * len(chunk))
+                cursor.execute(statement.format(rows=values), [value for row in chunk for value in row])
+
+
+def days_rebuild() -> dict[str, Any]:
+    """Count every row again (after the rows themselves were rebuilt): two grouped queries."""
+    CohortDay.objects.all().delete()
+    EntryDay.objects.all().delete()
+    totals = totals_of(StageEntry.objects.all())
+    days_add(totals)
+    return {"days": len({day for _, day, _ in totals})}
