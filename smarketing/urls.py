@@ -9,6 +9,7 @@ from playbooks.email.webhooks import webhook_urls
 from playbooks.urls import public_urlpatterns as email_links
 from playbooks.urls import referral_urlpatterns as referral_links
 from reports import views as report_views
+from smarketing.accounts import views as account_views
 
 # The API docs: Swagger UI, its start-up script served apart (the split view), so the page runs
 # under the site's policy but for the one <style> block in drf-spectacular's template, allowed by
@@ -18,9 +19,9 @@ api_docs = csp_update({"style-src": [SWAGGER_UI_STYLE]})(SpectacularSwaggerSplit
 
 urlpatterns = [
     path("", report_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", account_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/", account_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", include("smarketing.accounts.urls")),
     path("audit/", include("smarketing.audit.urls")),

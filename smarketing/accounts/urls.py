@@ -1,4 +1,5 @@
-"""Password reset (Django's views, the product's forms and pages) and the managers' logins page."""
+"""Password reset (Django's views, answering a form sent invalid with 400; the product's forms
+and pages) and the managers' logins page."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
@@ -11,7 +12,7 @@ app_name = "accounts"
 urlpatterns = [
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
+        views.PasswordResetView.as_view(
             form_class=PasswordResetByOutbox,
             template_name="accounts/password_reset_form.html",
             subject_template_name="accounts/email/password_reset_subject.txt",
@@ -28,7 +29,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
+        views.PasswordResetConfirmView.as_view(
             form_class=SetPasswordAndUnlock,
             template_name="accounts/password_reset_confirm.html",
             success_url=reverse_lazy("accounts:password-reset-complete"),

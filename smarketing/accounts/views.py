@@ -1,16 +1,19 @@
 """The lockout page axes answers a refused login with, and the managers' page of failed logins
-and lockouts, each with its unlock button. The password-reset pages are Django's own views with
-this package's forms and templates (urls.py)."""
+and lockouts, each with its unlock button. Logging in and the password pages are Django's own
+views, answering a form sent invalid with 400, with this package's forms and templates (urls.py)."""
 
 import math
 
 from axes.helpers import get_client_username
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django.views.generic import FormView
 
 from leads.capture.api import client_ip
 from smarketing.accounts import selectors, services
@@ -62,3 +65,28 @@ def _logins_page(request: HttpRequest, form: UnlockForm, *, status: int = 200) -
         "form": form,
     }
     return render(request, "accounts/logins.html", context, status=status)
+
+
+class InvalidFormIs400(FormView):
+    """Django's form views answer a form sent empty or invalid with 200, as if it had been
+    opened; like every page of the product, these answer 400 with each field's message."""
+
+    def form_invalid(self, form: Form) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class LoginView(InvalidFormIs400, auth_views.LoginView):
+    """A wrong password is a 400 too; axes counts it (its backend) and, at the limit, its
+    middleware answers the lockout page instead."""
+
+
+class PasswordChangeView(InvalidFormIs400, auth_views.PasswordChangeView):
+    """One's own password, the old one first."""
+
+
+class PasswordResetView(InvalidFormIs400, auth_views.PasswordResetView):
+    """The address to send a reset link to."""
+
+
+class PasswordResetConfirmView(InvalidFormIs400, auth_views.PasswordResetConfirmView):
+    """The new password, from a reset link; a link that no longer works stays the page that says so."""

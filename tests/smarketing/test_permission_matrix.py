@@ -200,11 +200,13 @@ WEBHOOKS = {
 MATRIX: dict[str, Entry] = {
     # --- Logging in, the landing page, accounts ------------------------------------------------
     "home": reads(page(ANY_ROLE)),
-    "login": html(everyone(200, logged_in=302), everyone(200, logged_in=302)),
+    # An empty POST to a form of these pages names its missing fields (400); a used-up reset link
+    # is the page that says so, whatever is sent to it.
+    "login": html(everyone(200, logged_in=302), everyone(400, logged_in=302)),
     "logout": html(everyone(405), everyone(302)),
-    "password_change": html(page(LOGGED_IN), page(LOGGED_IN)),
+    "password_change": html(page(LOGGED_IN), page(LOGGED_IN, 400)),
     "password_change_done": html(page(LOGGED_IN), page(LOGGED_IN, 405)),
-    "accounts:password-reset": html(everyone(200), everyone(200)),
+    "accounts:password-reset": html(everyone(200), everyone(400)),
     "accounts:password-reset-done": html(everyone(200), everyone(405)),
     "accounts:password-reset-confirm": html(
         everyone(200), everyone(200), lambda w, r, o: {"uidb64": "MQ", "token": "used-up"}

@@ -85,6 +85,26 @@ def test_password_change_page_is_there(rep_client):
     assert rep_client.get(reverse("password_change")).status_code == 200
 
 
+def test_a_password_change_sent_empty_or_wrong_is_a_400_per_field_and_changes_nothing(rep_client, rep):
+    empty = rep_client.post(reverse("password_change"), {})
+    assert empty.status_code == 400
+    for name in ("old_password", "new_password1", "new_password2"):
+        assert f'<div class="error" id="id_{name}_error">This field is required.</div>' in empty.text
+    wrong = {"old_password": "not-it", "new_password1": "a-new-Pass-9921", "new_password2": "a-new-Pass-9921"}
+    refused = rep_client.post(reverse("password_change"), wrong)
+    assert refused.status_code == 400 and "Your old password was entered incorrectly." in refused.text
+    rep.refresh_from_db()
+    assert rep.check_password("pw-rep")
+
+
+def test_a_password_change_with_the_old_password_saves_the_new_one(rep_client, rep):
+    change = {"old_password": "pw-rep", "new_password1": "a-new-Pass-9921", "new_password2": "a-new-Pass-9921"}
+    response = rep_client.post(reverse("password_change"), change)
+    assert response.status_code == 302 and response.url == reverse("password_change_done")
+    rep.refresh_from_db()
+    assert rep.check_password("a-new-Pass-9921")
+
+
 def test_logout_by_post(rep_client):
     response = rep_client.post(reverse("logout"))
     assert response.status_code == 302

@@ -31,7 +31,7 @@ def fail(client: Client, username: str, times: int = LIMIT, *, ip: str = HERE, p
 
 def test_wrong_passwords_lock_the_user_out_and_the_right_one_is_then_refused(marketer):
     client = Client()
-    assert fail(client, "marketer", LIMIT - 1).status_code == 200  # the form again, with its error
+    assert fail(client, "marketer", LIMIT - 1).status_code == 400  # the form again, with its error
 
     locked = log_in(client, "marketer", "wrong")
     assert locked.status_code == 429
@@ -41,6 +41,24 @@ def test_wrong_passwords_lock_the_user_out_and_the_right_one_is_then_refused(mar
     refused = log_in(client, "marketer", "pw-marketer")
     assert refused.status_code == 429 and "_auth_user_id" not in client.session
     assert "Reset your password" in refused.text
+
+
+def test_a_wrong_password_is_a_400_that_says_so_and_counts_towards_the_lock(marketer):
+    client = Client()
+    refused = log_in(client, "marketer", "wrong")
+    assert refused.status_code == 400 and "_auth_user_id" not in client.session
+    assert '<div class="error" role="alert">Please enter a correct username and password.' in refused.text
+    assert 'value="marketer"' in refused.text  # the username is kept for the next try
+    assert AccessAttempt.objects.get(username="marketer").failures_since_start == 1
+
+
+def test_a_login_sent_empty_is_a_400_naming_both_fields_and_counts_nothing(db):
+    client = Client()
+    response = client.post("/login/", {}, REMOTE_ADDR=HERE)
+    assert response.status_code == 400 and "_auth_user_id" not in client.session
+    for name in ("username", "password"):
+        assert f'<ul class="errorlist" id="id_{name}_error"><li>This field is required.</li></ul>' in response.text
+    assert not AccessAttempt.objects.exists() and not AccessFailureLog.objects.exists()
 
 
 def test_other_users_and_other_addresses_are_not_locked(marketer, rep):
@@ -62,7 +80,7 @@ def test_the_lock_ends_after_the_cool_off(marketer):
 def test_a_right_password_clears_the_count(marketer):
     fail(Client(), "marketer", LIMIT - 1)
     assert log_in(Client(), "marketer", "pw-marketer").status_code == 302
-    assert fail(Client(), "marketer", LIMIT - 1).status_code == 200
+    assert fail(Client(), "marketer", LIMIT - 1).status_code == 400
 
 
 def test_the_admin_login_locks_too(db):

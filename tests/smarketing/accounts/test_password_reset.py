@@ -63,6 +63,34 @@ def test_an_unknown_address_gets_the_same_answer_and_no_message(marketer):
     assert not OutboundEmail.objects.exists()
 
 
+def test_a_reset_asked_without_an_address_is_a_400_naming_the_field(marketer):
+    answer = ask_for_reset("")
+    assert answer.status_code == 400
+    assert '<div class="error" id="id_email_error" role="alert">This field is required.</div>' in answer.text
+    assert 'aria-describedby="id_email_error"' in answer.text
+    assert not OutboundEmail.objects.exists()
+
+
+def test_a_new_password_sent_empty_or_mismatched_is_a_400_per_field_and_changes_nothing(marketer):
+    marketer.email = "mara@example.com"
+    marketer.save(update_fields=["email"])
+    ask_for_reset("mara@example.com")
+    client = Client()
+    form_url = client.get(link_path(OutboundEmail.objects.get()), follow=True).redirect_chain[-1][0]
+
+    empty = client.post(form_url, {})
+    assert empty.status_code == 400 and empty.context["validlink"]
+    for name in ("new_password1", "new_password2"):
+        assert f'<div class="error" id="id_{name}_error" role="alert">This field is required.</div>' in empty.text
+    mismatched = client.post(form_url, NEW_PASSWORDS | {"new_password2": "another-Pass-9921"})
+    assert mismatched.status_code == 400
+    assert "The two password fields didn’t match." in mismatched.text
+
+    marketer.refresh_from_db()
+    assert marketer.check_password("pw-marketer")
+    assert client.post(form_url, NEW_PASSWORDS).status_code == 302  # the link still works after both
+
+
 def test_the_outbox_shows_a_reset_message_without_its_link(marketer, manager_client):
     marketer.email = "mara@example.com"
     marketer.save(update_fields=["email"])
