@@ -13,29 +13,31 @@ The row, not the broker's message, is the truth:
    lease stops at its next chunk instead of writing beside the one that took over; between
    chunks a thread renews the lease while the run makes progress, and lets it run out once
    no chunk committed for JOB_STALL_SECONDS (the run hangs);
-3. beat's `jobs.sweep` (every JOB_SWEEP_SECONDS) sends again the queued jobs nobody took
-   within JOB_SEND_AGAIN_SECONDS (the broker was down, or lost the message) and re-queues
-   the running jobs whose lease ran out (their worker died or hung), which resume from their
-   checkpoint; a job that ran out of JOB_MAX_ATTEMPTS fails with a message saying so.
+3. beat's `jobs.sweep` (every JOB_SWEEP_SECONDS) re-queues the running jobs whose lease ran
+   out (their worker died or hung), which resume from their checkpoint, and sends again the
+   queued jobs nobody took within JOB_SEND_AGAIN_SECONDS (the broker was down, or lost the
+   message), then twice as long after each send up to JOB_SEND_AGAIN_MAX_SECONDS (the
+   workers may only be busy); a job that ran out of JOB_MAX_ATTEMPTS fails with a message
+   saying so.
 """
 
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections, transaction
 from django.db.models import F, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Least
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from leads.models import Job
-from smarketing.lib.tasks import task_send_on_commit
+from smarketing.lib.tasks import task_send, task_send_on_commit
 from smarketing.roles import Role, has_role
 
 log = logging.getLogger(__name__)
@@ -180,25 +182,56 @@ def jobs_sweep() -> dict[str, int]:
         finished_at=now,
         lease_until=None,
     )
-    # Dated as if sent long ago, so the step below sends them at once.
-    long_ago = now - _send_again_after() - timedelta(seconds=1)
-    requeued = expired.update(status=Job.Status.QUEUED, lease_until=None, sent_at=long_ago)
-    stale = Job.objects.filter(status=Job.Status.QUEUED, sent_at__lt=now - _send_again_after())
+    # Not sent since re-queued: the step below sends them at once, and their back-off starts over.
+    requeued = expired.update(status=Job.Status.QUEUED, lease_until=None, sends=0)
+    stale = Job.objects.filter(_send_again_due(now), status=Job.Status.QUEUED)
     with transaction.atomic():
         due = list(stale.select_for_update(skip_locked=True).values_list("pk", "kind")[:JOBS_SENT_PER_SWEEP])
-        Job.objects.filter(pk__in=[pk for pk, _ in due]).update(sent_at=now)
-        for pk, kind in due:
-            task_send_on_commit(job_task_name(kind), pk)
+        sends = Least(F("sends") + 1, SENDS_COUNTED)
+        Job.objects.filter(pk__in=[pk for pk, _ in due]).update(sent_at=now, sends=sends)
+        if due:
+            transaction.on_commit(lambda: _jobs_send(due))
     if requeued or failed:
         log.warning("jobs sweep: %d job(s) whose worker died or hung re-queued, %d given up", requeued, failed)
     return {"requeued": requeued, "sent": len(due), "failed": failed}
 
 
 JOBS_SENT_PER_SWEEP = 500
+SENDS_COUNTED = 32_767  # the largest a PositiveSmallIntegerField holds on every database
 
 
-def _send_again_after() -> timedelta:
-    return timedelta(seconds=settings.JOB_SEND_AGAIN_SECONDS)
+def _send_again_waits() -> list[timedelta]:
+    """How long a queued job waits for a worker after its n-th send before it is sent again
+    (the last wait for every later send): JOB_SEND_AGAIN_SECONDS, then twice as long each
+    time up to JOB_SEND_AGAIN_MAX_SECONDS, so a queue that is merely busy (a long import
+    holds every worker) gets a handful of extra messages, not one a minute."""
+    first = timedelta(seconds=settings.JOB_SEND_AGAIN_SECONDS)
+    longest = timedelta(seconds=settings.JOB_SEND_AGAIN_MAX_SECONDS)
+    waits = [min(first, longest)]
+    while timedelta(0) < waits[-1] < longest:
+        waits.append(min(waits[-1] * 2, longest))
+    return waits
+
+
+def _send_again_due(now: datetime) -> Q:
+    """The queued jobs whose wait is over, or that were never sent since they were re-queued."""
+    waits = _send_again_waits()
+    due = Q(sends=0)
+    for sends, wait in enumerate(waits[:-1], start=1):
+        due |= Q(sends=sends, sent_at__lt=now - wait)
+    return due | Q(sends__gte=len(waits), sent_at__lt=now - waits[-1])
+
+
+def _jobs_send(due: list[tuple[int, str]]) -> None:
+    """Send the jobs' tasks, and stop at the first the broker cannot take: it is down, and what
+    it held may be lost (a restart empties its queues). Every queued job then goes back to the
+    first wait, so each is sent again within about a minute of the broker's return rather than
+    after the long wait of a queue that was only busy."""
+    for sent, (pk, kind) in enumerate(due):
+        if not task_send(job_task_name(kind), pk):
+            Job.objects.filter(status=Job.Status.QUEUED, sends__gt=1).update(sends=1)
+            log.warning("jobs sweep: the broker is unreachable; %d of %d job(s) sent", sent, len(due))
+            return
 
 
 class Advance(Protocol):

@@ -388,10 +388,13 @@ MEETING_PACK_ATTRIBUTION_MODEL = env_str("MEETING_PACK_ATTRIBUTION_MODEL", "line
 # Background jobs (leads.jobs): a running job's lease, renewed by each committed chunk and, while
 # the run commits one at least every JOB_STALL_SECONDS, between them; beat's sweep re-queues a
 # job whose lease ran out (its worker died or hung) and sends again a queued job nobody took
-# (the broker was down or lost it); after JOB_MAX_ATTEMPTS claims a job fails.
+# (the broker was down or lost it, or every worker is busy) after JOB_SEND_AGAIN_SECONDS, then
+# twice as long after each send up to JOB_SEND_AGAIN_MAX_SECONDS; after JOB_MAX_ATTEMPTS claims
+# a job fails.
 JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60)
 JOB_STALL_SECONDS = env_int("JOB_STALL_SECONDS", 15 * 60)
 JOB_SEND_AGAIN_SECONDS = env_int("JOB_SEND_AGAIN_SECONDS", 60)
+JOB_SEND_AGAIN_MAX_SECONDS = env_int("JOB_SEND_AGAIN_MAX_SECONDS", 30 * 60)
 JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 30)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5)
 CELERY_BEAT_SCHEDULE = {

@@ -403,11 +403,13 @@ class Job(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Durability (leads.jobs): when its task was last sent, the running worker's lease (renewed
-    # with every committed chunk), when the run last made progress (claimed it or committed a
-    # chunk: a run without any for JOB_STALL_SECONDS loses its lease), how many runs claimed it,
-    # and where the next run resumes.
+    # Durability (leads.jobs): when its task was last sent and how many times since it was
+    # (re-)queued (the sweep waits twice as long before each send again), the running worker's
+    # lease (renewed with every committed chunk), when the run last made progress (claimed it or
+    # committed a chunk: a run without any for JOB_STALL_SECONDS loses its lease), how many runs
+    # claimed it, and where the next run resumes.
     sent_at = models.DateTimeField(default=timezone.now)
+    sends = models.PositiveSmallIntegerField(default=1)
     lease_until = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

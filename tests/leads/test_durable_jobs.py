@@ -2,10 +2,13 @@
 worker dies or the broker never delivered, and never writing a row twice when a chunk reruns."""
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -74,6 +77,7 @@ def test_the_sweep_requeues_and_sends_a_job_whose_worker_died_and_leaves_live_on
     assert outcome == {"requeued": 1, "sent": 1, "failed": 0}
     assert len(sends) == 1
     assert Job.objects.get(pk=dead.pk).status == Job.Status.QUEUED
+    assert Job.objects.get(pk=dead.pk).sends == 1  # sent once since re-queued: its back-off starts over
     assert Job.objects.get(pk=live.pk).status == Job.Status.RUNNING
 
 
@@ -101,25 +105,69 @@ def test_a_job_that_ran_out_of_attempts_fails_with_a_message_saying_so(marketer,
     assert f"stopped {settings.JOB_MAX_ATTEMPTS} times" in job.error
 
 
-def test_asking_for_a_job_succeeds_soon_when_the_broker_is_unreachable(
-    marketer, caplog, django_capture_on_commit_callbacks, monkeypatch
-):
+@contextmanager
+def broker_unreachable(monkeypatch) -> Iterator[None]:
     saved = app.conf.broker_url
     nowhere = "redis://127.0.0.1:1/0"  # nothing listens there
     monkeypatch.setenv("CELERY_BROKER_URL", nowhere)  # Celery reads it before its configuration
     app.conf.broker_url = nowhere
     reset_broker_pool()
-    started = time.monotonic()
     try:
-        with django_capture_on_commit_callbacks(execute=True):
-            job = jobs.job_queue(kind="rescore", params={}, total=0, by=marketer)
+        yield
     finally:
         monkeypatch.undo()
         app.conf.broker_url = saved
         reset_broker_pool()
+
+
+def test_asking_for_a_job_succeeds_soon_when_the_broker_is_unreachable(
+    marketer, caplog, django_capture_on_commit_callbacks, monkeypatch
+):
+    started = time.monotonic()
+    with broker_unreachable(monkeypatch), django_capture_on_commit_callbacks(execute=True):
+        job = jobs.job_queue(kind="rescore", params={}, total=0, by=marketer)
     assert time.monotonic() - started < 5
     assert Job.objects.get(pk=job.pk).status == Job.Status.QUEUED  # the sweep sends it later
     assert f"could not send jobs.rescore({job.pk},)" in caplog.text
+
+
+def test_a_queued_job_waiting_behind_busy_workers_is_sent_again_less_and_less_often(
+    marketer, settings, django_capture_on_commit_callbacks
+):
+    settings.JOB_SEND_AGAIN_SECONDS, settings.JOB_SEND_AGAIN_MAX_SECONDS = 60, 30 * 60
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        job = jobs.job_queue(kind="rescore", params={}, total=0, by=marketer)
+        sent_again_at = []
+        for second in range(30, 2 * 3600 + 1, 30):  # beat's sweep every 30 s for two hours
+            clock.shift(30)
+            with django_capture_on_commit_callbacks() as sends:
+                jobs.jobs_sweep()
+            if sends:
+                sent_again_at.append(second)
+    # Waits of 1, 2, 4, 8, 16 minutes, then 30 at most: seven messages in two hours, not 80.
+    assert sent_again_at == [90, 240, 510, 1020, 2010, 3840, 5670]
+    assert Job.objects.get(pk=job.pk).sends == 8
+
+
+def test_a_send_the_broker_refuses_does_not_count_and_brings_every_queued_job_back_to_the_first_wait(
+    marketer, settings, caplog, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.JOB_SEND_AGAIN_SECONDS, settings.JOB_SEND_AGAIN_MAX_SECONDS = 60, 30 * 60
+    now = timezone.now()
+    due = [jobs.job_queue(kind="rescore", params={}, total=0, by=marketer) for _ in range(2)]
+    Job.objects.filter(pk__in=[job.pk for job in due]).update(sends=4, sent_at=now - timedelta(minutes=9))
+    waiting = jobs.job_queue(kind="rescore", params={}, total=0, by=marketer)  # its message may be lost too
+    Job.objects.filter(pk=waiting.pk).update(sends=6, sent_at=now - timedelta(minutes=10))
+    with broker_unreachable(monkeypatch), django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_sweep()["sent"] == 2
+    assert caplog.text.count("could not send jobs.rescore") == 1  # the broker is down: the second is not tried
+    assert "the broker is unreachable; 0 of 2 job(s) sent" in caplog.text
+    assert set(Job.objects.values_list("sends", flat=True)) == {1}
+
+    back = timezone.now() + timedelta(seconds=61)  # the broker is back; a minute passed
+    with time_machine.travel(back), django_capture_on_commit_callbacks() as sends:
+        assert jobs.jobs_sweep()["sent"] == 3
+    assert len(sends) == 1
 
 
 def test_an_import_killed_after_a_batch_resumes_from_its_checkpoint_and_writes_nothing_twice(
