@@ -267,6 +267,25 @@ def roi_report(*, model: str, start: datetime, end: datetime, by: str = BY_CAMPA
 
 
 @dataclass
+class ModelRevenue:
+    """Every model's revenue side by side, per campaign (or channel), and their totals."""
+
+    rows: list[ModelRow]
+    totals: ModelRow
+
+
+def revenue_by_model(*, start: datetime, end: datetime, by: str = BY_CAMPAIGN) -> ModelRevenue:
+    """The deals won in [start, end) credited per campaign (or channel) under each model, as
+    roi_report's side-by-side table has them, without its spend and milestones: the credits
+    (1 query) and the names of the campaigns credited (1)."""
+    credited = _credited(DealCredit.objects.filter(won_at__gte=start, won_at__lt=end))
+    ids = {key for key in credited if key is not None}
+    campaigns = {c.id: c for c in Campaign.objects.filter(id__in=ids).only("id", "name", "channel")}
+    rows = _model_rows(_Keys(campaigns, by), credited)
+    return ModelRevenue(rows=rows, totals=_model_totals(rows))
+
+
+@dataclass
 class _Credited:
     """A campaign's (or version's) credits in a period: cents and deals under each model."""
 

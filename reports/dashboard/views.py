@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from leads.models import FUNNEL, Stage
 from leads.selectors import leads_visible_to
-from reports.attribution.credits import LINEAR, MODELS
-from reports.attribution.selectors import roi_report
+from reports.attribution.credits import MODELS
+from reports.attribution.selectors import revenue_by_model
 from reports.dashboard.forms import DashboardQueryForm, FigureForm, Filters, Period
 from reports.dashboard.selectors import (
     AGREEMENT_FIGURES,
@@ -81,7 +81,7 @@ def dashboard_response(request: HttpRequest) -> HttpResponse:
         ],
         "decided": figures.decided,
         "verdicts_url": links.period("verdict"),
-        "revenue": roi_report(model=LINEAR, start=period.start, end=period.end),
+        "revenue": revenue_by_model(start=period.start, end=period.end),
         "models": list(MODELS.values()),
         "currency": settings.CURRENCY,
         "roi_url": f"{reverse('reports:roi')}?month={period.last_month:%Y-%m}",
