@@ -46,8 +46,19 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, QuerySet, Sum
-from django.db.models.functions import Cast, Extract, TruncMonth
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from leads.models import FUNNEL, Lead
@@ -60,6 +71,7 @@ RATIO = Decimal("0.0001")
 DAYS = Decimal("0.01")
 # Consecutive stages of the forward path: (from, to).
 MOVES = list(zip(FUNNEL, FUNNEL[1:], strict=False))
+LEAVABLE = [earlier for earlier, _ in MOVES]
 
 
 def rate(later: int, earlier: int) -> Decimal | None:
@@ -251,8 +263,10 @@ class _Median(Aggregate):
 
 
 def _moves(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None) -> QuerySet[StageMove]:
-    """The moves in [start, end) from a stage of the forward path to the one right after it."""
-    return _among(StageMove.objects.filter(moved_at__gte=start, moved_at__lt=end), leads)
+    """The moves in [start, end) from a stage of the forward path to the one right after it (every
+    move is; naming the stages lets the index be read a stage at a time, in its order)."""
+    moves = StageMove.objects.filter(from_stage__in=LEAVABLE, moved_at__gte=start, moved_at__lt=end)
+    return _among(moves, leads)
 
 
 def moved_leads(
@@ -275,10 +289,16 @@ def velocity(*, start: datetime, end: datetime, leads: QuerySet[Lead] | None = N
     """
     moves = _moves(start=start, end=end, leads=leads).order_by()
     if connection.vendor == "postgresql":
-        seconds = Extract(ExpressionWrapper(F("moved_at") - F("entered_at"), DurationField()), "epoch")
+        # date_part is double precision; EXTRACT would compute a numeric for every move.
+        seconds = Func(
+            Value("epoch"),
+            ExpressionWrapper(F("moved_at") - F("entered_at"), DurationField()),
+            function="date_part",
+            output_field=FloatField(),
+        )
         found = {
             row["from_stage"]: (row["n"], row["median"])
-            for row in moves.values("from_stage").annotate(n=Count("*"), median=_Median(Cast(seconds, FloatField())))
+            for row in moves.values("from_stage").annotate(n=Count("*"), median=_Median(seconds))
         }
     else:
         durations: dict[str, list[float]] = defaultdict(list)
