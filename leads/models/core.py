@@ -201,6 +201,12 @@ class Lead(models.Model):
             models.Index(fields=["last_name", "id"], name="lead_last_name_sort"),
             models.Index(fields=["source", "-created_at", "-id"], name="lead_source_created"),
             models.Index(fields=["first_campaign", "-created_at", "-id"], name="lead_campaign_created"),
+            # The reports' definition version filter; most leads never qualified, so only those that did.
+            models.Index(
+                fields=["qualified_version", "-created_at", "-id"],
+                name="lead_version_created",
+                condition=models.Q(qualified_version__isnull=False),
+            ),
         ]
         constraints = [models.UniqueConstraint(fields=["email"], name="lead_email_unique")]
 
