@@ -19,7 +19,8 @@ rebuild of the rollups within 60 s. Run it on a PostgreSQL server you may fill:
    the last twelve months, the six models and both groupings; the same for the API
    (/api/v1/reports/roi/): p50 and p95 against 300 ms, and the queries a page takes.
 4. The dashboard, GET reverse("reports:dashboard") the same way, a month of the last twelve
-   each time (`--skip rebuild roi lag` times it alone).
+   each time (`--skip rebuild roi lag` times it alone); then with one filter, each campaign,
+   channel, persona and definition version in turn, the months shuffled among them.
 5. Lag under capture load: the capture bench's event batches (1,000 events, nine known leads
    in ten, a quarter with UTM, here naming a generated campaign so the rollups have touches
    to follow) posted through gunicorn (2 workers, 4 client threads) while `rollups_update`
@@ -260,7 +261,23 @@ def _pages(manager: Any, runs: int, *, roi: bool) -> list[Any]:
         print("  the dashboard (reports:dashboard) does not exist yet: not timed", flush=True)
         return [*results, Result("dashboard page", 0, "ms", TARGET_PAGE_MS, note="not built yet: skipped")]
     periods = [{"month": f"{month:%Y-%m}"} for month in months]
-    return results + page_timings(f"dashboard page {dashboard}", client, dashboard, periods, runs)
+    results += page_timings(f"dashboard page {dashboard}", client, dashboard, periods, runs)
+    filtered = [period | one for period in periods for one in dashboard_filters()]
+    random.Random(16).shuffle(filtered)
+    return results + page_timings(f"dashboard page {dashboard}, filtered", client, dashboard, filtered, runs)
+
+
+def dashboard_filters() -> list[dict[str, str]]:
+    """One filter at a time, each of its values: every campaign, channel, persona and version."""
+    from leads.models import Campaign, Persona, QualificationDefinition
+
+    campaigns = Campaign.objects.order_by("pk")
+    return [
+        *({"campaign": str(pk)} for pk in campaigns.values_list("pk", flat=True)),
+        *({"channel": channel} for channel in campaigns.values_list("channel", flat=True).distinct()),
+        *({"persona": str(pk)} for pk in Persona.objects.values_list("pk", flat=True)),
+        *({"version": str(v)} for v in QualificationDefinition.objects.values_list("version", flat=True)),
+    ]
 
 
 def request_time_credits(month: Any) -> Any:
