@@ -44,6 +44,7 @@ from leads.sales.queue import lead_claim_next
 from leads.sales.services import SalesError
 from leads.sales.teams import rep_profile_update
 from leads.scoring import services as scoring
+from smarketing.lib import sql
 
 SLOW_REP = "rep4"  # calls back later than the others: some of their leads miss the deadline
 CLAIMS_PER_SESSION = 2
@@ -58,6 +59,9 @@ DWELL_DAYS = {"Discovery": (3, 12), "Demo": (7, 21), "Proposal": (3, 12), "Negot
 PATHS = [("Demo",), ("Demo", "Proposal"), ("Demo", "Proposal", "Negotiation"), ("Proposal", "Negotiation")]
 WON_PATHS = [("Demo", "Proposal", "Negotiation"), ("Proposal", "Negotiation")]
 LOST = ["price", "competitor", "no_decision", "timing", "no_budget", "product_fit", "went_dark"]
+# Captures (form posts and events) before the tables' statistics are first refreshed, then
+# refreshed each time they double: plans made on near-empty tables scan them whole.
+ANALYZE_FIRST = 64
 
 
 @dataclass
@@ -116,14 +120,22 @@ class Year:
     def run(self) -> dict[str, int]:
         cursor = 0
         day = self.start.date()
+        analyze_at = ANALYZE_FIRST
         while day <= self.end.date():
             with transaction.atomic():  # a week's work, committed as one (a commit per day cost ~1 s)
                 for _ in range(7):
                     if day <= self.end.date():
                         cursor = self._day(day, cursor)
                     day += timedelta(days=1)
+            # The tables grow from empty: their statistics are kept up with them (PostgreSQL), as
+            # autovacuum cannot inside one long transaction (a test's) or may not be on at all.
+            captured = self.counts["forms"] + self.counts["events"]
+            if captured >= analyze_at:
+                sql.tables_analyze()
+                analyze_at = captured * 2
         with transaction.atomic():
             self._monday_morning()
+        sql.tables_analyze()  # the foreign-key checks at commit, and the first pages, plan on the full tables
         return self.counts
 
     def _monday_morning(self) -> None:

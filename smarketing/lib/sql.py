@@ -319,6 +319,25 @@ def each_in_parallel(work: Callable[[T], R], items: Iterable[T], *, parallel: bo
         return list(pool.map(in_thread, items))
 
 
+# --- The planner's statistics ------------------------------------------------------------
+
+
+def tables_analyze() -> None:
+    """Refresh PostgreSQL's statistics of every table the models use (SQLite: nothing).
+
+    For work that fills tables from empty in one run, such as the demo seed: until they are
+    analyzed, PostgreSQL plans on what it last knew (a table analyzed empty by a migration is
+    taken as empty whatever it holds), and the plans it keeps for the session (prepared
+    statements, the foreign-key checks) scan whole tables row after row. ANALYZE runs inside
+    a transaction and counts its own rows, and the statements that read the analyzed tables
+    are planned again. About 0.2 s on the full demo's 74 tables."""
+    if not is_postgres():
+        return
+    tables = sorted(connection.introspection.django_table_names(only_existing=True, include_views=False))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(table) for table in tables)}")
+
+
 # --- Statements planned once per connection ---------------------------------------------
 
 # Parameter types by Python type (bool before int: a bool is an int).
