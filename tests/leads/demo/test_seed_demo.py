@@ -28,8 +28,10 @@ from leads.models import (
     HistoryReader,
     Job,
     Lead,
+    Persona,
     QualificationDefinition,
     Reason,
+    ScoringRule,
     Stage,
     StageChange,
 )
@@ -201,6 +203,44 @@ def test_the_rep_page_and_pools_answer(demo):
 def test_events_came_in_through_forms_and_the_api(demo):
     assert Event.objects.filter(type="form_submitted").exclude(properties__form=None).exists()
     assert Event.objects.count() > LEADS * 3
+
+
+def test_the_audit_log_shows_who_set_up_the_scoring_and_the_definitions(demo):
+    """Personas, rules and definitions went through the services a person's edits go through:
+    each is logged as created by the demo's marketer, before the first lead arrived, and the
+    definitions' sign-offs and activations by the side that gave them."""
+    from smarketing.audit.models import ConfigChange, ConfigKind
+
+    first_lead_at = Lead.objects.order_by("created_at").values_list("created_at", flat=True).first()
+    created = ConfigChange.objects.filter(action=ConfigChange.Action.CREATED, source=ConfigChange.Source.APP)
+    for kind, model in [
+        (ConfigKind.PERSONA, Persona),
+        (ConfigKind.SCORING_RULE, ScoringRule),
+        (ConfigKind.DEFINITION, QualificationDefinition),
+    ]:
+        entries = created.filter(kind=kind)
+        assert set(entries.values_list("object_id", flat=True)) == set(model.objects.values_list("pk", flat=True))
+        assert set(entries.values_list("actor__username", "actor_name")) == {("marketer", "marketer")}, kind
+    setup = created.filter(kind__in=[ConfigKind.PERSONA, ConfigKind.SCORING_RULE])
+    assert setup.count() == Persona.objects.count() + ScoringRule.objects.count() > 0
+    assert not setup.filter(at__gte=first_lead_at).exists()
+    changes = ConfigChange.objects.filter(kind=ConfigKind.DEFINITION, action=ConfigChange.Action.CHANGED)
+    for definition in QualificationDefinition.objects.exclude(activated_at=None):
+        mine = changes.filter(object_id=definition.pk)
+        signed = {entry.actor_name for entry in mine if "sales_signed_by" in entry.after}
+        activated = {entry.actor_name for entry in mine if entry.after.get("status") == DefinitionStatus.ACTIVE}
+        assert signed == {"manager"} and activated == {"manager"}, definition
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner statistics")
+def test_the_planner_knows_how_many_rows_the_demo_wrote(demo):
+    """The seed analyzes the tables it fills (inside the one transaction this module runs it
+    in): a plan made on them counts their rows, instead of taking them as empty."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname IN ('leads_lead', 'leads_event')")
+        counted = dict(cursor.fetchall())
+    assert counted["leads_lead"] >= 0.9 * Lead.objects.count()
+    assert counted["leads_event"] >= 0.9 * Event.objects.count()
 
 
 def test_seeding_again_is_refused_and_if_empty_leaves_it_alone(demo):
