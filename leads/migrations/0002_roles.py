@@ -1,14 +1,13 @@
-"""The product's three roles as groups, with the model permissions each needs in the admin."""
+"""The product's three roles as groups (smarketing.roles.roles_seed, which the test suite also
+runs after a flush of the database)."""
 
 from django.db import migrations
 
-ROLES = ["Marketing", "Sales", "Manager"]
+from smarketing.roles import roles_seed
 
 
 def create_roles(apps, schema_editor):  # noqa: ANN001, ANN201
-    Group = apps.get_model("auth", "Group")
-    for name in ROLES:
-        Group.objects.get_or_create(name=name)
+    roles_seed(apps)
 
 
 class Migration(migrations.Migration):

@@ -1,59 +1,16 @@
-"""The managed lists' defaults (reject, recycle, lost reasons) and the default pipeline.
+"""The managed lists' defaults (reject, recycle, lost reasons) and the default pipeline
+(leads.sales.defaults, which the test suite also runs after a flush of the database).
 
 Managers edit them in the admin afterwards; reverting removes only the rows added here.
 """
 
 from django.db import migrations
 
-REASONS = {
-    "reject": [
-        ("bad_fit", "Bad fit"),
-        ("no_budget", "No budget"),
-        ("no_authority", "No authority"),
-        ("no_need", "No need"),
-        ("wrong_contact", "Wrong contact"),
-        ("duplicate", "Duplicate"),
-        ("spam", "Spam"),
-        ("other", "Other"),
-    ],
-    "recycle": [
-        ("not_ready", "Not ready to buy yet"),
-        ("no_response", "No response"),
-        ("timing", "Timing: budget or project later"),
-        ("needs_nurture", "Needs more nurturing"),
-        ("other", "Other"),
-    ],
-    "lost": [
-        ("price", "Price"),
-        ("competitor", "Chose a competitor"),
-        ("no_decision", "No decision"),
-        ("timing", "Timing"),
-        ("no_budget", "No budget"),
-        ("product_fit", "Missing features"),
-        ("went_dark", "Went dark"),
-        ("other", "Other"),
-    ],
-}
-STAGES = [
-    ("Discovery", "open"),
-    ("Demo", "open"),
-    ("Proposal", "open"),
-    ("Negotiation", "open"),
-    ("Won", "won"),
-    ("Lost", "lost"),
-]
+from leads.sales.defaults import REASONS, STAGES, sales_defaults_seed
 
 
 def seed(apps, schema_editor):
-    Reason = apps.get_model("leads", "Reason")
-    DealStage = apps.get_model("leads", "DealStage")
-    for kind, entries in REASONS.items():
-        for position, (code, label) in enumerate(entries):
-            Reason.objects.get_or_create(
-                kind=kind, code=code, defaults={"label": label, "position": position, "needs_text": code == "other"}
-            )
-    for position, (name, outcome) in enumerate(STAGES):
-        DealStage.objects.get_or_create(name=name, defaults={"position": position, "outcome": outcome})
+    sales_defaults_seed(apps)
 
 
 def unseed(apps, schema_editor):
