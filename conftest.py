@@ -1,4 +1,5 @@
-"""Test-wide fixtures: a fast password hasher, a broker of the run's own, one user per role."""
+"""Test-wide fixtures: a fast password hasher, a broker of the run's own, one user per role, and
+the rows the migrations seed put back after every flush of the database."""
 
 import os
 import shutil
@@ -6,11 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.apps import AppConfig
+from django.apps import apps as live_apps
+from django.apps.registry import Apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
+from django.db.models.signals import post_migrate
 from django.test import Client
 
-from smarketing.roles import Role
+from leads.sales.defaults import sales_defaults_seed
+from smarketing.roles import Role, roles_seed
 
 pytest_plugins = ["tests.celery_worker"]
 
@@ -30,6 +36,24 @@ def _broker_of_this_run() -> Iterator[None]:
     app.conf.broker_transport_options = options
     yield
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def _seeds_back(sender: AppConfig, apps: Apps = live_apps, **kwargs: object) -> None:
+    if sender.label == "leads":  # post_migrate comes once per app
+        roles_seed(apps)
+        sales_defaults_seed(apps)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _seeds_outlive_flushes() -> Iterator[None]:
+    """A transactional test (live server, worker, browser) ends by flushing every table, as does
+    the API fuzz module, and the rows the data migrations seed go with them: the roles' groups,
+    the deal stages, the reasons. The flush then sends post_migrate, which brings back Django's
+    content types and permissions; the seeds come back with them, so that every test meets the
+    database the migrations left, whatever ran before it (a few cheap queries per flush)."""
+    post_migrate.connect(_seeds_back, dispatch_uid="tests-seeds-back")
+    yield
+    post_migrate.disconnect(dispatch_uid="tests-seeds-back")
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ rejected one, a recycled one) and turned into deals in several stages; a campaig
 draft definition with its backtest, an import job and a saved view fill the remaining pages.
 """
 
-import importlib
 import time
 import unicodedata
 from collections.abc import Callable
@@ -15,7 +14,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -177,8 +175,6 @@ def _plain(text: str) -> str:
 
 def build_world() -> World:
     """Every step through the service a person's click would call."""
-    # An earlier live-server test flushed the tables: put the seeded pipeline and reasons back.
-    importlib.import_module("leads.migrations.0005_sales_defaults").seed(apps, None)
     marketer = make_user("marketer", Role.MARKETING, first_name="Mara", last_name="Keting")
     rep = make_user("rep", Role.SALES, first_name="Rafa", last_name="Sales")
     rep2 = make_user("rep2", Role.SALES, first_name="Sam", last_name="Closer")

@@ -3,10 +3,7 @@ picked in the panel updates it in place, and its link opens the ROI page at the 
 there, rows per definition version say which version's leads made the money. The figures are
 tests/reports/attribution/world.py's March, worked out by hand."""
 
-import importlib
-
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import User
 from django.urls import reverse
 from playwright.sync_api import Page, expect
@@ -25,7 +22,6 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def world(transactional_db: None) -> World:
-    importlib.import_module("leads.migrations.0005_sales_defaults").seed(apps, None)  # the deal stages
     make_user("marketer", Role.MARKETING)
     built = build_world()
     webinar_leads = list(Lead.objects.filter(first_campaign=built.webinar).values_list("pk", flat=True))

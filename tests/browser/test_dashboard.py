@@ -2,10 +2,7 @@
 beside its table; choosing a period and a campaign changes the figures, and a figure's link
 lists the leads behind it. The figures are world.py's, worked out by hand."""
 
-import importlib
-
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
@@ -31,8 +28,6 @@ DRAWN = """() => [...document.querySelectorAll("canvas[data-chart]")].map((canva
 
 @pytest.fixture
 def manager(transactional_db: None) -> User:
-    # A live-server test starts from empty tables: the pipeline's stages come from a data migration.
-    importlib.import_module("leads.migrations.0005_sales_defaults").seed(apps, None)
     user = make_user("manager", Role.MANAGER, first_name="Mona", last_name="Ager")
     build_world(make_user("rep", Role.SALES))
     return user

@@ -4,12 +4,10 @@ claims a lead and takes it to a won deal, and the manager changes a team and rea
 Screenshots of each step go to artifacts/screenshots/first-run-*.png.
 """
 
-import importlib
 import re
 from io import StringIO
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import Page, expect
@@ -24,8 +22,6 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def demo(transactional_db: None) -> str:
-    # An earlier live-server test flushed the tables: put back what the migrations seed.
-    importlib.import_module("leads.migrations.0005_sales_defaults").seed(apps, None)
     out = StringIO()
     call_command("seed_demo", stdout=out)
     return out.getvalue()

@@ -5,12 +5,10 @@ The data is made through the ORM: this month's agreement, a rep in a team with c
 pooled handoffs of MQLs whose stage change records the definition rules that qualified them.
 """
 
-import importlib
 import re
 from datetime import timedelta
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
@@ -64,8 +62,6 @@ def qualified(first: str, last: str, company: str, score: int) -> Lead:
 
 @pytest.fixture
 def rep(transactional_db: None) -> User:
-    # An earlier live-server test flushed the tables: put the seeded pipeline and reasons back.
-    importlib.import_module("leads.migrations.0005_sales_defaults").seed(apps, None)
     Agreement.objects.create(month=month_first(), mql_target=20, close_quota=5, speed_to_lead_hours=4)
     rep = make_user("rep", Role.SALES, first_name="Rafa", last_name="Sales")
     manager = make_user("manager", Role.MANAGER)

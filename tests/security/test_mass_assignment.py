@@ -3,11 +3,9 @@ time and unsubscribe state; a playbook's status; a record's author; a deal's own
 cannot be set by sending them. Each is ignored, or refused with a 4xx naming it where the
 field is one the caller may send but not with that value."""
 
-import importlib
 from datetime import timedelta
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -130,7 +128,6 @@ def test_an_activity_is_the_callers_whatever_the_body_says(rep, other_rep):
 
 @pytest.fixture
 def deal(rep) -> Deal:
-    importlib.import_module("leads.migrations.0005_sales_defaults").seed(apps, None)
     return lead_accept(lead=assigned_lead(rep), by=rep)
 
 

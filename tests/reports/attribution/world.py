@@ -1,11 +1,9 @@
 """A small hand-built month (March 2026) whose ROI figures are worked out by hand in the tests."""
 
-import importlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.apps import apps
 from django.utils import timezone
 
 from leads.models import Campaign, CampaignCost, Channel, Deal, DealStage, Lead, Stage, StageChange
@@ -47,8 +45,6 @@ def build_world() -> World:
 
     The ROI rollups are brought up to date at the end, as beat would within seconds.
     """
-    # The migration's deal stages (a transactional test before this one may have flushed them).
-    importlib.import_module("leads.migrations.0005_sales_defaults").seed(apps, None)
     won = DealStage.objects.get(outcome=DealStage.Outcome.WON)
     lost = DealStage.objects.get(outcome=DealStage.Outcome.LOST)
     webinar = CampaignFactory(name="Spring webinar", channel=Channel.WEBINAR)
