@@ -232,6 +232,12 @@ PAGES_READ = (
 )
 
 
+def rollups_built() -> bool:
+    from reports.attribution.models import RollupState
+
+    return RollupState.objects.filter(built_at__isnull=False).exists()
+
+
 def vacuum_what_the_pages_read() -> None:
     from django.db import connection
 
@@ -476,8 +482,8 @@ def main(argv: list[str]) -> int:
     made = ensure_deals_and_costs(args.deals)
     counts = {"leads": Lead.objects.count(), "events": Event.objects.count()}
     results = []
-    if "rebuild" not in args.skip:
-        print("cold rebuild …", flush=True)
+    if "rebuild" not in args.skip or not rollups_built():
+        print("cold rebuild …", flush=True)  # skipped only over rollups already built: else pages time nothing
         results += cold_rebuild()
     if "pages" not in args.skip:
         print("pages …", flush=True)
