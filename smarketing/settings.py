@@ -397,6 +397,12 @@ JOB_SEND_AGAIN_SECONDS = env_int("JOB_SEND_AGAIN_SECONDS", 60)
 JOB_SEND_AGAIN_MAX_SECONDS = env_int("JOB_SEND_AGAIN_MAX_SECONDS", 30 * 60)
 JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 30)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5)
+if not 0 < JOB_LEASE_SECONDS < JOB_STALL_SECONDS or not 0 <= JOB_SEND_AGAIN_SECONDS <= JOB_SEND_AGAIN_MAX_SECONDS:
+    raise ImproperlyConfigured(
+        "JOB_STALL_SECONDS must be longer than JOB_LEASE_SECONDS (a run is taken for hung only after its "
+        "lease was renewed at least once), JOB_LEASE_SECONDS above 0, and JOB_SEND_AGAIN_MAX_SECONDS at "
+        "least JOB_SEND_AGAIN_SECONDS (0: every sweep)."
+    )
 CELERY_BEAT_SCHEDULE = {
     "sales-handoffs-follow": {
         "task": "sales.handoffs_follow",

@@ -193,3 +193,28 @@ def test_production_variables_turn_on_the_secure_defaults() -> None:
     assert values["CSRF_COOKIE_SECURE"] is True
     assert values["SECURE_SSL_REDIRECT"] is True
     assert values["STORAGES"]["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"JOB_LEASE_SECONDS": "600", "JOB_STALL_SECONDS": "300"},  # the lease would outlive any stall
+        {"JOB_LEASE_SECONDS": "0"},
+        {"JOB_SEND_AGAIN_SECONDS": "3600", "JOB_SEND_AGAIN_MAX_SECONDS": "60"},
+    ],
+)
+def test_job_timings_that_contradict_each_other_refuse_to_start(values: dict[str, str], tmp_path: Path) -> None:
+    result = run_python(["manage.py", "check"], clean_env(DEBUG="1", SMARKETING_VAR_DIR=str(tmp_path), **values))
+    assert result.returncode != 0
+    assert "JOB_STALL_SECONDS must be longer than JOB_LEASE_SECONDS" in result.stderr
+
+
+def test_job_timings_may_send_again_at_every_sweep(tmp_path: Path) -> None:
+    found = settings_with(
+        ["JOB_SEND_AGAIN_SECONDS", "JOB_STALL_SECONDS"],
+        DEBUG="1",
+        SMARKETING_VAR_DIR=str(tmp_path),
+        JOB_SEND_AGAIN_SECONDS="0",
+        JOB_STALL_SECONDS="120",
+    )
+    assert found == {"JOB_SEND_AGAIN_SECONDS": 0, "JOB_STALL_SECONDS": 120}
