@@ -44,7 +44,7 @@ from reports.attribution.cursors import Rows, Table, cursor_place, head_of, rows
 from reports.attribution.models import DealCredit, LeadMilestone, Milestone, RollupState
 from reports.attribution.selectors import WonDeal, _touches_by_deal, deal_credits, mql_moments
 from reports.funnel import sql as funnel_sql
-from reports.funnel.days import days_rebuild, days_refreshed
+from reports.funnel.days import days_due_add, days_rebuild, days_refreshed
 from reports.funnel.models import StageEntry, StageMove
 from smarketing.lib import sql
 
@@ -102,6 +102,7 @@ def rollups_update(*, now: datetime | None = None) -> dict[str, Any]:
             return _rebuild(progress=None)
         now = now or timezone.now()
         return {
+            "day_counts_due": days_due_add(),
             "campaigns_gone": _campaigns_gone(state),
             "merges": rows_follow(MERGES, _merges, now=now),
             "leads": rows_follow(LEADS, _new_leads, now=now),

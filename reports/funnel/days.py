@@ -1,17 +1,18 @@
 """The day totals of the funnel's first entries (reports.funnel.models: CohortDay, EntryDay), kept
-equal to StageEntry's rows: a refresh of some leads' rows adds what it changed, a deleted lead's
-rows are taken out, a rebuild counts them all again. Days are the instance's zone's."""
+equal to StageEntry's rows by the rollups' runs: a refresh of some leads' rows adds what it
+changed, the counts a deleted lead's rows left due are added at the next run, a rebuild counts
+them all again. Days are the instance's zone's."""
 
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from django.db import connections
+from django.db import connection, connections, transaction
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from reports.funnel.models import CREATED, CohortDay, EntryDay, StageEntry
+from reports.funnel.models import CREATED, CohortDay, DayCountDue, EntryDay, StageEntry
 
 # (stage, day, furthest) → leads; furthest is None on an entry row.
 Totals = dict[tuple[str, date, int | None], int]
@@ -49,9 +50,25 @@ def days_refreshed(lead_ids: list[int], refresh: Callable[[], None]) -> None:
     days_add({key: n for key, n in change.items() if n})
 
 
-def days_subtract(entries: QuerySet[StageEntry], *, using: str) -> None:
-    """Take these rows (about to be deleted) out of the day totals."""
-    days_add({key: -n for key, n in totals_of(entries.using(using)).items()}, using=using)
+def days_due(entries: QuerySet[StageEntry], *, using: str) -> None:
+    """Note these rows (about to be deleted) as due to leave the day totals at the next run."""
+    due = [
+        DayCountDue(stage=stage, day=day, furthest=furthest, leads=-n)
+        for (stage, day, furthest), n in totals_of(entries.using(using)).items()
+    ]
+    DayCountDue.objects.using(using).bulk_create(due)
+
+
+def days_due_add() -> int:
+    """Add the counts left due to the day totals, and forget them; returns how many rows."""
+    with transaction.atomic():
+        due = list(DayCountDue.objects.select_for_update().values_list("pk", "stage", "day", "furthest", "leads"))
+        totals: Totals = {}
+        for _, stage, day, furthest, n in due:
+            totals[(stage, day, furthest)] = totals.get((stage, day, furthest), 0) + n
+        days_add(totals)
+        DayCountDue.objects.filter(pk__in=[row[0] for row in due]).delete()
+    return len(due)
 
 
 def days_add(totals: Totals, *, using: str = "default") -> None:
@@ -67,9 +84,16 @@ def days_add(totals: Totals, *, using: str = "default") -> None:
 
 
 def days_rebuild() -> dict[str, Any]:
-    """Count every row again (after the rows themselves were rebuilt): two grouped queries."""
-    CohortDay.objects.all().delete()
-    EntryDay.objects.all().delete()
-    totals = totals_of(StageEntry.objects.all())
-    days_add(totals)
+    """Count every row again (after the rows themselves were rebuilt): two grouped queries. What
+    deletions left due is already missing from the rows, so it is dropped; on PostgreSQL a
+    deletion waits meanwhile (before it deletes), so none is both counted out and due."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {DayCountDue._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+        DayCountDue.objects.all().delete()
+        CohortDay.objects.all().delete()
+        EntryDay.objects.all().delete()
+        totals = totals_of(StageEntry.objects.all())
+        days_add(totals)
     return {"days": len({day for _, day, _ in totals})}

@@ -22,8 +22,9 @@ cohorts and entries at a million leads):
 
 A day is the instance's zone's (TIME_ZONE): the periods the pages offer are whole days of it.
 `reports.funnel.days` keeps them equal to StageEntry's rows: each refresh of a lead's rows adds
-the difference it made, deleting a lead takes its rows out (`CASCADE_COUNTED`), and a rebuild
-counts them afresh (as it must after TIME_ZONE changes).
+the difference it made; deleting a lead notes its rows' counts as due to be taken out
+(`CASCADE_COUNTED`, DayCountDue), which the next run does; a rebuild counts them afresh (as it
+must after TIME_ZONE changes). Only the runs, one at a time, write the totals.
 """
 
 from django.db import models
@@ -34,11 +35,11 @@ CREATED = "created"
 
 
 def CASCADE_COUNTED(collector, field, sub_objs, using):  # noqa: N802 (named like Django's CASCADE)
-    """CASCADE for a deleted lead's first entries, taken out of the day totals first (a merge
-    deletes the other lead, an admin may delete one)."""
-    from reports.funnel.days import days_subtract  # the module that keeps the totals imports this one
+    """CASCADE for a deleted lead's first entries (a merge deletes the other lead, an admin may
+    delete one), noting first what the day totals must lose with them."""
+    from reports.funnel.days import days_due  # the module that keeps the totals imports this one
 
-    days_subtract(sub_objs, using=using)
+    days_due(sub_objs, using=using)
     models.CASCADE(collector, field, sub_objs, using)
 
 
@@ -111,3 +112,17 @@ class EntryDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.leads} first entered {self.stage}"
+
+
+class DayCountDue(models.Model):
+    """Counts the next rollups run adds to the day totals: a deleted lead's rows, negated. Noted
+    here by the deleting transaction, which would otherwise lock the days' rows a run may be
+    writing (and wait for it, or it for the deletion), and added by the run."""
+
+    stage = models.CharField(max_length=20)
+    day = models.DateField()
+    furthest = models.SmallIntegerField(null=True)
+    leads = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.leads:+} {self.stage}"

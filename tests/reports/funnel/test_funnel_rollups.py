@@ -12,7 +12,7 @@ from django.utils import timezone
 from leads.models import FUNNEL, Lead, Stage, StageChange
 from leads.services import lead_merge
 from reports.attribution.services import rollups_rebuild, rollups_update
-from reports.funnel.models import CREATED, CohortDay, EntryDay, StageEntry, StageMove
+from reports.funnel.models import CREATED, CohortDay, DayCountDue, EntryDay, StageEntry, StageMove
 from reports.funnel.selectors import funnel_by_cohort
 from tests.factories import LeadFactory
 from tests.reports.funnel.world import at, build_world, move
@@ -138,7 +138,10 @@ def test_the_day_totals_follow_runs_merges_and_deletions(world, manager):
     assert days_now() == days_from_the_rows()
     newcomer.delete()
     assert not StageEntry.objects.filter(lead_id=newcomer.pk).exists()
+    assert DayCountDue.objects.exists()  # taken out by the next run, not by the deletion
+    assert rollups_update()["day_counts_due"] == 2  # its creation and its first MQL
     assert days_now() == days_from_the_rows()
+    assert not DayCountDue.objects.exists()
     incremental = days_now()
     rollups_rebuild()
     assert days_now() == incremental
