@@ -54,7 +54,7 @@ FORM = "form_submitted"
 LEADS = Table("reports.leads", Lead, "created_at", ("created_at",))
 DEALS = Table("reports.deals", Deal, "created_at", ("created_at",))
 DEAL_CHANGES = Table("reports.deal_changes", DealChange, "at", ("deal_id", "at"))
-MERGES = Table("reports.merges", LeadMerge, "merged_at", ("survivor_id", "merged_at"))
+MERGES = Table("reports.merges", LeadMerge, "merged_at", ("survivor_id", "merged_lead_id", "merged_at"))
 TABLES = (EVENTS, LEADS, DEALS, DEAL_CHANGES, MERGES)
 
 LEAD_BATCH = 5_000
@@ -116,8 +116,17 @@ def rollups_update(*, now: datetime | None = None) -> dict[str, Any]:
 def _merges(rows: Rows) -> None:
     survivors = sorted({row["survivor_id"] for row in rows})
     milestones_refresh(survivors)
+    funnel_orphans_delete([row["merged_lead_id"] for row in rows])  # first: their moves are the survivor's now
     funnel_refresh(survivors)
     credits_refresh(_won_deals_of(survivors))
+
+
+def funnel_orphans_delete(gone: list[int]) -> None:
+    """The funnel rows of these deleted leads that a run wrote back while the deletion removed
+    the rows it saw (none, unless the two met). The day totals are left alone: the deletion
+    left due what its lead counted there."""
+    StageEntry.objects.filter(lead_id__in=gone).delete()
+    StageMove.objects.filter(lead_id__in=gone).delete()
 
 
 def _new_leads(rows: Rows) -> None:

@@ -162,3 +162,23 @@ def test_a_day_is_the_instances_zones(db, settings):
 
 def month_start(year: int, month: int) -> datetime:
     return datetime(year, month, 1, tzinfo=timezone.get_current_timezone())
+
+
+def test_rows_a_run_wrote_back_for_a_lead_a_merge_deleted_go_and_the_totals_stay(world, manager):
+    """A run that refreshed D while a merge deleted it writes D's rows back after the merge's
+    cascade (which saw and left due only the rows before): the next run removes them, and the
+    totals, which the merge's due counts already took D out of, stay equal to the rows."""
+    other = world["D"]
+    written_back = [
+        StageEntry(lead_id=other.pk, stage=stage, at=when, furthest=furthest)
+        for stage, when, furthest in StageEntry.objects.filter(lead=other).values_list("stage", "at", "furthest")
+    ]
+    moves_back = [StageMove(**values) for values in StageMove.objects.filter(lead=other).values()]
+    lead_merge(survivor=world["F"], other=other, by=manager)
+    StageEntry.objects.bulk_create(written_back)
+    StageMove.objects.bulk_create(moves_back)
+    rollups_update()
+    assert not StageEntry.objects.filter(lead_id=other.pk).exists()
+    assert not StageMove.objects.filter(lead_id=other.pk).exists()
+    assert days_now() == days_from_the_rows()
+    assert entries_now() == entries_from_the_rows()
