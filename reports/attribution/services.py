@@ -116,15 +116,16 @@ def rollups_update(*, now: datetime | None = None) -> dict[str, Any]:
 def _merges(rows: Rows) -> None:
     survivors = sorted({row["survivor_id"] for row in rows})
     milestones_refresh(survivors)
-    funnel_orphans_delete([row["merged_lead_id"] for row in rows])  # first: their moves are the survivor's now
+    rollup_rows_of_gone_delete([row["merged_lead_id"] for row in rows])  # first: their moves are the survivor's now
     funnel_refresh(survivors)
     credits_refresh(_won_deals_of(survivors))
 
 
-def funnel_orphans_delete(gone: list[int]) -> None:
-    """The funnel rows of these deleted leads that a run wrote back while the deletion removed
-    the rows it saw (none, unless the two met). The day totals are left alone: the deletion
-    left due what its lead counted there."""
+def rollup_rows_of_gone_delete(gone: list[int]) -> None:
+    """The milestones and funnel rows of these deleted leads that a run wrote back while the
+    deletion removed the rows it saw (none, unless the two met). The day totals are left alone:
+    the deletion left due what its lead counted there."""
+    LeadMilestone.objects.filter(lead_id__in=gone).delete()
     StageEntry.objects.filter(lead_id__in=gone).delete()
     StageMove.objects.filter(lead_id__in=gone).delete()
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from leads.models import FUNNEL, Lead, Stage, StageChange
 from leads.services import lead_merge
+from reports.attribution.models import LeadMilestone
 from reports.attribution.services import rollups_rebuild, rollups_update
 from reports.funnel.models import CREATED, CohortDay, DayCountDue, EntryDay, StageEntry, StageMove
 from reports.funnel.selectors import funnel_by_cohort
@@ -174,10 +175,14 @@ def test_rows_a_run_wrote_back_for_a_lead_a_merge_deleted_go_and_the_totals_stay
         for stage, when, furthest in StageEntry.objects.filter(lead=other).values_list("stage", "at", "furthest")
     ]
     moves_back = [StageMove(**values) for values in StageMove.objects.filter(lead=other).values()]
+    milestones_back = [LeadMilestone(**values) for values in LeadMilestone.objects.filter(lead=other).values()]
+    assert written_back and moves_back and milestones_back
     lead_merge(survivor=world["F"], other=other, by=manager)
     StageEntry.objects.bulk_create(written_back)
     StageMove.objects.bulk_create(moves_back)
+    LeadMilestone.objects.bulk_create(milestones_back)
     rollups_update()
+    assert not LeadMilestone.objects.filter(lead_id=other.pk).exists()
     assert not StageEntry.objects.filter(lead_id=other.pk).exists()
     assert not StageMove.objects.filter(lead_id=other.pk).exists()
     assert days_now() == days_from_the_rows()
