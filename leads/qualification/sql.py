@@ -21,24 +21,27 @@ from smarketing.lib import sql
 
 @dataclass
 class Compiled:
-    """A tree as SQL over lead rows aliased `l`: the whole test, one column per leaf (in
-    `leaves()` order), and the values both name."""
+    """A tree as SQL over lead rows aliased `l` (or the alias it was compiled for): the whole
+    test, one column per leaf (in `leaves()` order), and the values both name."""
 
     condition: str
     params: dict[str, Any]
     leaf_columns: list[str]
 
 
-def compile_tree(tree: dict[str, Any], *, as_of: datetime, name: str) -> Compiled:
+def compile_tree(tree: dict[str, Any], *, as_of: datetime, name: str, lead: str = "l") -> Compiled:
     """The tree evaluated as of a moment (only events up to it count; windows are measured back
-    from it). `name` prefixes every value's name: unique among the trees of one statement."""
+    from it). `name` prefixes every value's name: unique among the trees of one statement.
+    `lead` is the alias (or table name) of the lead rows the statement tests."""
     if not name.isidentifier():
         raise ValueError(f"Not a parameter name: {name!r}")
+    if not lead.isidentifier():
+        raise ValueError(f"Not a table alias: {lead!r}")
     moment = f"{name}_as_of"
     params: dict[str, Any] = {moment: sql.db_datetime(as_of)}
     leaf_columns = []
     for index, leaf in enumerate(leaves(tree)):
-        text, values = _leaf_sql(leaf, as_of, f"{name}{index}", moment)
+        text, values = _leaf_sql(leaf, as_of, f"{name}{index}", moment, lead)
         leaf_columns.append(text)
         params.update(values)
     return Compiled(condition=_node_sql(tree, iter(leaf_columns)), params=params, leaf_columns=leaf_columns)
@@ -54,7 +57,7 @@ def _node_sql(node: dict[str, Any], leaf_sql: Iterator[str]) -> str:
     return next(leaf_sql)
 
 
-def _leaf_sql(node: dict[str, Any], as_of: datetime, name: str, moment: str) -> tuple[str, dict[str, Any]]:
+def _leaf_sql(node: dict[str, Any], as_of: datetime, name: str, moment: str, lead: str) -> tuple[str, dict[str, Any]]:
     op = node["op"]
     if op in ("fit_gte", "score_gte"):
         column = "fit" if op == "fit_gte" else "score"
@@ -65,31 +68,33 @@ def _leaf_sql(node: dict[str, Any], as_of: datetime, name: str, moment: str) -> 
         negate, cmp = ("", ">=") if node["value"] > 0 else ("NOT ", "<")
         text = (
             f"({negate}EXISTS (SELECT 1 FROM leads_leadscore s "
-            f"WHERE s.lead_id = l.id AND s.{column} {cmp} %({name}_value)s))"
+            f"WHERE s.lead_id = {lead}.id AND s.{column} {cmp} %({name}_value)s))"
         )
         return text, {f"{name}_value": node["value"]}
     if op == "attr":
         condition = {"field": node["field"], "op": node["cmp"], "value": node.get("value")}
-        text, params = sql.named(name, condition_sql(condition, vendor=sql.vendor()))
+        text, params = sql.named(name, condition_sql(condition, vendor=sql.vendor(), alias=lead))
         return f"({text})", params
     if op == "has_event":
-        return _has_event_sql(node, as_of, name, moment)
-    return _event_after_sql(node, name, moment)
+        return _has_event_sql(node, as_of, name, moment, lead)
+    return _event_after_sql(node, name, moment, lead)
 
 
 def _event_filter(
-    alias: str, name: str, event_type: str, where: dict[str, Any], moment: str
+    alias: str, name: str, event_type: str, where: dict[str, Any], moment: str, lead: str
 ) -> tuple[str, dict[str, Any]]:
     json_sql, params = sql.named(f"{name}_where", sql.json_has(f"{alias}.properties", where or {}))
     text = (
-        f"{alias}.lead_id = l.id AND {alias}.type = %({name}_type)s AND {alias}.occurred_at <= %({moment})s "
+        f"{alias}.lead_id = {lead}.id AND {alias}.type = %({name}_type)s AND {alias}.occurred_at <= %({moment})s "
         f"AND {json_sql}"
     )
     return text, {f"{name}_type": event_type, **params}
 
 
-def _has_event_sql(node: dict[str, Any], as_of: datetime, name: str, moment: str) -> tuple[str, dict[str, Any]]:
-    text, params = _event_filter("e", name, node["event"], node.get("where") or {}, moment)
+def _has_event_sql(
+    node: dict[str, Any], as_of: datetime, name: str, moment: str, lead: str
+) -> tuple[str, dict[str, Any]]:
+    text, params = _event_filter("e", name, node["event"], node.get("where") or {}, moment, lead)
     if node.get("within_days"):
         text += f" AND e.occurred_at >= %({name}_since)s"
         params[f"{name}_since"] = sql.db_datetime(as_of - timedelta(days=node["within_days"]))
@@ -100,10 +105,10 @@ def _has_event_sql(node: dict[str, Any], as_of: datetime, name: str, moment: str
     return f"((SELECT COUNT(*) FROM leads_event e WHERE {text}) >= %({name}_count)s)", params
 
 
-def _event_after_sql(node: dict[str, Any], name: str, moment: str) -> tuple[str, dict[str, Any]]:
+def _event_after_sql(node: dict[str, Any], name: str, moment: str, lead: str) -> tuple[str, dict[str, Any]]:
     # "Some X after the first Y" is "latest X > earliest Y": two index endpoint lookups.
-    x_sql, x_params = _event_filter("x", f"{name}_x", node["event"], node.get("where") or {}, moment)
-    y_sql, y_params = _event_filter("y", f"{name}_y", node["after"], {}, moment)
+    x_sql, x_params = _event_filter("x", f"{name}_x", node["event"], node.get("where") or {}, moment, lead)
+    y_sql, y_params = _event_filter("y", f"{name}_y", node["after"], {}, moment, lead)
     text = (
         f"COALESCE((SELECT MAX(x.occurred_at) FROM leads_event x WHERE {x_sql})"
         f" > (SELECT MIN(y.occurred_at) FROM leads_event y WHERE {y_sql}), FALSE)"

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import BooleanField, Count, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -38,9 +38,12 @@ def segment_problems(lead_list: LeadList) -> list[str]:
     return tree_errors(lead_list.condition)
 
 
-def segment_compiled(condition: dict[str, Any], *, as_of: datetime | None = None, name: str = "seg") -> Compiled:
-    """A (valid) condition tree as SQL over lead rows `l`, evaluated as of now by default."""
-    return compile_tree(condition, as_of=as_of or timezone.now(), name=name)
+def segment_compiled(
+    condition: dict[str, Any], *, as_of: datetime | None = None, name: str = "seg", lead: str = "l"
+) -> Compiled:
+    """A (valid) condition tree as SQL over lead rows `lead` (`l` by default), evaluated as of
+    now by default."""
+    return compile_tree(condition, as_of=as_of or timezone.now(), name=name, lead=lead)
 
 
 # --- Who is on a list -------------------------------------------------------------------
@@ -196,8 +199,20 @@ def static_members_page_rows(lead_list: LeadList, *, search: str = "") -> QueryS
 
 
 def segment_members_page_rows(lead_list: LeadList, *, search: str = "") -> QuerySet[Lead]:
-    """A segment's leads, newest first, with their scores."""
-    rows = list_members(lead_list).select_related("scoring")
+    """A segment's leads, newest first, with their scores.
+
+    The tree tests each lead row the page reads, not `list_members`' `id IN (<the segment's
+    ids>)`: walking the leads newest first, PostgreSQL would look each one up again by id to
+    test it there, three or four index and heap reads more per lead passed over (an attribute
+    segment's first page 50 ms at a million leads whose newest 42,000 are not members, 14 ms
+    without). Only for this page: the tree names the leads table itself, which Django renames
+    when the queryset becomes another's subquery (`list_members` stays safe to embed)."""
+    if segment_problems(lead_list):  # a tree that no longer compiles (a field it names is gone)
+        return Lead.objects.none()
+    compiled = segment_compiled(lead_list.condition, lead=Lead._meta.db_table)
+    # The compiled tree's values travel as parameters; its text names only checked columns.
+    holds = RawSQL(*sql.bind(compiled.condition, **compiled.params), output_field=BooleanField())  # noqa: S611
+    rows = Lead.objects.filter(holds).select_related("scoring")
     if search:
         rows = rows.filter(_lead_search(search))
     return rows.order_by("-created_at", "-id")

@@ -190,6 +190,19 @@ def leaf_types(tree):
 def test_a_tree_s_name_must_be_a_plain_parameter_name():
     with pytest.raises(ValueError, match="parameter name"):
         qualification_sql.compile_tree(ARTICLE_MQL, as_of=timezone.now(), name="mql) OR (1=1")
+    with pytest.raises(ValueError, match="table alias"):
+        qualification_sql.compile_tree(ARTICLE_MQL, as_of=timezone.now(), name="mql", lead="l.id OR 1=1 --")
+    every_leaf = {
+        "op": "all",
+        "children": [
+            *ARTICLE_MQL["children"],
+            {"op": "attr", "field": "country", "cmp": "in", "value": ["ES"]},
+            {"op": "fit_gte", "value": 60},
+        ],
+    }
+    compiled = qualification_sql.compile_tree(every_leaf, as_of=timezone.now(), name="mql", lead="leads_lead")
+    assert compiled.condition.count("= leads_lead.id") == 4 and "leads_lead.country" in compiled.condition
+    assert "l.id" not in compiled.condition.replace("leads_lead.id", "")
 
 
 def test_events_after_the_moment_do_not_count():

@@ -336,6 +336,37 @@ def test_a_segment_holds_the_leads_its_tree_holds_for_now(people, tree, expected
     assert {lead.pk for lead in selectors.list_members(seg)} == qualified
     for name, lead in people.items():
         assert selectors.lead_on_list(seg, lead) == (name in expected), name
+    # The list's page tests the tree on the lead rows it reads: the same leads.
+    assert {lead.email.split("@")[0] for lead in selectors.segment_members_page_rows(seg)} == expected
+
+
+def test_a_segments_page_shows_its_members_newest_first_ties_by_id_and_searched(people):
+    """The page's rows are exactly `list_members` ordered newest first, the later id first
+    among leads created at the same moment, with a tree of every kind of leaf."""
+    now = timezone.now()
+    moments = {"ana": now - timedelta(days=3), "ben": now - timedelta(days=1), "cai": now - timedelta(days=1)}
+    moments |= {"dan": now - timedelta(days=2), "eva": now - timedelta(days=5), "fin": now - timedelta(days=1)}
+    for name, moment in moments.items():
+        Lead.objects.filter(pk=people[name].pk).update(created_at=moment)
+    tree = {
+        "op": "any",
+        "children": [
+            {"op": "attr", "field": "country", "cmp": "in", "value": ["es"]},
+            {"op": "fit_gte", "value": 85},
+            {"op": "has_event", "event": "page_viewed", "within_days": 7},
+        ],
+    }
+    seg = segment(tree)
+    by_id = sorted(["ana", "ben", "cai", "dan", "fin"], key=lambda name: people[name].pk)
+    tied = [name for name in reversed(by_id) if name in ("ben", "cai", "fin")]  # a day ago, later id first
+    expected = [*tied, "dan", "ana"]
+    page = [lead.email.split("@")[0] for lead in selectors.segment_members_page_rows(seg)]
+    assert page == expected
+    ordered = selectors.list_members(seg).order_by("-created_at", "-id")
+    assert [lead.pk for lead in selectors.segment_members_page_rows(seg)[:3]] == [lead.pk for lead in ordered[:3]]
+    found = selectors.segment_members_page_rows(seg, search="cai")
+    assert [lead.email for lead in found] == ["cai@example.com"]
+    assert found.count() == 1
 
 
 def test_a_segment_follows_the_leads_as_they_change(people):
@@ -352,6 +383,7 @@ def test_a_segment_whose_stored_tree_no_longer_compiles_has_no_members(people):
     assert selectors.segment_problems(seg)
     assert selectors.list_count(seg) == 0
     assert not selectors.list_members(seg).exists()
+    assert not selectors.segment_members_page_rows(seg).exists()
     assert not selectors.lead_on_list(seg, people["ana"])
 
 
