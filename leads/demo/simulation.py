@@ -37,7 +37,7 @@ from leads.capture.services import capture_submit
 from leads.demo import world as demo_world
 from leads.demo.clock import CLOSE_OF_BUSINESS, EVENING, MIDDAY, at, when
 from leads.demo.journeys import Person, Touch, quiet_since
-from leads.models import Deal, DealStage, Handoff, HandoffStatus, Lead, Notification
+from leads.models import Deal, DealStage, Handoff, HandoffStatus, Lead, Notification, RepProfile
 from leads.sales import assignment, deals, speed_to_lead, worklog
 from leads.sales.notifications import notifications_mark_read
 from leads.sales.queue import lead_claim_next
@@ -284,14 +284,19 @@ class Year:
                 self._decide(work, handoff)
 
     def _claims(self, moment: datetime) -> None:
-        """Reps with room claim from the pools (a nearly full rep does not try: the page would refuse)."""
-        if not Handoff.objects.filter(status=HandoffStatus.POOLED).exists():
+        """Reps with room claim from the pools (a nearly full rep does not try: the page would refuse),
+        and a rep whose pools hold nothing does not try either, as their pool page shows it empty
+        (the team's pool and the general one: a lead waits where no team covers its region)."""
+        pooled = dict(Handoff.objects.filter(status=HandoffStatus.POOLED).values_list("pk", "team_id"))
+        if not pooled:
             return
         held = Counter(Handoff.objects.filter(status=HandoffStatus.ASSIGNED).values_list("assigned_to_id", flat=True))
+        teams = dict(RepProfile.objects.filter(user__in=self.world.reps).values_list("user_id", "team_id"))
         with at(moment):
             for rep in sorted(self.world.reps, key=lambda rep: held[rep.pk]):  # who has the most room is first
                 capacity = demo_world.REP_CAPACITIES.get(rep.username, demo_world.REP_CAPACITY)
-                room = min(CLAIMS_PER_SESSION, capacity - CLAIM_HEADROOM - held[rep.pk])
+                waiting = sum(1 for team_id in pooled.values() if team_id is None or team_id == teams.get(rep.pk))
+                room = min(CLAIMS_PER_SESSION, capacity - CLAIM_HEADROOM - held[rep.pk], waiting)
                 for _ in range(room):
                     try:
                         handoff = lead_claim_next(rep=rep)
@@ -300,6 +305,7 @@ class Year:
                     if handoff is None:
                         break
                     self.counts["claims"] += 1
+                    pooled.pop(handoff.pk, None)
                     self.work[handoff.pk] = Work(
                         handoff.pk, handoff.lead_id, moment + timedelta(minutes=self.rng.randrange(5, 50))
                     )
