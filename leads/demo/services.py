@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.test.utils import override_settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -32,7 +31,7 @@ def demo_seed(*, count: int, seed: int, now: datetime | None = None) -> dict[str
     end = (now or timezone.now()).replace(microsecond=0)
     start = timezone.localtime(end - timedelta(days=DEMO_DAYS)).replace(hour=8, minute=0, second=0)
     # The demo is its own worker: nothing is left queued for the real one.
-    with tasks_not_sent(), _collector_relaxed(), _queries_not_logged(), _sqlite_bulk_load():
+    with tasks_not_sent(), _collector_relaxed(), _sqlite_bulk_load():
         with at(start):
             world = world_build(start=start.date())
             jobs_run(world)
@@ -55,17 +54,6 @@ def _collector_relaxed() -> Iterator[None]:
     finally:
         gc.set_threshold(*threshold)
         gc.unfreeze()
-
-
-@contextmanager
-def _queries_not_logged() -> Iterator[None]:
-    """With DEBUG on, Django keeps every query's SQL with its values quoted in (connection.queries):
-    nobody reads the seed's 60,000, and writing them took ~3 s of a 20 s seed."""
-    if not settings.DEBUG:
-        yield
-        return
-    with override_settings(DEBUG=False):
-        yield
 
 
 @contextmanager
