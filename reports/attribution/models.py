@@ -100,11 +100,12 @@ class RollupCursor(models.Model):
 
 class RollupState(models.Model):
     """One row: when the rollups were last built from scratch (None: never, so the next run
-    builds them), and the campaigns they knew at the last run (a campaign gone since is
-    recomputed away)."""
+    builds them), the campaigns they knew at the last run (a campaign gone since is recomputed
+    away), and the zone the funnel's day totals were counted in (another: counted again)."""
 
     built_at = models.DateTimeField(null=True, blank=True)
     campaign_ids = models.JSONField(default=list, blank=True)
+    days_zone = models.CharField(max_length=64, blank=True, help_text="The TIME_ZONE the day totals were counted in.")
 
     def __str__(self) -> str:
         return f"rollups built {self.built_at:%Y-%m-%d %H:%M}" if self.built_at else "rollups never built"

@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -102,6 +103,7 @@ def rollups_update(*, now: datetime | None = None) -> dict[str, Any]:
             return _rebuild(progress=None)
         now = now or timezone.now()
         return {
+            "days_recounted": _days_in_this_zone(state),
             "day_counts_due": days_due_add(),
             "campaigns_gone": _campaigns_gone(state),
             "merges": rows_follow(MERGES, _merges, now=now),
@@ -111,6 +113,17 @@ def rollups_update(*, now: datetime | None = None) -> dict[str, Any]:
             "deals": rows_follow(DEALS, _deals, now=now),
             "deal_changes": rows_follow(DEAL_CHANGES, _deal_changes, now=now),
         }
+
+
+def _days_in_this_zone(state: RollupState) -> bool:
+    """Count the funnel's day totals again when TIME_ZONE changed since they were counted (or
+    they never were, on an install older than them): seconds at a million leads."""
+    if state.days_zone == settings.TIME_ZONE:
+        return False
+    days_rebuild()
+    state.days_zone = settings.TIME_ZONE
+    state.save(update_fields=["days_zone"])
+    return True
 
 
 def _merges(rows: Rows) -> None:
@@ -311,7 +324,9 @@ def _rebuild(*, progress: Progress | None) -> dict[str, Any]:
     HistoryReader.objects.update_or_create(
         name=HISTORY_READER, defaults={"txid": history[0], "last_id": history[1], "read_at": timezone.now()}
     )
-    RollupState.objects.update_or_create(pk=1, defaults={"built_at": timezone.now(), "campaign_ids": campaigns})
+    RollupState.objects.update_or_create(
+        pk=1, defaults={"built_at": timezone.now(), "campaign_ids": campaigns, "days_zone": settings.TIME_ZONE}
+    )
     return {"rebuilt": True, "milestones": count, "won_deals": won}
 
 

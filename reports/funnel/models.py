@@ -23,8 +23,8 @@ cohorts and entries at a million leads):
 A day is the instance's zone's (TIME_ZONE): the periods the pages offer are whole days of it.
 `reports.funnel.days` keeps them equal to StageEntry's rows: each refresh of a lead's rows adds
 the difference it made; deleting a lead notes its rows' counts as due to be taken out
-(`CASCADE_COUNTED`, DayCountDue), which the next run does; a rebuild counts them afresh (as it
-must after TIME_ZONE changes). Only the runs, one at a time, write the totals.
+(`CASCADE_COUNTED`, DayCountDue), which the next run does; a rebuild counts them afresh, as
+does the first run after TIME_ZONE changed. Only the runs, one at a time, write the totals.
 """
 
 from django.db import models

@@ -148,17 +148,21 @@ def test_the_day_totals_follow_runs_merges_and_deletions(world, manager):
     assert days_now() == incremental
 
 
-def test_a_day_is_the_instances_zones(db, settings):
+def test_a_day_is_the_instances_zones_and_a_new_zone_counts_them_again(db, settings):
     """A lead created at 00:30 on 1 February in Madrid (23:30 on 31 January in UTC) counts for
-    February there, in the day totals as in the rows they add up."""
-    settings.TIME_ZONE = "Europe/Madrid"
+    31 January while the instance keeps UTC, and for 1 February, in the day totals as in the
+    rows they add up, from the first run after it moved to Madrid."""
     assert rollups_update()["rebuilt"]
     early = datetime(2026, 2, 1, 0, 30, tzinfo=ZoneInfo("Europe/Madrid"))
     LeadFactory(created_at=early, stage=Stage.SUBSCRIBER)
-    rollups_update()
+    assert rollups_update()["days_recounted"] is False
+    assert list(CohortDay.objects.values_list("day", "leads")) == [(date(2026, 1, 31), 1)]
+    settings.TIME_ZONE = "Europe/Madrid"
+    assert rollups_update()["days_recounted"] is True
     assert list(CohortDay.objects.values_list("day", "leads")) == [(date(2026, 2, 1), 1)]
     rows = funnel_by_cohort(start=month_start(2026, 1), end=month_start(2026, 3))
     assert [(row.month, row.leads) for row in rows] == [(date(2026, 1, 1), 0), (date(2026, 2, 1), 1)]
+    assert rollups_update()["days_recounted"] is False
 
 
 def month_start(year: int, month: int) -> datetime:
