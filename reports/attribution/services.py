@@ -45,7 +45,7 @@ from reports.attribution.cursors import Rows, Table, cursor_place, head_of, rows
 from reports.attribution.models import DealCredit, LeadMilestone, Milestone, RollupState
 from reports.attribution.selectors import WonDeal, _touches_by_deal, deal_credits, mql_moments
 from reports.funnel import sql as funnel_sql
-from reports.funnel.days import days_due_add, days_rebuild, days_refreshed
+from reports.funnel.days import days_due_add, days_kept, days_rebuild
 from reports.funnel.models import StageEntry, StageMove
 from smarketing.lib import sql
 
@@ -219,14 +219,11 @@ def milestones_refresh(lead_ids: list[int]) -> None:
 def funnel_refresh(lead_ids: list[int]) -> None:
     """These leads' funnel rows (reports.funnel.models), made again from their rows and history,
     and the day totals changed by as much."""
-    for chunk in sql.chunked(sorted(set(lead_ids)), LEAD_BATCH):
-        days_refreshed(chunk, lambda chunk=chunk: _funnel_rows_again(chunk))
-
-
-def _funnel_rows_again(lead_ids: list[int]) -> None:
     with connection.cursor() as cursor:
-        for statement, params in funnel_sql.funnel_refresh(lead_ids):
-            cursor.execute(*sql.bind(statement, **params))
+        for chunk in sql.chunked(sorted(set(lead_ids)), LEAD_BATCH):
+            with days_kept(chunk):
+                for statement, params in funnel_sql.funnel_refresh(chunk):
+                    cursor.execute(*sql.bind(statement, **params))
 
 
 # --- Credits --------------------------------------------------------------------------------

@@ -3,11 +3,13 @@ equal to StageEntry's rows by the rollups' runs: a refresh of some leads' rows a
 changed, the counts a deleted lead's rows left due are added at the next run, a rebuild counts
 them all again. Days are the instance's zone's."""
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -39,12 +41,13 @@ def totals_of(entries: QuerySet[StageEntry]) -> Totals:
     return {(stage, day, furthest): n for stage, day, furthest, n in grouped}
 
 
-def days_refreshed(lead_ids: list[int], refresh: Callable[[], None]) -> None:
-    """Run `refresh` (which makes these leads' StageEntry rows again) and add to the day totals
-    the difference it made. Call it in the refresh's transaction."""
+@contextmanager
+def days_kept(lead_ids: list[int]) -> Iterator[None]:
+    """Around a remaking of these leads' StageEntry rows (in its transaction): add to the day
+    totals the difference it made."""
     leads = StageEntry.objects.filter(lead_id__in=lead_ids)
     before = totals_of(leads)
-    refresh()
+    yield
     after = totals_of(leads)
     change = {key: after.get(key, 0) - before.get(key, 0) for key in before.keys() | after.keys()}
     days_add({key: n for key, n in change.items() if n})
@@ -63,19 +66,19 @@ def days_due_add() -> int:
     """Add the counts left due to the day totals, and forget them; returns how many rows."""
     with transaction.atomic():
         due = list(DayCountDue.objects.select_for_update().values_list("pk", "stage", "day", "furthest", "leads"))
-        totals: Totals = {}
+        totals: Counter[tuple[str, date, int | None]] = Counter()
         for _, stage, day, furthest, n in due:
-            totals[(stage, day, furthest)] = totals.get((stage, day, furthest), 0) + n
+            totals[(stage, day, furthest)] += n
         days_add(totals)
         DayCountDue.objects.filter(pk__in=[row[0] for row in due]).delete()
     return len(due)
 
 
-def days_add(totals: Totals, *, using: str = "default") -> None:
+def days_add(totals: Totals) -> None:
     """Add these counts (negative to subtract) to the day totals, creating the days not there."""
     cohort = [(day, furthest, n) for (stage, day, furthest), n in totals.items() if stage == CREATED]
     entries = [(stage, day, n) for (stage, day, _), n in totals.items() if stage != CREATED]
-    with connections[using].cursor() as cursor:
+    with connection.cursor() as cursor:
         for statement, rows in ((COHORT_ADD, cohort), (ENTRY_ADD, entries)):
             for start in range(0, len(rows), ROWS_PER_STATEMENT):
                 chunk = rows[start : start + ROWS_PER_STATEMENT]
